@@ -1,0 +1,35 @@
+// mhclab: thin CLI over the library (CLI.md). One setup_x/run_x pair per verb in cmd_<verb>.cpp; exit codes
+// mapped here: 0 ok, 2 bad usage/input (InputError, CLI11 parse errors), 1 failed computation.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+#include "mhclab/core/error.hpp"
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mhclab: depth stability of residual mixing matrices (ResNet, HC, mHC, mHC-lite, KromHC, TBP)"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Help for every verb");
+  mhclab::app::Registry verbs;
+  mhclab::app::setup_all(app, verbs);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    return verbs.run_selected();
+  } catch (const mhclab::InputError& e) {
+    std::fprintf(stderr, "mhclab: error: %s\n", e.what());
+    return 2;
+  } catch (const mhclab::ComputeError& e) {
+    std::fprintf(stderr, "mhclab: computation failed: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mhclab: internal error: %s\n", e.what());
+    return 1;
+  }
+}

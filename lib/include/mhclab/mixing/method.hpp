@@ -1,0 +1,87 @@
+#pragma once
+// One interface for every mixing method θ → H ∈ R^{n×n} (SPEC §2), in the paper orientation:
+// H[i, j] is the weight from stream j into stream i, so a layer computes X_{l+1} = H X_l (+ branch).
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mhclab/core/enum_table.hpp"
+#include "mhclab/core/types.hpp"
+#include "mhclab/mixing/sinkhorn.hpp"
+
+namespace mhclab {
+
+enum class MethodId { ResNet, HC, MHC, MHCLite, KromHC, TBP, RTBP, Tropical };
+inline constexpr EnumTable<MethodId, 8> method_table{
+    "method",
+    {{{MethodId::ResNet, "resnet"},
+      {MethodId::HC, "hc"},
+      {MethodId::MHC, "mhc"},
+      {MethodId::MHCLite, "mhc-lite"},
+      {MethodId::KromHC, "kromhc"},
+      {MethodId::TBP, "tbp"},
+      {MethodId::RTBP, "rtbp"},
+      {MethodId::Tropical, "tropical"}}}};
+
+/// `authors`: what the authors' code does (closed forms in SPEC §2); `identity`: the method's parameters
+/// for H₀ = (1−ε)I + εJ/n (ε = init_eps).
+enum class InitKind { Authors, Identity };
+inline constexpr EnumTable<InitKind, 2> init_table{
+    "init", {{{InitKind::Authors, "authors"}, {InitKind::Identity, "identity"}}}};
+
+/// Modifiers composable with any method (SPEC §2), applied in this order:
+///   lazy       H ← (1−α)I + αH       (α = lazy; 0 = off)
+///   minorised  H ← (1−δ)H + δJ/n     (δ = minorize; 0 = off)
+/// Both keep exact double stochasticity.
+struct Modifiers {
+  double lazy = 0.0;      ///< α ∈ [0, 1]
+  double minorize = 0.0;  ///< δ ∈ [0, 1]
+  [[nodiscard]] bool active() const { return lazy != 0.0 || minorize != 0.0; }
+  void validate() const;
+};
+
+/// Everything needed to construct a method.
+struct MethodOptions {
+  MethodId method = MethodId::MHC;
+  Index n = 4;                      ///< number of streams, ≥ 1
+  SinkhornOptions sinkhorn;         ///< mhc (and the τ of the tropical identity init)
+  std::vector<Index> factors;       ///< kromhc factor sizes (each 2..8, product n); empty = default from n
+  Modifiers modifiers;
+  void validate() const;            ///< throws InputError naming the option
+};
+
+/// The result of building one H.
+struct [[nodiscard]] MixResult {
+  Mat H;                                   ///< n×n (empty only when the Sinkhorn status is numerical_issue)
+  std::optional<SinkhornSummary> sinkhorn;  ///< mhc only
+};
+
+/// A mixing method. Implementations are stateless after construction and thread-safe to call.
+class Method {
+ public:
+  virtual ~Method() = default;
+  [[nodiscard]] virtual MethodId id() const = 0;
+  [[nodiscard]] virtual Index n() const = 0;
+  /// Length p of θ, in the documented order of SPEC §2.
+  [[nodiscard]] virtual Index num_params() const = 0;
+  /// True when every H(θ) is exactly doubly stochastic (up to round-off).
+  [[nodiscard]] virtual bool exact_ds() const = 0;
+  /// Parameters of the `authors` or `identity` init (eps = ε of H₀ = (1−ε)I + εJ/n).
+  [[nodiscard]] virtual Vec init_params(InitKind kind, double eps) const = 0;
+  /// H(θ) without modifiers. θ has num_params() entries (checked by `mix`).
+  [[nodiscard]] virtual MixResult build(const Vec& theta) const = 0;
+  // Backward (vector–Jacobian product dθ = (∂H/∂θ)ᵀ dH) is added per method by the training issue.
+};
+
+/// Constructs the method named in `options` (validates them first). The one registry: mixing/registry.cpp.
+[[nodiscard]] std::unique_ptr<Method> make_method(const MethodOptions& options);
+
+/// Builds H(θ) and applies the modifiers. Throws InputError when θ has the wrong length or a
+/// non-finite entry.
+[[nodiscard]] MixResult mix(const Method& method, const Vec& theta, const Modifiers& modifiers = {});
+
+/// Applies lazy and minorised modifiers to H in place.
+void apply_modifiers(Mat& H, const Modifiers& modifiers);
+
+}  // namespace mhclab

@@ -1,0 +1,88 @@
+#pragma once
+// Sinkhorn–Knopp projection of exp(Z/τ) towards the doubly stochastic matrices (SPEC §3; mHC paper,
+// arXiv 2512.24880, Eq. (9): M⁰ = exp(Z), then alternately normalise columns and rows).
+//
+//   M⁰ = exp((Z − max Z)/τ)                 (global max shift; the shift cancels in the normalisation)
+//   one iteration = one column normalisation M ← M·diag(1ᵀM)⁻¹ and one row normalisation
+//                   M ← diag(M1)⁻¹·M  (order col_then_row, default: rows exact at the end),
+//                   or rows first (row_then_col: columns exact at the end).
+//   log domain: the same iteration on dual potentials u (rows), v (columns), in units of Z:
+//       log M_ij = (Z_ij − max Z + u_i + v_j)/τ,   v_j ← −τ·LSE_i((Z_ij − max Z + u_i)/τ), etc.
+//     never under/overflows; the geometric schedule (ε-scaling) runs iteration k at
+//     τ_k = τ^{k/(t−1)} (from 1 down to τ), warm-starting u, v (constant when τ ≥ 1 or t = 1).
+//   precision emulation (SPEC §3.2, exp domain): inputs rounded to the storage format; every elementary
+//     operation (subtract max, divide by τ, exp, each addition of a sum, each division) evaluated in fp64
+//     and rounded once to the accumulate format; every stored intermediate (exp output, each normalised
+//     matrix) rounded to the storage format.
+#include <string>
+
+#include "mhclab/core/enum_table.hpp"
+#include "mhclab/core/precision.hpp"
+#include "mhclab/core/types.hpp"
+
+namespace mhclab {
+
+enum class SinkhornOrder { ColThenRow, RowThenCol };
+inline constexpr EnumTable<SinkhornOrder, 2> sinkhorn_order_table{
+    "order", {{{SinkhornOrder::ColThenRow, "col_then_row"}, {SinkhornOrder::RowThenCol, "row_then_col"}}}};
+
+enum class SinkhornDomain { Exp, Log };
+inline constexpr EnumTable<SinkhornDomain, 2> sinkhorn_domain_table{
+    "domain", {{{SinkhornDomain::Exp, "exp"}, {SinkhornDomain::Log, "log"}}}};
+
+enum class TauSchedule { Constant, Geometric };
+inline constexpr EnumTable<TauSchedule, 2> tau_schedule_table{
+    "tau-schedule", {{{TauSchedule::Constant, "constant"}, {TauSchedule::Geometric, "geometric"}}}};
+
+enum class SinkhornStatus { FixedIterations, Converged, MaxIterations, NumericalIssue };
+inline constexpr EnumTable<SinkhornStatus, 4> sinkhorn_status_table{
+    "status",
+    {{{SinkhornStatus::FixedIterations, "fixed_iterations"},
+      {SinkhornStatus::Converged, "converged"},
+      {SinkhornStatus::MaxIterations, "max_iterations"},
+      {SinkhornStatus::NumericalIssue, "numerical_issue"}}}};
+
+struct SinkhornOptions {
+  int iterations = 20;                        ///< t ≥ 1: maximum number of (column, row) iterations (paper: 20)
+  double tau = 1.0;                           ///< temperature τ > 0: M⁰ = exp((Z − max Z)/τ)
+  SinkhornOrder order = SinkhornOrder::ColThenRow;
+  SinkhornDomain domain = SinkhornDomain::Exp;
+  double tol = 0.0;                           ///< stop when max(row_err, col_err) < tol; 0 = run all t
+  TauSchedule schedule = TauSchedule::Constant;  ///< geometric: log domain only
+  Precision precision = Precision::FP64;      ///< storage format (emulated, exp domain only)
+  Accumulate accumulate = Accumulate::FP32;   ///< accumulate format for fp32/bf16 runs
+
+  /// Throws InputError with a precise message, e.g. "sinkhorn.iterations = 0; must be ≥ 1".
+  void validate() const;
+};
+
+struct SinkhornSummary {
+  SinkhornStatus status = SinkhornStatus::FixedIterations;
+  int iterations = 0;           ///< iterations used
+  double row_err = 0.0;         ///< max_i |Σ_j H_ij − 1| of the returned H (in fp64)
+  double col_err = 0.0;         ///< max_j |Σ_i H_ij − 1|
+  std::string issue;            ///< why, when status = numerical_issue
+  // Precision emulation (precision ≠ fp64), SPEC §3.2. Truncation = the fp64 run's marginal errors at the
+  // same t (bit for bit); rounding = what the format adds on top (includes input quantisation).
+  double trunc_row_err = 0.0;   ///< row_err of the fp64 run
+  double trunc_col_err = 0.0;   ///< col_err of the fp64 run
+  double round_err_max = 0.0;   ///< ‖H_fmt − H_fp64‖_max
+  double round_row_err = 0.0;   ///< max_i |Σ_j H_fmt,ij − Σ_j H_fp64,ij|  (so row_err ≤ trunc_row_err + round_row_err)
+  double round_col_err = 0.0;   ///< max_j |Σ_i H_fmt,ij − Σ_i H_fp64,ij|
+};
+
+struct SinkhornResult {
+  Mat H;                        ///< n×n result (empty when status = numerical_issue)
+  SinkhornSummary summary;
+};
+
+/// Sinkhorn–Knopp of exp(Z/τ). Z: n×n logits (H[i,j] from stream j into stream i).
+/// Never returns non-finite numbers: a numerical issue is reported in the status with an empty H.
+[[nodiscard]] SinkhornResult sinkhorn(const Mat& Z, const SinkhornOptions& options);
+
+/// max_i |Σ_j H_ij − 1|
+[[nodiscard]] double row_error(const Mat& H);
+/// max_j |Σ_i H_ij − 1|
+[[nodiscard]] double col_error(const Mat& H);
+
+}  // namespace mhclab

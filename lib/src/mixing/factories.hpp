@@ -1,0 +1,26 @@
+#pragma once
+// Internal: one factory per method, listed in the single registry (registry.cpp).
+#include <memory>
+
+#include "mhclab/mixing/method.hpp"
+
+namespace mhclab::detail {
+std::unique_ptr<Method> make_resnet(const MethodOptions& o);
+std::unique_ptr<Method> make_hc(const MethodOptions& o);
+std::unique_ptr<Method> make_mhc(const MethodOptions& o);
+std::unique_ptr<Method> make_tropical(const MethodOptions& o);
+// Exact doubly stochastic charts (issue 3): declared here, defined in their own files.
+std::unique_ptr<Method> make_mhc_lite(const MethodOptions& o);
+std::unique_ptr<Method> make_kromhc(const MethodOptions& o);
+std::unique_ptr<Method> make_tbp(const MethodOptions& o);
+std::unique_ptr<Method> make_rtbp(const MethodOptions& o);
+
+/// H₀ = (1−ε)I + εJ/n, the identity-init target of SPEC §2.
+Mat identity_target(Index n, double eps);
+/// Throws InputError unless 0 ≤ eps ≤ 1 ("init-eps = …; must be in [0, 1]"). Some inits need eps > 0.
+void check_init_eps(double eps, bool strictly_positive);
+/// Z[i, j] = θ[i·n + j] (row-major n×n logits of mhc, hc and tropical).
+Mat logits_matrix(const Vec& theta, Index n);
+/// mhc's inits: authors Z = 0 on the diagonal, −8 off it; identity Z = τ·log H₀ (needs ε > 0).
+Vec sinkhorn_init_params(Index n, InitKind kind, double eps, double tau);
+}  // namespace mhclab::detail

@@ -1,0 +1,53 @@
+// mHC (arXiv 2512.24880): H = Sinkhorn–Knopp(exp(Z/τ)), Z[i, j] = θ[i·n + j] (row-major), n² parameters.
+// Inits (SPEC §2): authors Z = 0 on the diagonal, −8 off it; identity Z = τ·log H₀ (a positive doubly
+// stochastic matrix is a Sinkhorn fixed point, so H = H₀ up to round-off after any t).
+#include <cmath>
+
+#include "mixing/factories.hpp"
+
+namespace mhclab::detail {
+
+Mat logits_matrix(const Vec& theta, Index n) {
+  Mat Z(n, n);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) Z(i, j) = theta[i * n + j];
+  return Z;
+}
+
+Vec sinkhorn_init_params(Index n, InitKind kind, double eps, double tau) {
+  Vec theta(n * n);
+  if (kind == InitKind::Authors) {
+    for (Index i = 0; i < n; ++i)
+      for (Index j = 0; j < n; ++j) theta[i * n + j] = i == j ? 0.0 : -8.0;
+    return theta;
+  }
+  check_init_eps(eps, true);  // log 0 = −∞: ε = 0 has no finite logits
+  const Mat H0 = identity_target(n, eps);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) theta[i * n + j] = tau * std::log(H0(i, j));
+  return theta;
+}
+
+namespace {
+class MHC final : public Method {
+ public:
+  MHC(Index n, const SinkhornOptions& s) : n_(n), sinkhorn_(s) {}
+  MethodId id() const override { return MethodId::MHC; }
+  Index n() const override { return n_; }
+  Index num_params() const override { return n_ * n_; }
+  bool exact_ds() const override { return false; }
+  Vec init_params(InitKind kind, double eps) const override {
+    return sinkhorn_init_params(n_, kind, eps, sinkhorn_.tau);
+  }
+  MixResult build(const Vec& theta) const override {
+    SinkhornResult r = sinkhorn(logits_matrix(theta, n_), sinkhorn_);
+    return {std::move(r.H), r.summary};
+  }
+
+ private:
+  Index n_;
+  SinkhornOptions sinkhorn_;
+};
+}  // namespace
+std::unique_ptr<Method> make_mhc(const MethodOptions& o) { return std::make_unique<MHC>(o.n, o.sinkhorn); }
+}  // namespace mhclab::detail

@@ -1,0 +1,94 @@
+// The one registry of methods: enum → factory. The enum↔string table is `method_table` (method.hpp).
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "mhclab/core/error.hpp"
+#include "mixing/factories.hpp"
+
+namespace mhclab {
+
+namespace {
+using Factory = std::unique_ptr<Method> (*)(const MethodOptions&);
+struct Entry {
+  MethodId id;
+  Factory make;
+};
+constexpr Entry kRegistry[] = {
+    {MethodId::ResNet, &detail::make_resnet},
+    {MethodId::HC, &detail::make_hc},
+    {MethodId::MHC, &detail::make_mhc},
+    {MethodId::Tropical, &detail::make_tropical},
+    // exact-DS charts (issue 3) are registered below this line
+};
+
+std::string fmt_double(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+}  // namespace
+
+void Modifiers::validate() const {
+  if (!(lazy >= 0.0 && lazy <= 1.0))
+    throw InputError("lazy = " + fmt_double(lazy) + "; must be in [0, 1] (H ← (1−α)I + αH)");
+  if (!(minorize >= 0.0 && minorize <= 1.0))
+    throw InputError("minorize = " + fmt_double(minorize) + "; must be in [0, 1] (H ← (1−δ)H + δJ/n)");
+}
+
+void MethodOptions::validate() const {
+  if (n < 1) throw InputError("n = " + std::to_string(n) + "; must be ≥ 1");
+  if (n > 4096) throw InputError("n = " + std::to_string(n) + "; must be ≤ 4096");
+  modifiers.validate();
+  if (method == MethodId::MHC) sinkhorn.validate();
+  if (method == MethodId::Tropical && !(sinkhorn.tau > 0.0 && std::isfinite(sinkhorn.tau)))
+    throw InputError("tau = " + fmt_double(sinkhorn.tau) + "; must be > 0 and finite");
+}
+
+std::unique_ptr<Method> make_method(const MethodOptions& options) {
+  options.validate();
+  for (const Entry& e : kRegistry)
+    if (e.id == options.method) return e.make(options);
+  throw InputError("method '" + std::string(method_table.to_string(options.method)) +
+                   "' is not available in this build");
+}
+
+void apply_modifiers(Mat& H, const Modifiers& m) {
+  const Index n = H.rows();
+  if (m.lazy != 0.0) {
+    H *= m.lazy;
+    H.diagonal().array() += 1.0 - m.lazy;
+  }
+  if (m.minorize != 0.0) {
+    H *= 1.0 - m.minorize;
+    H.array() += m.minorize / static_cast<double>(n);
+  }
+}
+
+MixResult mix(const Method& method, const Vec& theta, const Modifiers& modifiers) {
+  if (theta.size() != method.num_params())
+    throw InputError("method '" + std::string(method_table.to_string(method.id())) + "' with n = " +
+                     std::to_string(method.n()) + " takes " + std::to_string(method.num_params()) +
+                     " parameters; got " + std::to_string(theta.size()));
+  for (Index k = 0; k < theta.size(); ++k)
+    if (!std::isfinite(theta[k]))
+      throw InputError("parameter " + std::to_string(k) + " is not finite (" + fmt_double(theta[k]) + ")");
+  MixResult r = method.build(theta);
+  if (r.H.size() != 0) apply_modifiers(r.H, modifiers);
+  return r;
+}
+
+namespace detail {
+Mat identity_target(Index n, double eps) {
+  Mat H = Mat::Constant(n, n, eps / static_cast<double>(n));
+  H.diagonal().array() += 1.0 - eps;
+  return H;
+}
+void check_init_eps(double eps, bool strictly_positive) {
+  if (!(eps >= 0.0 && eps <= 1.0) || (strictly_positive && eps <= 0.0))
+    throw InputError("init-eps = " + fmt_double(eps) + "; must be in " + (strictly_positive ? "(0, 1]" : "[0, 1]") +
+                     " (H₀ = (1−ε)I + εJ/n)");
+}
+}  // namespace detail
+
+}  // namespace mhclab

@@ -1,0 +1,231 @@
+// Sinkhorn–Knopp (SPEC §3, §3.2). See mhclab/mixing/sinkhorn.hpp for the conventions.
+#include "mhclab/mixing/sinkhorn.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "mhclab/core/error.hpp"
+
+namespace mhclab {
+
+namespace {
+std::string fmt_g(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
+}
+
+/// Rounding of the emulated formats: `acc` after every elementary operation, `store` for every stored
+/// intermediate (an operation's result rounded to the accumulate format, then to the storage format).
+struct Rounding {
+  Precision storage = Precision::FP64;
+  Precision accumulate = Precision::FP64;
+  [[nodiscard]] double acc(double x) const { return round_to(x, accumulate); }
+  [[nodiscard]] double store(double x) const { return round_to(round_to(x, accumulate), storage); }
+  [[nodiscard]] double input(double x) const { return round_to(x, storage); }
+};
+
+Rounding make_rounding(const SinkhornOptions& o) {
+  Rounding r;
+  r.storage = o.precision;
+  r.accumulate = o.precision == Precision::FP64   ? Precision::FP64
+                 : o.accumulate == Accumulate::Same ? o.precision
+                                                    : Precision::FP32;
+  return r;
+}
+
+double marginal_error(const Mat& H) { return std::max(row_error(H), col_error(H)); }
+
+SinkhornResult issue(std::string why, int iterations) {
+  SinkhornResult r;
+  r.summary.status = SinkhornStatus::NumericalIssue;
+  r.summary.iterations = iterations;
+  r.summary.issue = std::move(why);
+  return r;
+}
+
+// ---- exp domain (with precision emulation) --------------------------------------------------------
+// Normalises the columns (by_rows = false) or rows (true) of M in place: sums accumulated left to right,
+// each addition rounded to the accumulate format; each quotient rounded and stored.
+bool normalise(Mat& M, bool by_rows, const Rounding& R, std::string& why) {
+  const Index n = M.rows();
+  for (Index a = 0; a < n; ++a) {
+    double s = 0.0;
+    for (Index b = 0; b < n; ++b) s = R.acc(s + (by_rows ? M(a, b) : M(b, a)));
+    if (!(s > 0.0) || !std::isfinite(s)) {
+      why = std::string(by_rows ? "row " : "column ") + std::to_string(a) + " sum is " + fmt_g(s) +
+            " (exp underflow or overflow); use --domain log";
+      return false;
+    }
+    for (Index b = 0; b < n; ++b) {
+      double& x = by_rows ? M(a, b) : M(b, a);
+      x = R.store(x / s);
+    }
+  }
+  return true;
+}
+
+SinkhornResult sinkhorn_exp(const Mat& Z, const SinkhornOptions& o) {
+  const Rounding R = make_rounding(o);
+  const Index n = Z.rows();
+  // exp underflow threshold: (Z − max)/τ below ln(smallest normal) of the format (−708 / −87.3).
+  const double threshold = o.precision == Precision::FP64 ? -708.0 : std::log(static_cast<double>(FLT_MIN));
+  Mat Zs(n, n);
+  for (Index k = 0; k < Z.size(); ++k) Zs.data()[k] = R.input(Z.data()[k]);
+  const double m = Zs.maxCoeff();
+  const double tau = R.acc(o.tau);
+  Mat M(n, n);
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < n; ++i) {
+      const double s = R.acc(R.acc(Zs(i, j) - m) / tau);
+      if (s < threshold)
+        return issue("(Z[" + std::to_string(i) + "," + std::to_string(j) + "] - max Z)/tau = " + fmt_g(s) +
+                         " < " + fmt_g(threshold) + ": exp underflows in " +
+                         std::string(precision_table.to_string(o.precision)) + "; use --domain log",
+                     0);
+      M(i, j) = R.store(std::exp(s));
+    }
+  SinkhornResult out;
+  std::string why;
+  int t = 0;
+  bool converged = false;
+  for (t = 1; t <= o.iterations; ++t) {
+    const bool rows_first = o.order == SinkhornOrder::RowThenCol;
+    if (!normalise(M, rows_first, R, why) || !normalise(M, !rows_first, R, why)) return issue(why, t);
+    if (o.tol > 0.0 && marginal_error(M) < o.tol) {
+      converged = true;
+      break;
+    }
+  }
+  if (!M.allFinite()) return issue("non-finite entry in the result", t);
+  out.summary.iterations = converged ? t : o.iterations;
+  out.summary.status = o.tol == 0.0 ? SinkhornStatus::FixedIterations
+                       : converged  ? SinkhornStatus::Converged
+                                    : SinkhornStatus::MaxIterations;
+  out.H = std::move(M);
+  return out;
+}
+
+// ---- log domain ---------------------------------------------------------------------------------
+// Dual potentials in units of Z: log H_ij = (K_ij + u_i + v_j)/τ with K = Z − max Z.
+// Column update v_j = −τ·LSE_i((K_ij + u_i)/τ); row update u_i = −τ·LSE_j((K_ij + v_j)/τ).
+double lse(const double* x, Index n) {
+  double mx = -INFINITY;
+  for (Index k = 0; k < n; ++k) mx = std::max(mx, x[k]);
+  double s = 0.0;
+  for (Index k = 0; k < n; ++k) s += std::exp(x[k] - mx);
+  return mx + std::log(s);
+}
+
+Mat log_domain_matrix(const Mat& K, const Vec& u, const Vec& v, double tau) {
+  const Index n = K.rows();
+  Mat H(n, n);
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < n; ++i) H(i, j) = std::exp((K(i, j) + u[i] + v[j]) / tau);
+  return H;
+}
+
+SinkhornResult sinkhorn_log(const Mat& Z, const SinkhornOptions& o) {
+  const Index n = Z.rows();
+  const Mat K = Z.array() - Z.maxCoeff();
+  Vec u = Vec::Zero(n), v = Vec::Zero(n);
+  std::vector<double> buf(static_cast<std::size_t>(n));
+  const int T = o.iterations;
+  const bool geometric = o.schedule == TauSchedule::Geometric && o.tau < 1.0 && T > 1;
+  auto col_update = [&](double tau) {
+    for (Index j = 0; j < n; ++j) {
+      for (Index i = 0; i < n; ++i) buf[static_cast<std::size_t>(i)] = (K(i, j) + u[i]) / tau;
+      v[j] = -tau * lse(buf.data(), n);
+    }
+  };
+  auto row_update = [&](double tau) {
+    for (Index i = 0; i < n; ++i) {
+      for (Index j = 0; j < n; ++j) buf[static_cast<std::size_t>(j)] = (K(i, j) + v[j]) / tau;
+      u[i] = -tau * lse(buf.data(), n);
+    }
+  };
+  int t = 0;
+  bool converged = false;
+  for (t = 1; t <= T; ++t) {
+    // ε-scaling: τ_k = τ^{k/(t−1)}, k = t − 1 = 0..T−1 (from 1 down to τ).
+    const double tau_k = geometric ? (t == T ? o.tau : std::pow(o.tau, static_cast<double>(t - 1) / (T - 1))) : o.tau;
+    if (o.order == SinkhornOrder::ColThenRow) {
+      col_update(tau_k);
+      row_update(tau_k);
+    } else {
+      row_update(tau_k);
+      col_update(tau_k);
+    }
+    if (!u.allFinite() || !v.allFinite()) return issue("non-finite dual potential", t);
+    if (o.tol > 0.0 && tau_k == o.tau && marginal_error(log_domain_matrix(K, u, v, o.tau)) < o.tol) {
+      converged = true;
+      break;
+    }
+  }
+  SinkhornResult out;
+  out.H = log_domain_matrix(K, u, v, o.tau);
+  if (!out.H.allFinite()) return issue("non-finite entry in the result", t);
+  out.summary.iterations = converged ? t : T;
+  out.summary.status = o.tol == 0.0 ? SinkhornStatus::FixedIterations
+                       : converged  ? SinkhornStatus::Converged
+                                    : SinkhornStatus::MaxIterations;
+  return out;
+}
+
+Vec row_sums(const Mat& H) { return H.rowwise().sum(); }
+Vec col_sums(const Mat& H) { return H.colwise().sum().transpose(); }
+}  // namespace
+
+void SinkhornOptions::validate() const {
+  if (iterations < 1) throw InputError("iters = " + std::to_string(iterations) + "; must be ≥ 1");
+  if (!(tau > 0.0) || !std::isfinite(tau)) throw InputError("tau = " + fmt_g(tau) + "; must be > 0 and finite");
+  if (!(tol >= 0.0) || !std::isfinite(tol)) throw InputError("tol = " + fmt_g(tol) + "; must be ≥ 0 and finite");
+  if (schedule == TauSchedule::Geometric && domain == SinkhornDomain::Exp)
+    throw InputError("tau-schedule = geometric needs domain = log (warm-started potentials); got domain = exp");
+  if (precision != Precision::FP64 && domain == SinkhornDomain::Log)
+    throw InputError("precision = " + std::string(precision_table.to_string(precision)) +
+                     " is emulated in the exp domain only (SPEC §3.2's operations); use --domain exp");
+}
+
+double row_error(const Mat& H) {
+  return H.size() == 0 ? 0.0 : (H.rowwise().sum().array() - 1.0).abs().maxCoeff();
+}
+double col_error(const Mat& H) {
+  return H.size() == 0 ? 0.0 : (H.colwise().sum().array() - 1.0).abs().maxCoeff();
+}
+
+SinkhornResult sinkhorn(const Mat& Z, const SinkhornOptions& o) {
+  o.validate();
+  if (Z.rows() != Z.cols() || Z.rows() < 1)
+    throw InputError("sinkhorn: logits must be a non-empty square matrix; got " + std::to_string(Z.rows()) + "x" +
+                     std::to_string(Z.cols()));
+  if (!Z.allFinite()) return issue("non-finite logit", 0);
+  SinkhornResult r = o.domain == SinkhornDomain::Exp ? sinkhorn_exp(Z, o) : sinkhorn_log(Z, o);
+  if (r.summary.status == SinkhornStatus::NumericalIssue) return r;
+  r.summary.row_err = row_error(r.H);
+  r.summary.col_err = col_error(r.H);
+  if (o.precision != Precision::FP64) {
+    // Truncation vs rounding (SPEC §3.2): the fp64 run at the same number of iterations.
+    SinkhornOptions o64 = o;
+    o64.precision = Precision::FP64;
+    o64.tol = 0.0;
+    o64.iterations = r.summary.iterations;
+    const SinkhornResult r64 = sinkhorn_exp(Z, o64);
+    if (r64.summary.status == SinkhornStatus::NumericalIssue) return issue("fp64 reference: " + r64.summary.issue, 0);
+    r.summary.trunc_row_err = row_error(r64.H);
+    r.summary.trunc_col_err = col_error(r64.H);
+    r.summary.round_err_max = (r.H - r64.H).cwiseAbs().maxCoeff();
+    r.summary.round_row_err = (row_sums(r.H) - row_sums(r64.H)).cwiseAbs().maxCoeff();
+    r.summary.round_col_err = (col_sums(r.H) - col_sums(r64.H)).cwiseAbs().maxCoeff();
+  } else {
+    r.summary.trunc_row_err = r.summary.row_err;
+    r.summary.trunc_col_err = r.summary.col_err;
+  }
+  return r;
+}
+
+}  // namespace mhclab

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package mhclab needs to build, test and plot (Debian 12).
+# As root: apt-get installs whatever is missing. Otherwise: prints the exact apt-get line and exits 1.
+set -euo pipefail
+PKGS=(g++ cmake make git libeigen3-dev libspectra-dev libboost-math-dev doctest-dev libcli11-dev
+      libtomlplusplus-dev nlohmann-json3-dev libfmt-dev gnuplot-nox python3-numpy)
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+line="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install_deps: missing packages: ${missing[*]}" >&2
+  echo "install_deps: run as root:  $line" >&2
+  exit 1
+fi
+echo "install_deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
