@@ -19,7 +19,10 @@ constexpr Entry kRegistry[] = {
     {MethodId::HC, &detail::make_hc},
     {MethodId::MHC, &detail::make_mhc},
     {MethodId::Tropical, &detail::make_tropical},
-    // exact-DS charts (issue 3) are registered below this line
+    {MethodId::MHCLite, &detail::make_mhc_lite},
+    {MethodId::KromHC, &detail::make_kromhc},
+    {MethodId::TBP, &detail::make_tbp},
+    {MethodId::RTBP, &detail::make_rtbp},
 };
 
 std::string fmt_double(double x) {
