@@ -1,0 +1,26 @@
+#pragma once
+// Atomic file replacement: a file the library writes appears under its final name complete or not at all.
+//
+//   1. the writer fills an in-memory buffer (if it throws, nothing at all is created on disk and the
+//      exception propagates unchanged);
+//   2. the bytes go to a temporary file in the same directory, `<path>.tmp.<pid>.<seq>` (created with
+//      O_EXCL, so two writers never share one), which is written in full, fsync'ed and closed;
+//   3. std::rename moves it over `path` (atomic on POSIX within one file system), then the directory is
+//      fsync'ed (best effort).
+// Any failure in 2–3 removes the temporary file, leaves an existing `path` untouched and throws
+// mhclab::InputError "<path>: cannot write: <OS reason>".
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+namespace mhclab {
+
+/// Writes the bytes `writer` puts into the stream to `path`, atomically (see the header comment).
+/// The stream is binary (no newline translation). Throws InputError naming `path` and the OS reason.
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& writer);
+
+/// Writes `bytes` to `path`, atomically.
+void write_file_atomically(const std::string& path, std::string_view bytes);
+
+}  // namespace mhclab

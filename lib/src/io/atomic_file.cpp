@@ -1,0 +1,81 @@
+// Atomic file replacement (temp file in the same directory, fsync, rename). See mhclab/io/atomic_file.hpp.
+#include "mhclab/io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <ostream>
+#include <sstream>
+
+#include "mhclab/core/error.hpp"
+
+namespace mhclab {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what, int err) {
+  throw InputError(path + ": cannot write: " + what + ": " + std::strerror(err));
+}
+
+std::string temp_name(const std::string& path) {
+  static std::atomic<unsigned long> seq{0};
+  return path + ".tmp." + std::to_string(static_cast<long>(::getpid())) + "." + std::to_string(seq++);
+}
+
+/// Best-effort fsync of the directory holding `path`, so the rename itself is durable.
+void sync_parent_dir(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  (void)::close(fd);
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  if (path.empty()) throw InputError("cannot write a file with an empty name");
+  const std::string tmp = temp_name(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) fail(path, "cannot create temporary file '" + tmp + "'", errno);
+
+  // From here on every failure closes and removes the temporary file before throwing.
+  auto abandon = [&](const std::string& what, int err, bool close_fd) {
+    if (close_fd) (void)::close(fd);
+    (void)::unlink(tmp.c_str());
+    fail(path, what, err);
+  };
+
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ::ssize_t w = ::write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      abandon("write to '" + tmp + "' failed", errno, true);
+    }
+    if (w == 0) abandon("write to '" + tmp + "' made no progress", EIO, true);
+    p += w;
+    left -= static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) abandon("fsync of '" + tmp + "' failed", errno, true);
+  if (::close(fd) != 0) abandon("close of '" + tmp + "' failed", errno, false);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) abandon("rename of '" + tmp + "' failed", errno, false);
+  sync_parent_dir(path);
+}
+
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& writer) {
+  std::ostringstream buf(std::ios::out | std::ios::binary);
+  writer(buf);  // may throw: nothing has touched the disk yet
+  if (!buf) throw InputError(path + ": cannot write: the output stream failed while formatting the contents");
+  write_file_atomically(path, std::string_view(buf.view()));
+}
+
+}  // namespace mhclab
