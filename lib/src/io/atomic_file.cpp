@@ -78,4 +78,38 @@ void write_file_atomically(const std::string& path, const std::function<void(std
   write_file_atomically(path, std::string_view(buf.view()));
 }
 
+std::string read_file_bytes(const std::string& path) {
+  auto fail_read = [&](const std::string& why) -> void { throw InputError(path + ": cannot read: " + why); };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) fail_read(std::strerror(errno));
+  struct ::stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    (void)::close(fd);
+    fail_read(std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    (void)::close(fd);
+    fail_read(S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+  }
+  std::string out;
+  out.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  for (;;) {
+    if (got == out.size()) out.resize(out.size() + 4096);  // the file may have grown since fstat
+    const ::ssize_t r = ::read(fd, out.data() + got, out.size() - got);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      (void)::close(fd);
+      fail_read(std::strerror(err));
+    }
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  (void)::close(fd);
+  out.resize(got);
+  return out;
+}
+
 }  // namespace mhclab

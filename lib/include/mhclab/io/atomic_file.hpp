@@ -9,6 +9,9 @@
 //      fsync'ed (best effort).
 // Any failure in 2–3 removes the temporary file, leaves an existing `path` untouched and throws
 // mhclab::InputError "<path>: cannot write: <OS reason>".
+//
+// The read-side counterpart, read_file_bytes, is what the io readers use: it accepts only regular files
+// (a FIFO or a device could block or never end) and reports the OS reason on failure.
 #include <functional>
 #include <iosfwd>
 #include <string>
@@ -22,5 +25,9 @@ void write_file_atomically(const std::string& path, const std::function<void(std
 
 /// Writes `bytes` to `path`, atomically.
 void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// The whole contents of the regular file `path`. Throws InputError "<path>: cannot read: <reason>" if it
+/// does not exist, is not a regular file, or cannot be read.
+[[nodiscard]] std::string read_file_bytes(const std::string& path);
 
 }  // namespace mhclab
