@@ -1,7 +1,128 @@
-// PLACEHOLDER (being written in this session; replaced wholesale by the real implementation).
+// mHC-lite (arXiv 2601.05732; SPEC §2): H(θ) = Σ_k softmax(θ)_k P_{σ_k}, a convex combination of all n!
+// permutation matrices, so H is exactly doubly stochastic for every θ (Birkhoff). θ has n! entries, θ_k the
+// logit of the k-th permutation in lexicographic order (permutations.hpp; θ_0 = identity), P_σ[i, σ(i)] = 1.
+// n ≤ 8 (40320 parameters); refused above.
+//
+// Evaluation. The naive sum adds w_k into H(i, σ_k(i)) for every k and i: n·n! scattered adds, and each entry
+// collects n!/n terms (5040 at n = 8), so its round-off grows like that count. We use the structure of the
+// lexicographic order instead: the r! permutations sharing a prefix of length n − r are consecutive, and within
+// such a block the first free position takes the remaining values in increasing order, each for a sub-block of
+// (r−1)! permutations. A block therefore reduces to an r×r matrix A_r (row p = the p-th free position, column
+// q = the q-th smallest remaining value), built from its r children:
+//     A_r[0, c]           = total(child c)
+//     A_r[p+1, q + (q≥c)] += A_{r−1}^{(c)}[p, q]          (the child's columns skip the value it fixed)
+// and the top block (r = n) is H·Σw with the remaining values 0..n−1 themselves. Only ranks matter, so no
+// permutation table is needed at all (nothing to precompute, no per-term index loads); the cost is about
+// 10·n! flops plus n! exp, and every entry is a tree sum of depth n with fan-in ≤ n, so row and column sums
+// of H are 1 within O(n²)·u instead of O(n!/n)·u. Softmax uses the max shift (the largest weight is exp(0) = 1,
+// so the total is ≥ 1), and scratch lives on the stack: build() allocates only H.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string>
+
 #include "mhclab/core/error.hpp"
+#include "mhclab/mixing/permutations.hpp"
 #include "mixing/factories.hpp"
 
 namespace mhclab::detail {
-std::unique_ptr<Method> make_mhc_lite(const MethodOptions&) { throw InputError("method not available yet"); }
+namespace {
+
+/// Scratch for blocks of size r ≤ kMhcLiteMaxN: the top block (n²) plus one child matrix per level (Σ_{r<n} r²).
+constexpr std::size_t kScratch = 64 + 49 + 36 + 25 + 16 + 9 + 4 + 1;
+
+struct BlockAccumulator {
+  const double* theta;  ///< next logit to consume (lexicographic order)
+  double shift;         ///< max θ (softmax max shift)
+
+  /// Consumes the next r! logits; writes A_r (r×r, row-major) into acc and returns the block's total weight.
+  /// `scratch` holds the child matrices of all lower levels.
+  double block(int r, double* acc, double* scratch) {
+    if (r == 1) {
+      acc[0] = std::exp(*theta++ - shift);
+      return acc[0];
+    }
+    if (r == 2) {  // σ-suffixes (a, b) and (b, a)
+      const double w0 = std::exp(theta[0] - shift), w1 = std::exp(theta[1] - shift);
+      theta += 2;
+      acc[0] = w0, acc[1] = w1, acc[2] = w1, acc[3] = w0;
+      return w0 + w1;
+    }
+    const int m = r - 1;
+    double* child = scratch;
+    double* child_scratch = scratch + m * m;
+    std::fill(acc, acc + r * r, 0.0);
+    double total = 0.0;
+    for (int c = 0; c < r; ++c) {
+      const double t = block(m, child, child_scratch);
+      acc[c] = t;  // first free position takes the c-th smallest remaining value
+      total += t;
+      for (int p = 0; p < m; ++p) {
+        const double* src = child + p * m;
+        double* dst = acc + (p + 1) * r;
+        for (int q = 0; q < c; ++q) dst[q] += src[q];
+        for (int q = c; q < m; ++q) dst[q + 1] += src[q];
+      }
+    }
+    return total;
+  }
+};
+
+/// Σ_k softmax(θ)_k P_{σ_k}, θ of length n!, 1 ≤ n ≤ 8. Returns n×n.
+Mat permutation_softmax_mixture(Index n, const double* theta) {
+  const Index count = factorial(n);
+  const double shift = *std::max_element(theta, theta + count);
+  std::array<double, kScratch> buf;  // NOLINT: fully written before read
+  double* acc = buf.data();
+  BlockAccumulator a{theta, shift};
+  const double total = a.block(static_cast<int>(n), acc, acc + n * n);
+  Mat H(n, n);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) H(i, j) = acc[i * n + j] / total;
+  return H;
+}
+
+class MHCLite final : public Method {
+ public:
+  explicit MHCLite(Index n) : n_(n), count_(factorial(n)) {}
+  MethodId id() const override { return MethodId::MHCLite; }
+  Index n() const override { return n_; }
+  Index num_params() const override { return count_; }
+  bool exact_ds() const override { return true; }
+
+  /// authors (mHC-lite code): θ_id = 0, θ = −8 otherwise, so H = wI + (1−w)/(n!−1)·Σ_{σ≠id}P_σ with
+  /// w = 1/(1 + (n!−1)e⁻⁸). identity: θ_id = log(1 + n!(1−ε)/ε), 0 otherwise; softmax then gives ε/n! to every
+  /// permutation plus 1−ε to the identity, i.e. exactly H₀ = (1−ε)I + εJ/n (needs ε > 0).
+  Vec init_params(InitKind kind, double eps) const override {
+    Vec theta(count_);
+    if (kind == InitKind::Authors) {
+      theta.setConstant(-8.0);
+      theta[0] = 0.0;
+      return theta;
+    }
+    check_init_eps(eps, true);
+    theta.setZero();
+    theta[0] = std::log1p(static_cast<double>(count_) * (1.0 - eps) / eps);
+    return theta;
+  }
+
+  MixResult build(const Vec& theta) const override {
+    return {permutation_softmax_mixture(n_, theta.data()), std::nullopt};
+  }
+
+ private:
+  Index n_;
+  Index count_;  ///< n!
+};
+
+}  // namespace
+
+std::unique_ptr<Method> make_mhc_lite(const MethodOptions& o) {
+  if (o.n > kMhcLiteMaxN)
+    throw InputError("mhc-lite needs n ≤ " + std::to_string(kMhcLiteMaxN) + " (n! parameters); got n = " +
+                     std::to_string(o.n) + "; use kromhc or tbp");
+  if (o.n < 1) throw InputError("n = " + std::to_string(o.n) + "; must be ≥ 1");
+  return std::make_unique<MHCLite>(o.n);
+}
+
 }  // namespace mhclab::detail
