@@ -1,0 +1,164 @@
+// `mhclab mix` (CLI.md): builds one H, or with --seeds S the summary statistics of S generated matrices.
+#include <fmt/core.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "mhclab/core/error.hpp"
+#include "mhclab/core/parallel.hpp"
+#include "mhclab/generators/params.hpp"
+#include "mhclab/io/matrix_file.hpp"
+#include "mhclab/mixing/hungarian.hpp"
+#include "mhclab/mixing/matrix_stats.hpp"
+
+namespace mhclab::app {
+
+namespace {
+struct MixCli {
+  MethodCli method;
+  std::string logits;
+  std::string out;
+  long seeds = 0;
+  std::uint64_t seed = 0;
+  std::string generator = "random";
+  double noise = 1.0;
+  int threads = 0;
+  bool jacobian = false;
+};
+
+/// The tropical permutation of the same logits for the Sinkhorn family (SPEC §4 dist_tropical), else none.
+Mat tropical_of(const MethodOptions& o, const Vec& theta) {
+  if (o.method != MethodId::MHC && o.method != MethodId::Tropical) return Mat();
+  Mat Z(o.n, o.n);
+  for (Index i = 0; i < o.n; ++i)
+    for (Index j = 0; j < o.n; ++j) Z(i, j) = theta[i * o.n + j];
+  return permutation_matrix(max_weight_assignment(Z).sigma);
+}
+
+void print_summary_line(const MixResult& r, const Mat& H) {
+  std::string line = "row_err=" + g17(r.sinkhorn ? r.sinkhorn->row_err : row_error(H)) +
+                     " col_err=" + g17(r.sinkhorn ? r.sinkhorn->col_err : col_error(H)) +
+                     " min_entry=" + g17(H.minCoeff());
+  if (r.sinkhorn) {
+    const auto& s = *r.sinkhorn;
+    line += " iterations=" + std::to_string(s.iterations) + " status=" +
+            std::string(sinkhorn_status_table.to_string(s.status));
+  } else {
+    line += " iterations=0 status=none";
+  }
+  fmt::print("{}\n", line);
+}
+
+int run_single(const MixCli& c) {
+  const MethodOptions o = c.method.resolve();
+  const auto method = make_method(o);
+  const Vec theta = c.logits.empty() ? method->init_params(c.method.init_kind(), c.method.init_eps)
+                                     : read_vector(c.logits);
+  if (!c.logits.empty() && theta.size() != method->num_params())
+    throw InputError(c.logits + ": method '" + c.method.method + "' with n = " + std::to_string(o.n) + " takes " +
+                     std::to_string(method->num_params()) + " parameters; the file holds " +
+                     std::to_string(theta.size()));
+  const MixResult r = mix(*method, theta, o.modifiers);
+  if (r.sinkhorn && r.sinkhorn->status == SinkhornStatus::NumericalIssue) {
+    fmt::print(stderr, "mhclab: numerical issue: {}\n", r.sinkhorn->issue);
+    fmt::print("status=numerical_issue\n");
+    return 1;
+  }
+  if (!c.out.empty()) {
+    write_matrix(c.out, r.H);
+  } else {
+    for (Index i = 0; i < r.H.rows(); ++i) {
+      std::string row;
+      for (Index j = 0; j < r.H.cols(); ++j) row += (j ? " " : "") + g17(r.H(i, j));
+      fmt::print("{}\n", row);
+    }
+  }
+  std::string extra;
+  if (r.sinkhorn && o.sinkhorn.precision != Precision::FP64) {
+    const auto& s = *r.sinkhorn;
+    extra = " trunc_row_err=" + g17(s.trunc_row_err) + " trunc_col_err=" + g17(s.trunc_col_err) +
+            " round_err=" + g17(s.round_err_max) + " round_row_err=" + g17(s.round_row_err) +
+            " round_col_err=" + g17(s.round_col_err);
+  }
+  print_summary_line(r, r.H);
+  if (!extra.empty()) fmt::print("{}\n", extra.substr(1));
+  return 0;
+}
+
+int run_seeds(const MixCli& c) {
+  if (c.seeds < 1) throw InputError("seeds = " + std::to_string(c.seeds) + "; must be ≥ 1");
+  if (!c.logits.empty()) throw InputError("--seeds generates matrices; it cannot be combined with --logits");
+  const MethodOptions o = c.method.resolve();
+  const auto method = make_method(o);
+  ParamGeneratorOptions g;
+  g.kind = generator_table.from_string(c.generator);
+  g.init = c.method.init_kind();
+  g.init_eps = c.method.init_eps;
+  g.noise = c.noise;
+  g.validate();
+  const auto S = static_cast<Index>(c.seeds);
+  std::vector<MatrixStats> stats(static_cast<std::size_t>(S));
+  std::vector<int> iterations(static_cast<std::size_t>(S), 0);
+  std::vector<std::string> issues(static_cast<std::size_t>(S));
+  parallel_for(S, c.threads, [&](Index k) {
+    const Vec theta = generate_params(*method, g, c.seed + static_cast<std::uint64_t>(k));
+    const MixResult r = mix(*method, theta, o.modifiers);
+    const auto kk = static_cast<std::size_t>(k);
+    if (r.sinkhorn && r.sinkhorn->status == SinkhornStatus::NumericalIssue) {
+      issues[kk] = r.sinkhorn->issue;
+      return;
+    }
+    if (r.sinkhorn) iterations[kk] = r.sinkhorn->iterations;
+    stats[kk] = matrix_stats(r.H, tropical_of(o, theta));
+  });
+  for (Index k = 0; k < S; ++k)
+    if (!issues[static_cast<std::size_t>(k)].empty()) {
+      fmt::print(stderr, "mhclab: numerical issue at seed {}: {}\n", c.seed + static_cast<std::uint64_t>(k),
+                 issues[static_cast<std::size_t>(k)]);
+      return 1;
+    }
+  fmt::print("method={} n={} generator={} init={} noise={} seeds={} seed0={}\n", c.method.method, o.n, c.generator,
+             c.method.init, g17(c.noise), S, c.seed);
+  fmt::print("{:<14} {:>24} {:>24} {:>24}\n", "metric", "mean", "median", "max");
+  auto row = [&](const char* name, auto get) {
+    std::vector<double> v;
+    v.reserve(stats.size());
+    for (const auto& s : stats) v.push_back(get(s));
+    const SampleSummary q = summarize(v);
+    fmt::print("{:<14} {:>24} {:>24} {:>24}\n", name, g17(q.mean), g17(q.median), g17(q.max));
+  };
+  row("row_err", [](const MatrixStats& s) { return s.row_err; });
+  row("col_err", [](const MatrixStats& s) { return s.col_err; });
+  row("min_entry", [](const MatrixStats& s) { return s.min_entry; });
+  row("spectral_norm", [](const MatrixStats& s) { return s.spectral_norm; });
+  row("dist_identity", [](const MatrixStats& s) { return s.dist_identity; });
+  row("dist_tropical", [](const MatrixStats& s) { return s.dist_tropical; });
+  return 0;
+}
+}  // namespace
+
+void setup_mix(CLI::App& app, Registry& r) {
+  auto c = std::make_shared<MixCli>();
+  CLI::App* sub = app.add_subcommand("mix", "Build one mixing matrix H (or statistics of --seeds S of them)");
+  c->method.add_to(sub);
+  sub->add_option("--logits", c->logits, "Parameter vector (.npy or .csv) in SPEC §2's order");
+  sub->add_option("--out", c->out, "Write H to FILE.npy or FILE.csv instead of printing it");
+  sub->add_option("--seeds", c->seeds, "Summary statistics of S generated matrices");
+  sub->add_option("--seed", c->seed, "First seed S0 (seeds S0..S0+S-1)")->capture_default_str();
+  sub->add_option("--generator", c->generator, "Generator for --seeds: init|random")->capture_default_str();
+  sub->add_option("--noise", c->noise, "σ of the random generator (θ = init + σ·N(0,1))")->capture_default_str();
+  sub->add_option("--threads", c->threads, "Threads (0 = all cores); results do not depend on it")
+      ->capture_default_str();
+  sub->add_flag("--jacobian", c->jacobian, "Singular values of ∂H/∂θ (needs the training issue's backward)");
+  r.add(sub, [c] {
+    if (c->jacobian)
+      throw InputError("--jacobian needs the per-method backward (vector-Jacobian product), which is not built yet");
+    if (c->threads < 0) throw InputError("threads = " + std::to_string(c->threads) + "; must be ≥ 0");
+    return c->seeds != 0 ? run_seeds(*c) : run_single(*c);
+  });
+}
+
+}  // namespace mhclab::app
