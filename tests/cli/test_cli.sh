@@ -1,15 +1,94 @@
 #!/usr/bin/env bash
-# CLI contract tests (CLI.md): exit codes and messages. Usage: test_cli.sh MHCLAB_BINARY TESTDATA_DIR
+# CLI contract tests (CLI.md): exit codes (0 ok, 2 bad usage/input, 1 failed computation) and messages.
+# Usage: test_cli.sh MHCLAB_BINARY TESTDATA_DIR
 set -u
 BIN="$1"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
 pass=0; fail=0
-expect() {  # expect RC PATTERN -- args...
+expect() {  # expect RC REGEX -- args...   (REGEX is matched against stdout+stderr)
   local want="$1" pat="$2"; shift 3
   local out rc
   out=$("$BIN" "$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$want" ] && grep -qE -- "$pat" <<<"$out"; then pass=$((pass+1));
-  else fail=$((fail+1)); echo "FAIL: mhclab $* -> rc=$rc (want $want), output: $out" | head -c 2000; echo; fi
+  if [ "$rc" -eq "$want" ] && grep -qE -- "$pat" <<<"$out"; then pass=$((pass+1))
+  else fail=$((fail+1)); echo "FAIL: mhclab $* -> rc=$rc (want $want, /$pat/), output:"; echo "$out" | head -c 1500; echo; fi
 }
+PY=/usr/bin/python3
+# ---- files (written with the standard library only) ------------------------------------------------
+$PY - "$TMP" <<'PYEOF'
+import struct, sys, os
+d = sys.argv[1]
+def npy(name, descr, shape, payload, fortran=False, magic=b'\x93NUMPY', ver=(1, 0), header=None):
+    h = header if header is not None else "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (
+        descr, 'True' if fortran else 'False', '(' + ''.join('%d, ' % s for s in shape) + ')')
+    h = h.encode('latin1')
+    pad = 64 - (10 + len(h) + 1) % 64
+    h = h + b' ' * pad + b'\n'
+    with open(os.path.join(d, name), 'wb') as f:
+        f.write(magic + bytes(ver) + struct.pack('<H', len(h)) + h + payload)
+import math
+vals16 = [2.0 * math.sin(1.7 * k) for k in range(16)]
+npy('ok16.npy', '<f8', (16,), struct.pack('<16d', *vals16))
+npy('ok15.npy', '<f8', (15,), struct.pack('<15d', *vals16[:15]))
+npy('int.npy', '<i8', (16,), struct.pack('<16q', *range(16)))
+npy('fortran.npy', '<f8', (4, 4), struct.pack('<16d', *vals16), fortran=True)
+npy('trunc.npy', '<f8', (16,), struct.pack('<10d', *vals16[:10]))
+npy('bigend.npy', '>f8', (16,), struct.pack('>16d', *vals16))
+npy('badmagic.npy', '<f8', (16,), struct.pack('<16d', *vals16), magic=b'\x93NUMPX')
+npy('badheader.npy', '<f8', (16,), struct.pack('<16d', *vals16), header="{'descr': '<f8', 'shape': (16,")
+nan = vals16[:]; nan[3] = float('nan')
+npy('nan.npy', '<f8', (16,), struct.pack('<16d', *nan))
+open(os.path.join(d, 'ok16.csv'), 'w').write(','.join(repr(v) for v in vals16) + '\n')
+open(os.path.join(d, 'bad.csv'), 'w').write('0.1,0.2,abc\n')
+open(os.path.join(d, 'theta.txt'), 'w').write('1 2 3\n')
+PYEOF
+# ---- success paths -------------------------------------------------------------------------------
 expect 0 "commit:" -- info
-echo "$pass passed, $fail failed"
+expect 0 "flags:" -- info
+expect 0 "row_err=.* col_err=.* min_entry=.* iterations=20 status=fixed_iterations" -- mix --method mhc --n 4 --init authors
+expect 0 "status=converged" -- mix --method mhc --n 4 --logits "$TMP/ok16.npy" --tol 1e-12 --iters 500
+expect 0 "status=max_iterations" -- mix --method mhc --n 4 --logits "$TMP/ok16.npy" --tol 1e-15 --iters 2
+expect 0 "round_err=" -- mix --method mhc --n 4 --init authors --precision bf16
+expect 0 "status=fixed_iterations" -- mix --method mhc --n 4 --logits "$TMP/ok16.csv"
+expect 0 "status=fixed_iterations" -- mix --method mhc --n 4 --tau 0.001 --domain log --tau-schedule geometric --init identity
+expect 0 "dist_tropical" -- mix --method mhc --n 4 --seeds 50 --generator random --noise 1
+expect 0 "iterations=0 status=none" -- mix --method tropical --n 4 --logits "$TMP/ok16.npy"
+expect 0 "status=fixed_iterations" -- mix --method mhc --n 4 --init authors --out "$TMP/h.npy"
+expect 0 "status=fixed_iterations" -- mix --method mhc --n 4 --init authors --out "$TMP/h.csv"
+[ -s "$TMP/h.npy" ] && [ -s "$TMP/h.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --out files missing"; }
+ls "$TMP" | grep -q tmp && { fail=$((fail+1)); echo "FAIL: temp file left behind"; } || pass=$((pass+1))
+# same seeds → same numbers at any thread count
+a=$("$BIN" mix --method mhc --n 4 --seeds 64 --threads 1 2>&1); b=$("$BIN" mix --method mhc --n 4 --seeds 64 --threads 2 2>&1)
+[ "$a" = "$b" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --threads changes mix --seeds output"; }
+# ---- failed computation: exit 1 -------------------------------------------------------------------
+expect 1 "numerical issue.*-708" -- mix --method mhc --n 4 --tau 0.001 --init authors
+# ---- bad usage / input: exit 2, each with its own message ----------------------------------------------
+expect 2 "n = 0; must be ≥ 1" -- mix --method mhc --n 0
+expect 2 "iters = 0; must be ≥ 1" -- mix --method mhc --n 4 --iters 0
+expect 2 "tau = 0; must be > 0" -- mix --method mhc --n 4 --tau 0
+expect 2 "tau = -1; must be > 0" -- mix --method mhc --n 4 --tau -1
+expect 2 "unknown method 'foo'; expected one of resnet\|hc\|mhc" -- mix --method foo --n 4
+expect 2 "unknown init 'zeros'" -- mix --method mhc --n 4 --init zeros
+expect 2 "geometric needs domain = log" -- mix --method mhc --n 4 --tau-schedule geometric
+expect 2 "unknown order" -- mix --method mhc --n 4 --order rows
+expect 2 "unknown precision" -- mix --method mhc --n 4 --precision fp16
+expect 2 "lazy = 2; must be in \[0, 1\]" -- mix --method mhc --n 4 --lazy 2
+expect 2 "ok15.npy.*takes 16 parameters; the file holds 15" -- mix --method mhc --n 4 --logits "$TMP/ok15.npy"
+expect 2 "int.npy.*<i8" -- mix --method mhc --n 4 --logits "$TMP/int.npy"
+expect 2 "fortran.npy.*[Ff]ortran" -- mix --method mhc --n 4 --logits "$TMP/fortran.npy"
+expect 2 "trunc.npy.*(truncated|expected|bytes)" -- mix --method mhc --n 4 --logits "$TMP/trunc.npy"
+expect 2 "bigend.npy.*>f8" -- mix --method mhc --n 4 --logits "$TMP/bigend.npy"
+expect 2 "badmagic.npy" -- mix --method mhc --n 4 --logits "$TMP/badmagic.npy"
+expect 2 "badheader.npy" -- mix --method mhc --n 4 --logits "$TMP/badheader.npy"
+expect 2 "nan.npy.*(NaN|non-finite|not finite)" -- mix --method mhc --n 4 --logits "$TMP/nan.npy"
+expect 2 "bad.csv:1" -- mix --method mhc --n 4 --logits "$TMP/bad.csv"
+expect 2 "theta.txt.*(\.npy|\.csv)" -- mix --method mhc --n 4 --logits "$TMP/theta.txt"
+expect 2 "missing.npy" -- mix --method mhc --n 4 --logits "$TMP/missing.npy"
+expect 2 "--jacobian needs" -- mix --method mhc --n 4 --jacobian
+expect 2 "seeds = -1" -- mix --method mhc --n 4 --seeds -1
+expect 2 "generator 'drift' is not available" -- mix --method mhc --n 4 --seeds 3 --generator drift
+expect 2 "unknown generator" -- mix --method mhc --n 4 --seeds 3 --generator foo
+expect 2 "(argument|Could not convert|invalid|Invalid)" -- mix --method mhc --n abc
+expect 2 "(required|A subcommand)" --
+echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
