@@ -102,6 +102,9 @@ class KromHC final : public Method {
   }
 
   MixResult build(const Vec& theta) const override {
+    if (theta.size() != p_)
+      throw InputError("kromhc with factors " + format_factors(factors_) + " takes " + std::to_string(p_) +
+                       " parameters; got " + std::to_string(theta.size()));
     Mat H = Mat::Ones(1, 1);
     for (std::size_t k = 0; k < blocks_.size(); ++k) {
       const Index p = blocks_[k]->num_params();

@@ -37,7 +37,8 @@ Index permutation_rank(std::span<const Index> sigma) {
   Index rank = 0;
   for (Index i = 0; i < n; ++i) {
     Index smaller_later = 0;
-    for (Index j = i + 1; j < n; ++j) smaller_later += sigma[static_cast<std::size_t>(j)] < sigma[static_cast<std::size_t>(i)];
+    for (Index j = i + 1; j < n; ++j)
+      smaller_later += sigma[static_cast<std::size_t>(j)] < sigma[static_cast<std::size_t>(i)];
     rank = rank * (n - i) + smaller_later;  // Horner form of Σ c_i (n−1−i)!
   }
   return rank;

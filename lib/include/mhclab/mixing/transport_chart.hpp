@@ -9,7 +9,11 @@
 // The map is a bijection from R^{(n−1)²} onto the interior points (every X_k strictly inside its
 // interval; every H with all entries > 0 is one), so the inverse charts recover θ from such an H:
 //     θ_k = log((X_k − lo_k)/(hi_k − X_k)),
-// replaying the forward chart's lo/hi bounds with the X_k read from H.
+// replaying the forward chart's walk with the X_k read from H. X_k − lo_k and hi_k − X_k are evaluated as
+// sums of entries of H (for a doubly stochastic H they are exactly such sums, e.g. tbp:
+// X − lo = min(H_ij, Σ_{l>i,k>j} H_lk), hi − X = min(Σ_{k>j} H_ik, Σ_{l>i} H_lj); transport_chart.cpp lists
+// them all), so they keep their relative precision however small they are, and the recovered θ_k is accurate
+// to the conditioning of coordinate k: |Δθ_k| ≲ c·u/w_k, w_k = ∂X_k/∂θ_k = (hi_k − lo_k)·σ(θ_k)(1 − σ(θ_k)).
 //
 // Numerics (both charts):
 //   - X_k is evaluated from the nearer end of its interval: lo + w·σ(θ) for θ < 0 and hi − w·σ(−θ) for
@@ -62,13 +66,13 @@ struct ChartInterval {
 /// Inverse of tbp_chart: θ ((n−1)² logits, row-major) with tbp_chart(θ, n) = H, for an interior doubly
 /// stochastic H (n×n, n ≥ 1). H must be square, finite, entries ≥ 0, every row and column sum within
 /// `tol` of 1, and every H[i, j] (i, j ≤ n−2) strictly inside its interval (lo, hi) — true whenever all
-/// entries are > 0. Otherwise throws InputError naming the entry and why, e.g.
+/// entries are > 0. (Within tol, not exactly, doubly stochastic input gives the θ of a nearby chart point.) Otherwise throws InputError naming the entry and why, e.g.
 /// "entry (0,2) = 0 is on the boundary of its interval [lo, hi] = [0, 0.5]; the chart needs an interior point".
 [[nodiscard]] Vec tbp_params_from_matrix(const Mat& H, double tol = 1e-9);
 
-/// Inverse of rtbp_chart, same contract as tbp_params_from_matrix. The recovered quantities are the block
-/// masses, block row/column sums and entries of H that SPEC §2.2 sets (compensated sums); an error names
-/// the logit and the part of H it sets (e.g. "the sum of H[0:2, 0:2]").
+/// Inverse of rtbp_chart, same contract as tbp_params_from_matrix. The logits set block masses, block row
+/// or column sums and entries of H (SPEC §2.2); an error names the logit and the part of H it sets, e.g.
+/// "the sum of H[0:2, 0:2] = 2 (logit 0) is on the boundary of its interval [lo, hi] = [0, 2]; …".
 [[nodiscard]] Vec rtbp_params_from_matrix(const Mat& H, double tol = 1e-9);
 
 }  // namespace mhclab
