@@ -59,7 +59,7 @@ void setup_tour(CLI::App& app, Registry& r);
 
 inline void setup_all(CLI::App& app, Registry& r) {
   setup_mix(app, r);
-  // setup_bench(app, r);
+  setup_bench(app, r);
   setup_tour(app, r);
   setup_info(app, r);
 }
