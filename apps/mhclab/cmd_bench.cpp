@@ -33,6 +33,7 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/core/random.hpp"
+#include "mhclab/mixing/method.hpp"
 #include "mhclab/mixing/sinkhorn.hpp"
 #include "mhclab/mixing/sinkhorn_batch.hpp"
 
@@ -52,6 +53,8 @@ struct BenchCli {
   int repeat = 5;
   long scalar_count = 100000;
   long print_inputs = 0;
+  double method_min_time = 0.3;  ///< seconds per method build figure (0 = skip the method figures)
+  long method_pool = 2000;       ///< distinct θ per (method, n)
 };
 
 /// Neumaier-compensated running sum (checksums independent of how the terms were produced).
@@ -149,6 +152,64 @@ void project_scalar(ProjectContext& c) {
   fmt::print("scalar_vs_batched_max_abs_diff: {}\n", g17(max_diff));
 }
 
+// Build throughput of every registered method (issue 3): H(θ) for n = 4, 8, 16 (mhc-lite to 8), on all
+// requested threads, θ entries N(0,1) from RandomStream(seed, Purpose::Bench, {1000 + method, n, k}) for a
+// pool of `method_pool` parameter vectors generated before timing; each measurement cycles through the pool
+// until at least `method_min_time` seconds have passed. mhc runs the scalar sinkhorn() with the
+// projection options above (t, τ, order). Checksum: Σ over built matrices of Σ_ij H[i,j]·(i·n + j + 1)².
+void project_methods(ProjectContext& c) {
+  if (c.cli.method_min_time <= 0.0) return;
+  const int threads = c.batch.threads;
+  for (const auto& [id, name] : method_table.entries) {
+    for (Index n : {4, 8, 16}) {
+      MethodOptions o;
+      o.method = id;
+      o.n = n;
+      o.sinkhorn.iterations = c.batch.iterations;
+      o.sinkhorn.tau = c.batch.tau;
+      o.sinkhorn.order = c.batch.order;
+      std::unique_ptr<Method> m;
+      try {
+        m = make_method(o);
+      } catch (const InputError&) {
+        continue;  // mhc-lite above n = 8
+      }
+      const Index pool = c.cli.method_pool;
+      std::vector<Vec> thetas(static_cast<std::size_t>(pool));
+      for (Index k = 0; k < pool; ++k) {
+        RandomStream rs(c.cli.seed, Purpose::Bench,
+                        {1000 + static_cast<std::uint64_t>(id), static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(k)});
+        Vec& t = thetas[static_cast<std::size_t>(k)];
+        t.resize(m->num_params());
+        rs.fill_normal(t);
+      }
+      // One round = every pool entry once, split over the threads; per-entry checksums by index.
+      std::vector<double> sums(static_cast<std::size_t>(pool), 0.0);
+      auto round = [&] {
+        parallel_for(pool, threads, [&](Index k) {
+          const MixResult r = m->build(thetas[static_cast<std::size_t>(k)]);
+          double s = 0.0;
+          for (Index i = 0; i < r.H.rows(); ++i)
+            for (Index j = 0; j < r.H.cols(); ++j) s += r.H(i, j) * static_cast<double>((i * n + j + 1) * (i * n + j + 1));
+          sums[static_cast<std::size_t>(k)] = s;
+        });
+      };
+      long rounds = 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      double secs = 0.0;
+      do {
+        round();
+        ++rounds;
+        secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      } while (secs < c.cli.method_min_time);
+      CompensatedSum total;
+      for (double x : sums) total.add(x);
+      fmt::print("method_build_{}_n{}: {} matrices/s (checksum {})\n", name, n,
+                 rate(static_cast<double>(rounds * pool) / secs), g17(total.value()));
+    }
+  }
+}
+
 struct ProjectCase {
   std::string_view name;
   std::function<void(ProjectContext&)> run;
@@ -156,7 +217,8 @@ struct ProjectCase {
 /// The projection workloads, run in this order on the same inputs (the first one fills H).
 const std::vector<ProjectCase>& project_cases() {
   static const std::vector<ProjectCase> cases{{"sinkhorn_batched", project_batched},
-                                              {"sinkhorn_scalar", project_scalar}};
+                                              {"sinkhorn_scalar", project_scalar},
+                                              {"method_builds", project_methods}};
   return cases;
 }
 
@@ -220,7 +282,10 @@ struct SubBench {
   int (*run)(const BenchCli&);  ///< nullptr: not available yet
 };
 constexpr SubBench kSubBenches[] = {
-    {"project", "Sinkhorn projections/s (batched SoA kernel and scalar reference) with a checksum", &run_project},
+    {"project",
+     "Sinkhorn projections/s (batched SoA kernel and scalar reference) and every method's build throughput, with "
+     "checksums",
+     &run_project},
     {"depth", "depth-analysis throughput (not available yet)", nullptr},
     {"train", "training-step throughput (not available yet)", nullptr},
 };
@@ -263,7 +328,15 @@ void setup_bench(CLI::App& app, Registry& r) {
   sub->add_option("--print-inputs", cli->print_inputs,
                   "Print the first K input matrices (%.17g, row-major) for cross-checks")
       ->capture_default_str();
-  r.add(sub, [cli] { return run_bench(*cli); });
+  sub->add_option("--method-min-time", cli->method_min_time,
+                  "Seconds per method build-throughput figure (0 = skip them)")
+      ->capture_default_str();
+  sub->add_option("--method-pool", cli->method_pool, "Distinct θ per (method, n) for the build figures")
+      ->capture_default_str();
+  r.add(sub, [cli] {
+    if (cli->method_pool < 1) throw InputError(fmt::format("method-pool = {}; must be ≥ 1", cli->method_pool));
+    return run_bench(*cli);
+  });
 }
 
 }  // namespace mhclab::app

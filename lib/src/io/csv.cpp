@@ -90,9 +90,15 @@ std::size_t parse_index(std::string_view f, const std::string& name, const Line&
   return static_cast<std::size_t>(v);
 }
 
-std::string joined(const std::vector<std::string>& names, const char* sep) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : sep) + n;
+/// open + names joined by sep + close (appends only: GCC 12 warns falsely on "lit" + std::string&&).
+std::string joined(const std::vector<std::string>& names, const char* sep, const char* open = "",
+                   const char* close = "") {
+  std::string s = open;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (k) s += sep;
+    s += names[k];
+  }
+  s += close;
   return s;
 }
 
@@ -188,7 +194,7 @@ CsvLongForm parse_csv_long(std::string_view text, const std::string& name,
   out.index_axes = index_axes;
   const std::size_t rank = n_lead + n_index;
   std::vector<std::string> idx_cols(cols.begin(), cols.end() - 1);
-  const std::string tuple_names = "(" + joined(idx_cols, ", ") + ")";
+  const std::string tuple_names = joined(idx_cols, ", ", "(", ")");
 
   struct Entry {
     std::vector<std::size_t> idx;
@@ -216,8 +222,8 @@ CsvLongForm parse_csv_long(std::string_view text, const std::string& name,
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.idx < b.idx; });
   for (std::size_t k = 1; k < entries.size(); ++k)
     if (entries[k].idx == entries[k - 1].idx) {
-      const auto& [later, earlier] = entries[k].line > entries[k - 1].line ? std::pair{entries[k], entries[k - 1]}
-                                                                             : std::pair{entries[k - 1], entries[k]};
+      const Entry& earlier = entries[k - 1];  // stable sort: equal tuples stay in file order
+      const Entry& later = entries[k];
       throw InputError(name + ":" + std::to_string(later.line) + ": duplicate entry " +
                        tuple_string(idx_cols, later.idx) + ", first given on line " + std::to_string(earlier.line) +
                        "; expected each " + tuple_names + " exactly once");
