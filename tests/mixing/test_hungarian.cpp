@@ -46,7 +46,7 @@ TEST_CASE("same objective as brute force over all permutations, n ≤ 7") {
   }
 }
 
-TEST_CASE("optimality certificate for n = 50..500") {
+TEST_CASE("optimality certificate for n = 50..500" * doctest::test_suite("tropical_slow")) {
   const std::vector<Index> sizes = test::kReduced ? std::vector<Index>{50, 100} : std::vector<Index>{50, 100, 200, 500};
   for (Index n : sizes) {
     for (std::uint64_t d = 0; d < 2; ++d) {

@@ -106,7 +106,7 @@ TEST_CASE("col_then_row: row sums within 4·n·u of 1; row_then_col: column sums
   }
 }
 
-TEST_CASE("column error is non-increasing in t while above 1e-13 (fp64)") {
+TEST_CASE("column error is non-increasing in t while above 1e-13 (fp64)" * doctest::test_suite("sinkhorn_slow")) {
   const int draws = static_cast<int>(test_size(200, 20));
   for (Index n : {3, 4, 8}) {
     for (int d = 0; d < draws; ++d) {
@@ -125,7 +125,7 @@ TEST_CASE("column error is non-increasing in t while above 1e-13 (fp64)") {
   }
 }
 
-TEST_CASE("log domain equals exp domain within 32·u·(1 + max|Z|/τ)") {
+TEST_CASE("log domain equals exp domain within 32·u·(1 + max|Z|/τ)" * doctest::test_suite("sinkhorn_slow")) {
   const int draws = static_cast<int>(test_size(200, 20));
   for (double tau : {4.0, 1.0, 0.25, 0.05}) {
     for (Index n : {2, 4, 7}) {
@@ -217,7 +217,7 @@ TEST_CASE("tolerance stop: converged / max_iterations / fixed_iterations") {
 // "within 1e-6 for gap ≥ 30τ" therefore holds for 2-cycles (exp(−15) = 3e-7) but not for every draw: one
 // n = 4 draw with a 3-cycle runner-up and gap = 40.9τ sits 1.2e-6 from the vertex at convergence (marginal
 // errors 2e-14). The test asserts dist ≤ max(1e-6, 2·exp(−gap/(n·τ))) and marginal errors ≤ 1e-6.
-TEST_CASE("geometric schedule, t ≥ 200, τ = 1e-3 reaches the tropical permutation (gap ≥ 30τ)") {
+TEST_CASE("geometric schedule, t ≥ 200, τ = 1e-3 reaches the tropical permutation (gap ≥ 30τ)" * doctest::test_suite("sinkhorn_slow")) {
   const int draws = static_cast<int>(test_size(300, 40));
   int used = 0, beyond = 0;
   for (int d = 0; d < draws; ++d) {
@@ -245,7 +245,7 @@ TEST_CASE("geometric schedule, t ≥ 200, τ = 1e-3 reaches the tropical permuta
   CHECK(used > draws / 2);
 }
 
-TEST_CASE("precision emulation: bf16 / fp32 rounding error bands, truncation equal to fp64 bit for bit") {
+TEST_CASE("precision emulation: bf16 / fp32 rounding error bands, truncation equal to fp64 bit for bit" * doctest::test_suite("sinkhorn_slow")) {
   const int draws = static_cast<int>(test_size(500, 50));
   for (int d = 0; d < draws; ++d) {
     const Mat Z = random_logits(4, 1.0, static_cast<std::uint64_t>(d), 500);
