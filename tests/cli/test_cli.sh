@@ -90,5 +90,18 @@ expect 2 "generator 'drift' is not available" -- mix --method mhc --n 4 --seeds 
 expect 2 "unknown generator" -- mix --method mhc --n 4 --seeds 3 --generator foo
 expect 2 "(argument|Could not convert|invalid|Invalid)" -- mix --method mhc --n abc
 expect 2 "(required|A subcommand)" --
+# exact-DS charts (issue 3)
+expect 0 "status=none" -- mix --method kromhc --n 6 --factors 2,3 --init authors
+expect 0 "status=none" -- mix --method mhc-lite --n 4 --init identity
+expect 0 "status=none" -- mix --method tbp --n 5 --init identity
+expect 0 "status=none" -- mix --method rtbp --n 7 --init authors
+expect 0 "dist_identity" -- mix --method kromhc --n 8 --seeds 20
+expect 2 "product = 4 ≠ n = 6" -- mix --method kromhc --n 6 --factors 2,2
+expect 2 "factors = '2,x'" -- mix --method kromhc --n 8 --factors 2,x
+expect 2 "mhc-lite needs n ≤ 8" -- mix --method mhc-lite --n 9
+expect 2 "prime factor 11 > 8" -- mix --method kromhc --n 11
+expect 2 "takes 9 parameters" -- mix --method tbp --n 4 --logits "$TMP/ok16.npy"
+expect 0 "method_build_tbp_n16: .* matrices/s" -- bench project --count 1000 --repeat 1 --method-min-time 0.01 --method-pool 10
+expect 2 "bench 'depth' is not available yet" -- bench depth
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
