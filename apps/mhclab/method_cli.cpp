@@ -3,15 +3,12 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "mhclab/core/format.hpp"
 #include "mhclab/core/error.hpp"
 
 namespace mhclab::app {
 
-std::string g17(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
+std::string g17(double x) { return format_double(x); }
 
 void MethodCli::add_to(CLI::App* sub) {
   sub->add_option("--method", method, "Mixing method: " + method_table.names())->capture_default_str();

@@ -19,71 +19,23 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/io/csv.hpp"
 #include "support/check.hpp"
+#include "support/files.hpp"
 
 using namespace mhclab;
 using mhclab::test::max_abs_diff;
 namespace fs = std::filesystem;
+using mhclab::test::TempDir;
+using mhclab::test::input_error_of;
+using mhclab::test::read_text;
+using mhclab::test::write_text;
+using mhclab::test::read_bytes;
+using mhclab::test::write_bytes;
 
-namespace {
-
-/// A fresh directory under the system temp dir, removed with its contents at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("mhclab_test_csv_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  REQUIRE(f.good());
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL_CHECK("expected InputError, got another exception: " << e.what());
-    return "";
-  }
-  FAIL_CHECK("expected InputError, nothing was thrown");
-  return "";
-}
-
-/// Checks that the message contains every given substring (shown on failure).
-#define CHECK_MESSAGE_HAS(msg, ...)                                                              \
-  do {                                                                                           \
-    const std::string msg_ = (msg);                                                              \
-    INFO("message: " << msg_);                                                                   \
-    for (const std::string_view part_ : std::initializer_list<std::string_view>{__VA_ARGS__})    \
-      CHECK_MESSAGE(msg_.find(part_) != std::string::npos, "missing '" << std::string(part_) << "'"); \
-  } while (0)
-
-}  // namespace
 
 TEST_SUITE("io") {
 
 TEST_CASE("csv: a matrix with spaces, comments, CRLF, a BOM and a blank trailing line") {
-  TempDir dir;
+  TempDir dir("mhclab_test_csv_");
   const std::string path = dir.file("h.csv");
   write_text(path, "\xEF\xBB\xBF# written by hand\r\n 0.7 , 0.3\r\n\r\n# second row\n+0.3,7e-1 \n\n   \n");
   const Mat H = read_csv_matrix(path);
@@ -105,7 +57,7 @@ TEST_CASE("csv: a matrix with spaces, comments, CRLF, a BOM and a blank trailing
 }
 
 TEST_CASE("csv: table errors name the file, the line and what was expected") {
-  TempDir dir;
+  TempDir dir("mhclab_test_csv_");
   const std::string path = dir.file("h.csv");
   auto error_for = [&](const std::string& text, auto reader) {
     write_text(path, text);
@@ -129,7 +81,7 @@ TEST_CASE("csv: table errors name the file, the line and what was expected") {
 }
 
 TEST_CASE("csv: long-form stacks in any order, with one or two leading columns") {
-  TempDir dir;
+  TempDir dir("mhclab_test_csv_");
   const std::string path = dir.file("s.csv");
   // 2 layers of 2×2, shuffled, with a comment and spaces
   write_text(path, "layer, i, j, value\n1,1,1,8\n0,0,0,1\n# comment\n0,0,1,2\n1,0,0,5\n0,1,0,3\n0,1,1,4\n1,0,1,6\n1,1,0,7\n");
@@ -163,7 +115,7 @@ TEST_CASE("csv: long-form stacks in any order, with one or two leading columns")
 }
 
 TEST_CASE("csv: long-form errors: missing, duplicate, gaps, bad indices and headers") {
-  TempDir dir;
+  TempDir dir("mhclab_test_csv_");
   const std::string path = dir.file("s.csv");
   auto error_for = [&](const std::string& text) {
     write_text(path, text);
@@ -194,7 +146,7 @@ TEST_CASE("csv: long-form errors: missing, duplicate, gaps, bad indices and head
 }
 
 TEST_CASE("csv: writers round-trip every double exactly and refuse non-finite values") {
-  TempDir dir;
+  TempDir dir("mhclab_test_csv_");
   Mat A(3, 3);
   A << 1.0 / 3.0, -0.0, 1e-300, std::numeric_limits<double>::denorm_min(), -2.5e17, 0.1,
       std::numeric_limits<double>::max(), std::nextafter(1.0, 2.0), -7.0;

@@ -21,70 +21,20 @@
 #include "mhclab/io/matrix_file.hpp"
 #include "mhclab/io/npy.hpp"
 #include "support/check.hpp"
+#include "support/files.hpp"
 
 using namespace mhclab;
 using mhclab::test::max_abs_diff;
 namespace fs = std::filesystem;
+using mhclab::test::TempDir;
+using mhclab::test::input_error_of;
+using mhclab::test::read_text;
+using mhclab::test::write_text;
+using mhclab::test::read_bytes;
+using mhclab::test::write_bytes;
 
 namespace {
 
-/// A fresh directory under the system temp dir, removed with its contents at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("mhclab_test_matrix_file_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path / name).string(); }
-  /// Names of the files in the directory (to spot left-over temporaries).
-  [[nodiscard]] std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    return out;
-  }
-};
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  REQUIRE(f.good());
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL_CHECK("expected InputError, got another exception: " << e.what());
-    return "";
-  }
-  FAIL_CHECK("expected InputError, nothing was thrown");
-  return "";
-}
-
-/// Checks that the message contains every given substring (shown on failure).
-#define CHECK_MESSAGE_HAS(msg, ...)                                                              \
-  do {                                                                                           \
-    const std::string msg_ = (msg);                                                              \
-    INFO("message: " << msg_);                                                                   \
-    for (const std::string_view part_ : std::initializer_list<std::string_view>{__VA_ARGS__})    \
-      CHECK_MESSAGE(msg_.find(part_) != std::string::npos, "missing '" << std::string(part_) << "'"); \
-  } while (0)
 
 /// A non-symmetric n × n matrix with distinct entries (so a transpose or a mix-up shows): 100·k + 10·i + j + 1/7.
 Mat sample(Index n, int k) {
@@ -132,7 +82,7 @@ TEST_CASE("matrix_file: enum tables for --input-kind and --layout") {
 }
 
 TEST_CASE("matrix_file: stacks round-trip exactly through .npy and long-form .csv") {
-  TempDir dir;
+  TempDir dir("mhclab_test_matrix_file_");
   for (const std::string ext : {".npy", ".csv", ".NPY"}) {
     INFO("extension " << ext);
     const std::string one = dir.file("layers" + ext);
@@ -165,7 +115,7 @@ TEST_CASE("matrix_file: stacks round-trip exactly through .npy and long-form .cs
 }
 
 TEST_CASE("matrix_file: single matrices, read_matrix / write_matrix and layout from_to") {
-  TempDir dir;
+  TempDir dir("mhclab_test_matrix_file_");
   const Mat H = sample(3, 1);
   for (const std::string ext : {".npy", ".csv"}) {
     INFO("extension " << ext);
@@ -205,7 +155,7 @@ TEST_CASE("matrix_file: single matrices, read_matrix / write_matrix and layout f
 }
 
 TEST_CASE("matrix_file: the input kind, not the shape, decides what the trailing axes are") {
-  TempDir dir;
+  TempDir dir("mhclab_test_matrix_file_");
   NpyArray a;
   a.shape = {3, 3};
   for (int k = 0; k < 9; ++k) a.data.push_back(k);
@@ -255,7 +205,7 @@ TEST_CASE("matrix_file: the input kind, not the shape, decides what the trailing
 }
 
 TEST_CASE("matrix_file: shape, size and header mismatches are InputErrors saying what was expected") {
-  TempDir dir;
+  TempDir dir("mhclab_test_matrix_file_");
   const std::string path = dir.file("stack.npy");
   NpyArray a;
   a.shape = {3, 4};
@@ -326,7 +276,7 @@ TEST_CASE("matrix_file: shape, size and header mismatches are InputErrors saying
 }
 
 TEST_CASE("matrix_file: read_vector for --logits") {
-  TempDir dir;
+  TempDir dir("mhclab_test_matrix_file_");
   NpyArray a;
   a.shape = {4};
   a.data = {0.5, -1, 2, 1e-3};
@@ -346,7 +296,7 @@ TEST_CASE("matrix_file: read_vector for --logits") {
 }
 
 TEST_CASE("matrix_file: write_stack checks its arguments") {
-  TempDir dir;
+  TempDir dir("mhclab_test_matrix_file_");
   const std::string path = dir.file("w.npy");
   CHECK_MESSAGE_HAS(input_error_of([&] { write_stack(path, samples(3, 2), {"layer"}, {2}); }),
                     "w.npy: leading shape (2,) holds 2 matrices, but 3 were given");
@@ -364,7 +314,7 @@ TEST_CASE("matrix_file: write_stack checks its arguments") {
 }
 
 TEST_CASE("atomic_file: complete files or nothing, no temporaries left behind") {
-  TempDir dir;
+  TempDir dir("mhclab_test_matrix_file_");
   const std::string path = dir.file("out.txt");
   write_file_atomically(path, [](std::ostream& os) { os << "first\n"; });
   CHECK(read_text(path) == "first\n");
@@ -409,7 +359,7 @@ TEST_CASE("matrix_file: a stack written by NumPy, read with both layouts") {
     MESSAGE("python3-numpy not available: NumPy stack test skipped");
     return;
   }
-  TempDir dir;
+  TempDir dir("mhclab_test_matrix_file_");
   const std::string cmd = "/usr/bin/python3 -c \"import sys, numpy as np; "
                           "np.save(sys.argv[1] + '/a.npy', np.arange(18, dtype=np.float64).reshape(2, 3, 3) / 8.0); "
                           "np.save(sys.argv[1] + '/b.npy', (np.arange(8, dtype=np.float32).reshape(2, 2, 2) / np.float32(10)))\" " +

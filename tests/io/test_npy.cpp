@@ -20,40 +20,19 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/io/npy.hpp"
 #include "support/check.hpp"
+#include "support/files.hpp"
 
 using namespace mhclab;
 namespace fs = std::filesystem;
+using mhclab::test::TempDir;
+using mhclab::test::input_error_of;
+using mhclab::test::read_text;
+using mhclab::test::write_text;
+using mhclab::test::read_bytes;
+using mhclab::test::write_bytes;
 
 namespace {
 
-/// A fresh directory under the system temp dir, removed with its contents at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("mhclab_test_npy_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(f.good());
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 std::string le_bytes(std::uint64_t u, int n) {
   std::string s;
@@ -86,30 +65,6 @@ std::string dict(const std::string& descr, const std::string& shape, const std::
   return "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
 }
 
-/// The message of the InputError `f` throws ("" and a failed check if it throws nothing or something else).
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL_CHECK("expected InputError, got another exception: " << e.what());
-    return "";
-  }
-  FAIL_CHECK("expected InputError, nothing was thrown");
-  return "";
-}
-
-/// Checks that the message contains every given substring (shown on failure).
-#define CHECK_MESSAGE_HAS(msg, ...)                                                              \
-  do {                                                                                           \
-    const std::string msg_ = (msg);                                                              \
-    INFO("message: " << msg_);                                                                   \
-    for (const std::string_view part_ : std::initializer_list<std::string_view>{__VA_ARGS__})    \
-      CHECK_MESSAGE(msg_.find(part_) != std::string::npos, "missing '" << std::string(part_) << "'"); \
-  } while (0)
-
 NpyArray iota_array(std::vector<std::size_t> shape) {
   NpyArray a;
   a.shape = std::move(shape);
@@ -132,7 +87,7 @@ bool have_numpy() { return std::system("/usr/bin/python3 -c \"import numpy\" >/d
 TEST_SUITE("io") {
 
 TEST_CASE("npy: float64 round trip is exact for ranks 0 to 4 and empty arrays") {
-  TempDir dir;
+  TempDir dir("mhclab_test_npy_");
   const std::vector<std::vector<std::size_t>> shapes = {{}, {5}, {3, 4}, {2, 3, 3}, {2, 1, 3, 2}, {0}, {0, 3}, {2, 0, 4}};
   for (const auto& shape : shapes) {
     NpyArray a = iota_array(shape);
@@ -162,7 +117,7 @@ TEST_CASE("npy: float64 round trip is exact for ranks 0 to 4 and empty arrays") 
 }
 
 TEST_CASE("npy: float32 files read exactly as the float values; versions 2.0 and 3.0") {
-  TempDir dir;
+  TempDir dir("mhclab_test_npy_");
   const std::vector<float> vals = {0.1f, -1.5f, 3.14159274f, 1e-40f /* subnormal */, 65504.0f, -0.0f};
   const std::string path = dir.file("f32.npy");
   write_bytes(path, npy_file(dict("<f4", "(2, 3)"), f4(vals)));
@@ -191,7 +146,7 @@ TEST_CASE("npy: float32 files read exactly as the float values; versions 2.0 and
 }
 
 TEST_CASE("npy: every malformed header is rejected with its own message") {
-  TempDir dir;
+  TempDir dir("mhclab_test_npy_");
   const std::string path = dir.file("m.npy");
   auto error_for = [&](const std::string& bytes) {
     write_bytes(path, bytes);
@@ -247,7 +202,7 @@ TEST_CASE("npy: every malformed header is rejected with its own message") {
 }
 
 TEST_CASE("npy: data size must match the shape exactly; absurd shapes are refused before allocating") {
-  TempDir dir;
+  TempDir dir("mhclab_test_npy_");
   const std::string path = dir.file("d.npy");
   auto error_for = [&](const std::string& bytes) {
     write_bytes(path, bytes);
@@ -271,7 +226,7 @@ TEST_CASE("npy: data size must match the shape exactly; absurd shapes are refuse
 }
 
 TEST_CASE("npy: NaN and Inf are rejected with their index; missing files and directories are InputErrors") {
-  TempDir dir;
+  TempDir dir("mhclab_test_npy_");
   const std::string path = dir.file("nan.npy");
   write_bytes(path, npy_file(dict("<f8", "(2, 2)"), f8({1, 2, std::numeric_limits<double>::quiet_NaN(), 4})));
   CHECK_MESSAGE_HAS(input_error_of([&] { (void)read_npy(path); }), "nan.npy", "non-finite value nan", "(1, 0)",
@@ -287,7 +242,7 @@ TEST_CASE("npy: NaN and Inf are rejected with their index; missing files and dir
 }
 
 TEST_CASE("npy: the writer refuses non-finite values and inconsistent arrays without creating the file") {
-  TempDir dir;
+  TempDir dir("mhclab_test_npy_");
   const std::string path = dir.file("w.npy");
   NpyArray a = iota_array({2, 2});
   a.data[3] = std::numeric_limits<double>::quiet_NaN();
@@ -304,7 +259,7 @@ TEST_CASE("npy: files written by NumPy read back exactly; NumPy reads ours; head
     MESSAGE("python3-numpy not available: NumPy interoperability test skipped");
     return;
   }
-  TempDir dir;
+  TempDir dir("mhclab_test_npy_");
   const std::string script = dir.file("make.py");
   {
     std::ofstream f(script);

@@ -1,4 +1,5 @@
 // analysis/depth_metrics.hpp: SPEC §4 metrics of layer / prefix / suffix products.
+#include "mhclab/core/format.hpp"
 #include "mhclab/analysis/depth_metrics.hpp"
 
 #include <algorithm>
@@ -278,11 +279,7 @@ const std::vector<std::string>& depth_metric_columns() {
 }
 
 std::vector<std::string> depth_metric_row(const DepthMetrics& m) {
-  auto g17 = [](double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return std::string(buf);
-  };
+  auto g17 = [](double v) { return format_double(v); };
   auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
   // effective_rank ∈ [1, n] and cond's scale cancels: their doubles are exact representations.
   std::vector<std::string> row{

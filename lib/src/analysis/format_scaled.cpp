@@ -1,4 +1,5 @@
 // analysis/format_scaled.hpp: decimal text beyond the double range (SPEC §4).
+#include "mhclab/core/format.hpp"
 #include "mhclab/analysis/format_scaled.hpp"
 
 #include <algorithm>
@@ -9,12 +10,6 @@
 
 namespace mhclab {
 namespace {
-
-std::string printf_g17(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 }  // namespace
 
@@ -45,8 +40,8 @@ std::string format_metric(double value, double log10_abs) {
   const bool exact = (std::isfinite(value) && std::fabs(value) >= DBL_MIN) ||
                      (value == 0.0 && log10_abs == -HUGE_VAL) || (std::isinf(value) && log10_abs == HUGE_VAL) ||
                      std::isnan(log10_abs);
-  if (exact) return printf_g17(value);
-  if (!std::isfinite(log10_abs)) return printf_g17(value);  // inconsistent pair: keep the double
+  if (exact) return format_double(value);
+  if (!std::isfinite(log10_abs)) return format_double(value);  // inconsistent pair: keep the double
   return format_scaled(log10_abs, std::signbit(value) ? -1 : 1);
 }
 

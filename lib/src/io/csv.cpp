@@ -1,4 +1,5 @@
 // CSV matrices, vectors and long-form stacks. See mhclab/io/csv.hpp for the format and the error policy.
+#include "mhclab/core/format.hpp"
 #include "mhclab/io/csv.hpp"
 
 #include <algorithm>
@@ -16,12 +17,6 @@
 namespace mhclab {
 
 namespace {
-
-std::string fmt_g(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
@@ -123,14 +118,14 @@ std::string number_line(const std::vector<double>& values) {
   std::string s;
   for (std::size_t k = 0; k < values.size(); ++k) {
     if (k) s += ',';
-    s += fmt_g(values[k]);
+    s += format_double(values[k]);
   }
   return s;
 }
 
 void require_finite(double v, const std::string& name) {
   if (!std::isfinite(v))
-    throw ComputeError(name + ": refusing to write non-finite value " + fmt_g(v) +
+    throw ComputeError(name + ": refusing to write non-finite value " + format_double(v) +
                        " (mhclab's readers accept finite values only)");
 }
 
@@ -318,7 +313,7 @@ void write_csv_long(const std::string& path, const CsvLongForm& s) {
   for (const double v : s.array.data) {
     require_finite(v, path);
     for (const std::size_t k : idx) out += std::to_string(k) + ",";
-    out += fmt_g(v);
+    out += format_double(v);
     out += '\n';
     for (std::size_t c = rank; c-- > 0;) {
       if (++idx[c] < s.array.shape[c]) break;

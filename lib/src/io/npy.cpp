@@ -1,4 +1,5 @@
 // NumPy .npy reader and writer. See mhclab/io/npy.hpp for the accepted format and the error policy.
+#include "mhclab/core/format.hpp"
 #include "mhclab/io/npy.hpp"
 
 #include <bit>
@@ -18,12 +19,6 @@ namespace {
 constexpr std::string_view kMagic{"\x93NUMPY", 6};
 constexpr std::size_t kAlign = 64;             // numpy.lib.format.ARRAY_ALIGN
 constexpr std::size_t kGrowthAxisDigits = 21;  // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS (NumPy ≥ 1.24)
-
-std::string fmt_g(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
 
 /// Printable excerpt of a header for error messages (non-printable bytes escaped, long headers cut).
 std::string quoted(std::string_view s, std::size_t max_len = 120) {
@@ -300,7 +295,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
     const double v = item == 8 ? std::bit_cast<double>(load_le64(p + 8 * k))
                                : static_cast<double>(std::bit_cast<float>(load_le32(p + 4 * k)));
     if (!std::isfinite(v))
-      throw InputError(name + ": non-finite value " + fmt_g(v) + " at index " + index_string(a.shape, k) +
+      throw InputError(name + ": non-finite value " + format_double(v) + " at index " + index_string(a.shape, k) +
                        "; expected finite numbers only");
     a.data[k] = v;
   }
@@ -316,7 +311,7 @@ std::string encode_npy(const NpyArray& a, const std::string& name) {
                      std::to_string(a.data.size()) + " values");
   for (std::size_t k = 0; k < a.data.size(); ++k)
     if (!std::isfinite(a.data[k]))
-      throw ComputeError(name + ": refusing to write non-finite value " + fmt_g(a.data[k]) + " at index " +
+      throw ComputeError(name + ": refusing to write non-finite value " + format_double(a.data[k]) + " at index " +
                          index_string(a.shape, k) + " (mhclab's readers accept finite values only)");
 
   const std::string dict = dict_string(a.shape);

@@ -1,4 +1,5 @@
 // Greedy Birkhoff–von Neumann decomposition (see birkhoff.hpp) and the map to mhc-lite logits.
+#include "mhclab/core/format.hpp"
 #include "mhclab/mixing/birkhoff.hpp"
 
 #include <algorithm>
@@ -14,18 +15,13 @@
 namespace mhclab {
 
 namespace {
-std::string fmt(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
 }  // namespace
 
 void BvnOptions::validate() const {
   if (!(support_threshold >= 0.0 && support_threshold < 1.0))
-    throw InputError("bvn support_threshold = " + fmt(support_threshold) + "; must be in [0, 1)");
+    throw InputError("bvn support_threshold = " + format_double(support_threshold) + "; must be in [0, 1)");
   if (!(margin_tolerance > 0.0 && margin_tolerance < 1.0))
-    throw InputError("bvn margin_tolerance = " + fmt(margin_tolerance) + "; must be in (0, 1)");
+    throw InputError("bvn margin_tolerance = " + format_double(margin_tolerance) + "; must be in (0, 1)");
 }
 
 std::vector<BvnTerm> birkhoff_decomposition(const Mat& H, const BvnOptions& options) {
@@ -41,15 +37,15 @@ std::vector<BvnTerm> birkhoff_decomposition(const Mat& H, const BvnOptions& opti
     for (Index i = 0; i < n; ++i)
       if (H(i, j) < -thr)
         throw InputError("birkhoff_decomposition: H(" + std::to_string(i) + ", " + std::to_string(j) +
-                         ") = " + fmt(H(i, j)) + " < 0; H must be doubly stochastic");
+                         ") = " + format_double(H(i, j)) + " < 0; H must be doubly stochastic");
   for (Index i = 0; i < n; ++i) {
     const double r = H.row(i).sum(), c = H.col(i).sum();
     if (!(std::fabs(r - 1.0) <= margin_tol))
-      throw InputError("birkhoff_decomposition: row " + std::to_string(i) + " sums to " + fmt(r) +
-                       "; H must be doubly stochastic (margins within " + fmt(margin_tol) + " of 1)");
+      throw InputError("birkhoff_decomposition: row " + std::to_string(i) + " sums to " + format_double(r) +
+                       "; H must be doubly stochastic (margins within " + format_double(margin_tol) + " of 1)");
     if (!(std::fabs(c - 1.0) <= margin_tol))
-      throw InputError("birkhoff_decomposition: column " + std::to_string(i) + " sums to " + fmt(c) +
-                       "; H must be doubly stochastic (margins within " + fmt(margin_tol) + " of 1)");
+      throw InputError("birkhoff_decomposition: column " + std::to_string(i) + " sums to " + format_double(c) +
+                       "; H must be doubly stochastic (margins within " + format_double(margin_tol) + " of 1)");
   }
 
   Mat R = H.unaryExpr([thr](double x) { return x > thr ? x : 0.0; });
@@ -73,7 +69,7 @@ std::vector<BvnTerm> birkhoff_decomposition(const Mat& H, const BvnOptions& opti
       if (R.maxCoeff() > margin_tol)
         throw ComputeError(
             "birkhoff_decomposition: the remainder's support contains no permutation while an entry of " +
-            fmt(R.maxCoeff()) + " remains (is H doubly stochastic?)");
+            format_double(R.maxCoeff()) + " remains (is H doubly stochastic?)");
       break;
     }
     // A permutation inside the support means the face dimension e − 2n + c is ≥ 0 and each step lowers it:
@@ -106,13 +102,13 @@ Vec mhc_lite_params_from_bvn(Index n, const std::vector<BvnTerm>& terms, double 
                      std::to_string(kMhcLiteMaxN));
   if (terms.empty()) throw InputError("mhc_lite_params_from_bvn: no terms");
   if (!(unused_mass > 0.0 && unused_mass < 1.0))
-    throw InputError("mhc_lite_params_from_bvn: unused_mass = " + fmt(unused_mass) + "; must be in (0, 1)");
+    throw InputError("mhc_lite_params_from_bvn: unused_mass = " + format_double(unused_mass) + "; must be in (0, 1)");
   const Index count = factorial(n);
   Vec weight = Vec::Zero(count);
   double total = 0.0;
   for (const BvnTerm& t : terms) {
     if (!(t.weight > 0.0 && std::isfinite(t.weight)))
-      throw InputError("mhc_lite_params_from_bvn: weight " + fmt(t.weight) + "; weights must be > 0 and finite");
+      throw InputError("mhc_lite_params_from_bvn: weight " + format_double(t.weight) + "; weights must be > 0 and finite");
     if (static_cast<Index>(t.sigma.size()) != n)
       throw InputError("mhc_lite_params_from_bvn: a sigma of length " + std::to_string(t.sigma.size()) +
                        "; expected n = " + std::to_string(n));

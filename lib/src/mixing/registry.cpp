@@ -1,4 +1,5 @@
 // The one registry of methods: enum → factory. The enum↔string table is `method_table` (method.hpp).
+#include "mhclab/core/format.hpp"
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -25,18 +26,13 @@ constexpr Entry kRegistry[] = {
     {MethodId::RTBP, &detail::make_rtbp},
 };
 
-std::string fmt_double(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", x);
-  return buf;
-}
 }  // namespace
 
 void Modifiers::validate() const {
   if (!(lazy >= 0.0 && lazy <= 1.0))
-    throw InputError("lazy = " + fmt_double(lazy) + "; must be in [0, 1] (H ← (1−α)I + αH)");
+    throw InputError("lazy = " + format_double(lazy, "%g") + "; must be in [0, 1] (H ← (1−α)I + αH)");
   if (!(minorize >= 0.0 && minorize <= 1.0))
-    throw InputError("minorize = " + fmt_double(minorize) + "; must be in [0, 1] (H ← (1−δ)H + δJ/n)");
+    throw InputError("minorize = " + format_double(minorize, "%g") + "; must be in [0, 1] (H ← (1−δ)H + δJ/n)");
 }
 
 void MethodOptions::validate() const {
@@ -45,7 +41,7 @@ void MethodOptions::validate() const {
   modifiers.validate();
   if (method == MethodId::MHC) sinkhorn.validate();
   if (method == MethodId::Tropical && !(sinkhorn.tau > 0.0 && std::isfinite(sinkhorn.tau)))
-    throw InputError("tau = " + fmt_double(sinkhorn.tau) + "; must be > 0 and finite");
+    throw InputError("tau = " + format_double(sinkhorn.tau, "%g") + "; must be > 0 and finite");
 }
 
 std::unique_ptr<Method> make_method(const MethodOptions& options) {
@@ -75,7 +71,7 @@ MixResult mix(const Method& method, const Vec& theta, const Modifiers& modifiers
                      " parameters; got " + std::to_string(theta.size()));
   for (Index k = 0; k < theta.size(); ++k)
     if (!std::isfinite(theta[k]))
-      throw InputError("parameter " + std::to_string(k) + " is not finite (" + fmt_double(theta[k]) + ")");
+      throw InputError("parameter " + std::to_string(k) + " is not finite (" + format_double(theta[k], "%g") + ")");
   MixResult r = method.build(theta);
   if (r.H.size() != 0) apply_modifiers(r.H, modifiers);
   return r;
@@ -89,7 +85,7 @@ Mat identity_target(Index n, double eps) {
 }
 void check_init_eps(double eps, bool strictly_positive) {
   if (!(eps >= 0.0 && eps <= 1.0) || (strictly_positive && eps <= 0.0))
-    throw InputError("init-eps = " + fmt_double(eps) + "; must be in " + (strictly_positive ? "(0, 1]" : "[0, 1]") +
+    throw InputError("init-eps = " + format_double(eps, "%g") + "; must be in " + (strictly_positive ? "(0, 1]" : "[0, 1]") +
                      " (H₀ = (1−ε)I + εJ/n)");
 }
 }  // namespace detail

@@ -1,4 +1,5 @@
 // Sinkhorn–Knopp (SPEC §3, §3.2). See mhclab/mixing/sinkhorn.hpp for the conventions.
+#include "mhclab/core/format.hpp"
 #include "mhclab/mixing/sinkhorn.hpp"
 
 #include <algorithm>
@@ -13,12 +14,6 @@
 namespace mhclab {
 
 namespace {
-std::string fmt_g(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
-
 /// Rounding of the emulated formats: `acc` after every elementary operation, `store` for every stored
 /// intermediate (an operation's result rounded to the accumulate format, then to the storage format).
 struct Rounding {
@@ -57,7 +52,7 @@ bool normalise(Mat& M, bool by_rows, const Rounding& R, std::string& why) {
     double s = 0.0;
     for (Index b = 0; b < n; ++b) s = R.acc(s + (by_rows ? M(a, b) : M(b, a)));
     if (!(s > 0.0) || !std::isfinite(s)) {
-      why = std::string(by_rows ? "row " : "column ") + std::to_string(a) + " sum is " + fmt_g(s) +
+      why = std::string(by_rows ? "row " : "column ") + std::to_string(a) + " sum is " + format_double(s) +
             " (exp underflow or overflow); use --domain log";
       return false;
     }
@@ -83,8 +78,8 @@ SinkhornResult sinkhorn_exp(const Mat& Z, const SinkhornOptions& o) {
     for (Index i = 0; i < n; ++i) {
       const double s = R.acc(R.acc(Zs(i, j) - m) / tau);
       if (s < threshold)
-        return issue("(Z[" + std::to_string(i) + "," + std::to_string(j) + "] - max Z)/tau = " + fmt_g(s) +
-                         " < " + fmt_g(threshold) + ": exp underflows in " +
+        return issue("(Z[" + std::to_string(i) + "," + std::to_string(j) + "] - max Z)/tau = " + format_double(s) +
+                         " < " + format_double(threshold) + ": exp underflows in " +
                          std::string(precision_table.to_string(o.precision)) + "; use --domain log",
                      0);
       M(i, j) = R.store(std::exp(s));
@@ -182,8 +177,8 @@ Vec col_sums(const Mat& H) { return H.colwise().sum().transpose(); }
 
 void SinkhornOptions::validate() const {
   if (iterations < 1) throw InputError("iters = " + std::to_string(iterations) + "; must be ≥ 1");
-  if (!(tau > 0.0) || !std::isfinite(tau)) throw InputError("tau = " + fmt_g(tau) + "; must be > 0 and finite");
-  if (!(tol >= 0.0) || !std::isfinite(tol)) throw InputError("tol = " + fmt_g(tol) + "; must be ≥ 0 and finite");
+  if (!(tau > 0.0) || !std::isfinite(tau)) throw InputError("tau = " + format_double(tau) + "; must be > 0 and finite");
+  if (!(tol >= 0.0) || !std::isfinite(tol)) throw InputError("tol = " + format_double(tol) + "; must be ≥ 0 and finite");
   if (schedule == TauSchedule::Geometric && domain == SinkhornDomain::Exp)
     throw InputError("tau-schedule = geometric needs domain = log (warm-started potentials); got domain = exp");
   if (precision != Precision::FP64 && domain == SinkhornDomain::Log)

@@ -5,6 +5,7 @@
 // indexed [entry][lane]; GCC -O3 turns each such loop into L/8 512-bit instructions with -march=native on
 // an AVX-512 machine (no OpenMP-simd, no intrinsics, no -ffast-math needed: the only libm call of the
 // scalar code, exp, is replaced by exp_nonpositive, which is plain arithmetic and bit manipulation).
+#include "mhclab/core/format.hpp"
 #include "mhclab/mixing/sinkhorn_batch.hpp"
 
 #include <algorithm>
@@ -228,12 +229,6 @@ using RangeFn = SinkhornBatchSummary (*)(const double*, double*, SinkhornStatus*
 constexpr RangeFn kRangeFns[kSinkhornBatchMaxN] = {&run_range<1>, &run_range<2>, &run_range<3>, &run_range<4>,
                                                    &run_range<5>, &run_range<6>, &run_range<7>, &run_range<8>};
 
-std::string fmt_g(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
-
 }  // namespace
 
 double exp_nonpositive(double x) noexcept { return exp_core(x); }
@@ -244,7 +239,7 @@ void SinkhornBatchOptions::validate() const {
                      std::to_string(kSinkhornBatchMaxN));
   if (iterations < 1) throw InputError("sinkhorn_batch.iterations = " + std::to_string(iterations) + "; must be ≥ 1");
   if (!(tau > 0.0) || !(tau <= 1.7976931348623157e308))
-    throw InputError("sinkhorn_batch.tau = " + fmt_g(tau) + "; must be > 0 and finite");
+    throw InputError("sinkhorn_batch.tau = " + format_double(tau) + "; must be > 0 and finite");
   if (threads < 0)
     throw InputError("sinkhorn_batch.threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
 }

@@ -17,6 +17,7 @@
 // H with all entries > 0 is), they carry only summation round-off relative to their own size, and for
 // H = chart(θ) the recovered θ_k is accurate to the conditioning 1/w_k of coordinate k
 // (w_k = ∂X_k/∂θ_k = (hi − lo)·σ(θ_k)(1 − σ(θ_k))).
+#include "mhclab/core/format.hpp"
 #include "mhclab/mixing/transport_chart.hpp"
 
 #include <algorithm>
@@ -30,12 +31,6 @@
 
 namespace mhclab {
 namespace {
-
-std::string fmt(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", x);
-  return buf;
-}
 
 /// X = lo + w·σ(θ), w = max(hi − lo, 0) (SPEC's choose()), evaluated from the nearer end of the interval (one
 /// exp), then clamped into [min(lo, hi), hi] so that X ≤ hi exactly (remainders stay ≥ 0) and X ≥ 0.
@@ -215,7 +210,7 @@ Index checked_params(const char* chart, const Vec& theta, Index n) {
   for (Index k = 0; k < p; ++k)
     if (!std::isfinite(theta[k]))
       throw InputError(std::string(chart) + " chart: parameter " + std::to_string(k) + " is not finite (" +
-                       fmt(theta[k]) + ")");
+                       format_double(theta[k], "%.10g") + ")");
   return p;
 }
 
@@ -237,7 +232,7 @@ Mat forward(const char* chart, const Vec& theta, Index n, std::vector<ChartInter
 
 /// Square, non-empty, finite, entries ≥ 0, row and column sums within tol of 1.
 void check_doubly_stochastic(const std::string& who, const Mat& H, double tol) {
-  if (!(tol >= 0.0 && std::isfinite(tol))) throw InputError(who + "tol = " + fmt(tol) + "; must be ≥ 0 and finite");
+  if (!(tol >= 0.0 && std::isfinite(tol))) throw InputError(who + "tol = " + format_double(tol, "%.10g") + "; must be ≥ 0 and finite");
   if (H.rows() != H.cols())
     throw InputError(who + "H is " + std::to_string(H.rows()) + "×" + std::to_string(H.cols()) +
                      "; must be square (n×n)");
@@ -247,19 +242,19 @@ void check_doubly_stochastic(const std::string& who, const Mat& H, double tol) {
     for (Index i = 0; i < n; ++i) {
       if (!std::isfinite(H(i, j)))
         throw InputError(who + "entry (" + std::to_string(i) + "," + std::to_string(j) + ") is not finite (" +
-                         fmt(H(i, j)) + ")");
+                         format_double(H(i, j), "%.10g") + ")");
       if (H(i, j) < 0.0)
-        throw InputError(who + "entry (" + std::to_string(i) + "," + std::to_string(j) + ") = " + fmt(H(i, j)) +
+        throw InputError(who + "entry (" + std::to_string(i) + "," + std::to_string(j) + ") = " + format_double(H(i, j), "%.10g") +
                          " is negative; a doubly stochastic matrix has entries ≥ 0");
     }
   for (Index i = 0; i < n; ++i) {
     const double rs = H.row(i).sum(), cs = H.col(i).sum();
     if (!(std::fabs(rs - 1.0) <= tol))
-      throw InputError(who + "row " + std::to_string(i) + " sums to " + fmt(rs) + " (|sum − 1| = " +
-                       fmt(std::fabs(rs - 1.0)) + " > tol " + fmt(tol) + "); H must be doubly stochastic");
+      throw InputError(who + "row " + std::to_string(i) + " sums to " + format_double(rs, "%.10g") + " (|sum − 1| = " +
+                       format_double(std::fabs(rs - 1.0), "%.10g") + " > tol " + format_double(tol, "%.10g") + "); H must be doubly stochastic");
     if (!(std::fabs(cs - 1.0) <= tol))
-      throw InputError(who + "column " + std::to_string(i) + " sums to " + fmt(cs) + " (|sum − 1| = " +
-                       fmt(std::fabs(cs - 1.0)) + " > tol " + fmt(tol) + "); H must be doubly stochastic");
+      throw InputError(who + "column " + std::to_string(i) + " sums to " + format_double(cs, "%.10g") + " (|sum − 1| = " +
+                       format_double(std::fabs(cs - 1.0), "%.10g") + " > tol " + format_double(tol, "%.10g") + "); H must be doubly stochastic");
   }
 }
 
@@ -282,8 +277,8 @@ struct LogitSink {
   void put(double x, double below, double above, const Part& part) {
     const double t = (below > 0.0 && above > 0.0) ? std::log(below / above) : 0.0;
     if (!(below > 0.0 && above > 0.0) || !std::isfinite(t))
-      throw InputError(who + describe(part) + " = " + fmt(x) + " (logit " + std::to_string(k) +
-                       ") is on the boundary of its interval [lo, hi] = [" + fmt(x - below) + ", " + fmt(x + above) +
+      throw InputError(who + describe(part) + " = " + format_double(x, "%.10g") + " (logit " + std::to_string(k) +
+                       ") is on the boundary of its interval [lo, hi] = [" + format_double(x - below, "%.10g") + ", " + format_double(x + above, "%.10g") +
                        "]; the chart needs an interior point (lo < X < hi)");
     theta[k++] = t;
   }
