@@ -1,0 +1,257 @@
+#include "mhclab/generators/stack.hpp"
+
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "mhclab/core/error.hpp"
+#include "mhclab/core/format.hpp"
+#include "mhclab/core/random.hpp"
+
+namespace mhclab {
+namespace {
+
+std::string kind_name(GeneratorKind k) { return std::string(generator_table.to_string(k)); }
+
+/// Checks of the numeric options that do not depend on steps/layers/input (shared with stack_theta).
+void validate_values(const StackOptions& o) {
+  if (o.kind == GeneratorKind::Trained)
+    throw InputError("generator 'trained' is not available for stacks yet (SPEC §7, training issue)");
+  if (!(o.noise >= 0.0) || !std::isfinite(o.noise))
+    throw InputError("noise = " + format_double(o.noise, "%g") + "; must be ≥ 0 and finite");
+  if (!(o.eta >= 0.0) || !std::isfinite(o.eta))
+    throw InputError("eta = " + format_double(o.eta, "%g") + "; must be ≥ 0 and finite");
+  if (!(o.rho >= 0.0 && o.rho <= 1.0))
+    throw InputError("rho = " + format_double(o.rho, "%g") + "; must be in [0, 1]");
+  o.modifiers.validate();
+}
+
+ParamGeneratorOptions param_options(const StackOptions& o) {
+  ParamGeneratorOptions p;
+  p.kind = o.kind == GeneratorKind::Init ? GeneratorKind::Init : GeneratorKind::Random;
+  p.init = o.init;
+  p.init_eps = o.init_eps;
+  p.noise = o.noise;
+  return p;
+}
+
+std::string where(std::uint64_t seed, std::size_t entry, long step, const GeneratedStack& st) {
+  std::string s = "seed " + std::to_string(seed);
+  // entry → multi-index of the leading axes (C order, last fastest).
+  std::vector<std::size_t> idx(st.lead_shape.size(), 0);
+  std::size_t rem = entry;
+  for (std::size_t a = st.lead_shape.size(); a-- > 0;) {
+    const std::size_t ext = st.lead_shape[a] == 0 ? 1 : st.lead_shape[a];
+    idx[a] = rem % ext;
+    rem /= ext;
+  }
+  for (std::size_t a = 0; a < st.lead_axes.size(); ++a) {
+    if (st.lead_axes[a] == "layer")
+      s += ", layer " + std::to_string(idx[a] + 1) + " (index " + std::to_string(idx[a]) + ")";
+    else
+      s += ", " + st.lead_axes[a] + " " + std::to_string(idx[a]);
+  }
+  s += ", step " + std::to_string(step);
+  return s;
+}
+
+/// Builds H for every θ of `st` (appending H and sinkhorn), throwing ComputeError on a numerical issue.
+void build_all(const Method& method, const Modifiers& mod, std::uint64_t seed, GeneratedStack& st,
+               const std::string& origin) {
+  st.H.reserve(st.thetas.size());
+  st.sinkhorn.reserve(st.thetas.size());
+  for (std::size_t e = 0; e < st.thetas.size(); ++e) {
+    MixResult r;
+    try {
+      r = mix(method, st.thetas[e], mod);
+    } catch (const InputError& err) {
+      throw InputError(origin + where(seed, e, st.step, st) + ": " + err.what());
+    }
+    if (r.H.size() == 0 || !r.H.allFinite()) {
+      std::string reason = "non-finite matrix";
+      if (r.sinkhorn && r.sinkhorn->status == SinkhornStatus::NumericalIssue)
+        reason = "Sinkhorn numerical_issue: " + r.sinkhorn->issue;
+      throw ComputeError(origin + where(seed, e, st.step, st) + ": " + reason);
+    }
+    st.H.push_back(std::move(r.H));
+    st.sinkhorn.push_back(std::move(r.sinkhorn));
+  }
+}
+
+GeneratedStack empty_stack(Index layers, long step) {
+  GeneratedStack st;
+  st.step = step;
+  st.lead_axes = {"layer"};
+  st.lead_shape = {static_cast<std::size_t>(layers)};
+  return st;
+}
+
+/// Drift: one pass over k = 1..max(steps), snapshots at each requested step (SPEC §6; header for the recipe).
+std::vector<GeneratedStack> drift_stacks(const Method& method, const StackOptions& o, std::uint64_t seed) {
+  const Vec init = method.init_params(o.init, o.init_eps);
+  const Index p = init.size();
+  const auto L = static_cast<std::size_t>(o.layers);
+  const double a = std::sqrt(o.rho), b = std::sqrt(1.0 - o.rho);
+  std::vector<Vec> sum(L, Vec::Zero(p));
+  Vec shared(p);
+  std::vector<GeneratedStack> out;
+  out.reserve(o.steps.size());
+  long k = 0;
+  for (const long s : o.steps) {
+    for (; k < s;) {
+      ++k;
+      const auto ku = static_cast<std::uint64_t>(k);
+      if (a != 0.0) {
+        RandomStream rs(seed, Purpose::Drift, {kDriftSharedTag, ku});
+        for (Index j = 0; j < p; ++j) shared[j] = a * rs.normal();
+      }
+      for (std::size_t l = 0; l < L; ++l) {
+        Vec& S = sum[l];
+        if (b != 0.0) {
+          RandomStream rl(seed, Purpose::Drift, {static_cast<std::uint64_t>(l), ku});
+          if (a != 0.0)
+            for (Index j = 0; j < p; ++j) S[j] += shared[j] + b * rl.normal();
+          else
+            for (Index j = 0; j < p; ++j) S[j] += b * rl.normal();
+        } else {
+          S += shared;
+        }
+      }
+    }
+    GeneratedStack st = empty_stack(o.layers, s);
+    st.thetas.reserve(L);
+    for (std::size_t l = 0; l < L; ++l) st.thetas.push_back(init + o.eta * sum[l]);
+    build_all(method, o.modifiers, seed, st, "");
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+GeneratedStack file_stack(const Method& method, const StackOptions& o, std::uint64_t seed) {
+  StackReadOptions ro;
+  ro.kind = o.input_kind;
+  ro.layout = o.layout;
+  ro.lead_axes = o.lead_axes;
+  if (o.input_kind == InputKind::Matrices)
+    ro.expected_n = method.n();
+  else
+    ro.expected_params = method.num_params();
+  Stack in = read_stack(o.input, ro);
+  GeneratedStack st;
+  st.step = 0;
+  st.lead_axes = in.lead_axes;
+  st.lead_shape = in.lead_shape;
+  if (o.layers > 0 && st.layers() != static_cast<std::size_t>(o.layers))
+    throw InputError(o.input + ": the file has " + std::to_string(st.layers()) + " layers; layers = " +
+                     std::to_string(o.layers) + " was asked for");
+  const std::string origin = o.input + ": ";
+  if (o.input_kind == InputKind::Params) {
+    st.thetas = std::move(in.params);
+    build_all(method, o.modifiers, seed, st, origin);
+  } else {
+    st.H = std::move(in.matrices);
+    st.sinkhorn.assign(st.H.size(), std::nullopt);
+    for (std::size_t e = 0; e < st.H.size(); ++e) {
+      if (!st.H[e].allFinite())
+        throw InputError(origin + where(seed, e, 0, st) + ": the matrix has a non-finite entry");
+      apply_modifiers(st.H[e], o.modifiers);
+    }
+  }
+  return st;
+}
+
+}  // namespace
+
+void StackOptions::validate() const {
+  validate_values(*this);
+  const std::string g = "generator '" + kind_name(kind) + "'";
+  if (kind == GeneratorKind::File) {
+    if (input.empty()) throw InputError(g + " needs input (--input FILE)");
+    if (layers < 0) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (or 0 = as in the file)");
+    const bool axes_ok = lead_axes == std::vector<std::string>{"layer"} ||
+                         lead_axes == std::vector<std::string>{"step", "layer"} ||
+                         lead_axes == std::vector<std::string>{"token", "layer"};
+    if (!axes_ok) {
+      std::string got;
+      for (const auto& a : lead_axes) got += (got.empty() ? "" : ", ") + a;
+      throw InputError("lead axes (" + got + ") are not supported; use (layer), (step, layer) or (token, layer)");
+    }
+  } else {
+    if (layers < 1) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1");
+    if (!input.empty()) throw InputError("input is only for generator 'file' (got " + g + ")");
+  }
+  if (kind == GeneratorKind::Drift) {
+    if (steps.empty()) throw InputError(g + " needs steps (--steps K means the single snapshot K)");
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      if (steps[i] < 0) throw InputError("steps: " + std::to_string(steps[i]) + " is negative; steps must be ≥ 0");
+      if (i > 0 && steps[i] <= steps[i - 1])
+        throw InputError("steps must be strictly increasing (no duplicates); got " + std::to_string(steps[i]) +
+                         " after " + std::to_string(steps[i - 1]));
+    }
+  } else if (!steps.empty()) {
+    throw InputError("steps is only for generator 'drift' (got " + g + ")");
+  }
+}
+
+std::vector<GeneratedStack> generate_stacks(const Method& method, const StackOptions& o, std::uint64_t seed) {
+  o.validate();
+  switch (o.kind) {
+    case GeneratorKind::Init:
+    case GeneratorKind::Random: {
+      const ParamGeneratorOptions po = param_options(o);
+      GeneratedStack st = empty_stack(o.layers, 0);
+      st.thetas.reserve(static_cast<std::size_t>(o.layers));
+      for (Index l = 0; l < o.layers; ++l)
+        st.thetas.push_back(generate_params(method, po, seed, static_cast<std::uint64_t>(l), 0));
+      build_all(method, o.modifiers, seed, st, "");
+      std::vector<GeneratedStack> out;
+      out.push_back(std::move(st));
+      return out;
+    }
+    case GeneratorKind::Drift:
+      return drift_stacks(method, o, seed);
+    case GeneratorKind::File: {
+      std::vector<GeneratedStack> out;
+      out.push_back(file_stack(method, o, seed));
+      return out;
+    }
+    case GeneratorKind::Trained:
+      break;
+  }
+  throw InputError("generator '" + kind_name(o.kind) + "' is not available for stacks yet");
+}
+
+Vec stack_theta(const Method& method, const StackOptions& o, std::uint64_t seed, std::uint64_t layer, long step) {
+  validate_values(o);
+  if (o.kind != GeneratorKind::Init && o.kind != GeneratorKind::Random && o.kind != GeneratorKind::Drift)
+    throw InputError("stack_theta: generator '" + kind_name(o.kind) + "' has no per-layer θ recipe");
+  if (step < 0) throw InputError("step = " + std::to_string(step) + "; must be ≥ 0");
+  if (o.kind != GeneratorKind::Drift) {
+    if (step != 0) throw InputError("step = " + std::to_string(step) + "; generator '" + kind_name(o.kind) +
+                                    "' has only step 0");
+    return generate_params(method, param_options(o), seed, layer, 0);
+  }
+  const Vec init = method.init_params(o.init, o.init_eps);
+  const Index p = init.size();
+  const double a = std::sqrt(o.rho), b = std::sqrt(1.0 - o.rho);
+  Vec S = Vec::Zero(p), shared(p);
+  for (long k = 1; k <= step; ++k) {
+    const auto ku = static_cast<std::uint64_t>(k);
+    if (a != 0.0) {
+      RandomStream rs(seed, Purpose::Drift, {kDriftSharedTag, ku});
+      for (Index j = 0; j < p; ++j) shared[j] = a * rs.normal();
+    }
+    if (b != 0.0) {
+      RandomStream rl(seed, Purpose::Drift, {layer, ku});
+      if (a != 0.0)
+        for (Index j = 0; j < p; ++j) S[j] += shared[j] + b * rl.normal();
+      else
+        for (Index j = 0; j < p; ++j) S[j] += b * rl.normal();
+    } else {
+      S += shared;
+    }
+  }
+  return init + o.eta * S;
+}
+
+}  // namespace mhclab
