@@ -56,9 +56,11 @@ void setup_info(CLI::App& app, Registry& r);
 void setup_mix(CLI::App& app, Registry& r);
 void setup_bench(CLI::App& app, Registry& r);
 void setup_tour(CLI::App& app, Registry& r);
+void setup_analyze(CLI::App& app, Registry& r);
 
 inline void setup_all(CLI::App& app, Registry& r) {
   setup_mix(app, r);
+  setup_analyze(app, r);
   setup_bench(app, r);
   setup_tour(app, r);
   setup_info(app, r);

@@ -38,6 +38,8 @@ npy('badmagic.npy', '<f8', (16,), struct.pack('<16d', *vals16), magic=b'\x93NUMP
 npy('badheader.npy', '<f8', (16,), struct.pack('<16d', *vals16), header="{'descr': '<f8', 'shape': (16,")
 nan = vals16[:]; nan[3] = float('nan')
 npy('nan.npy', '<f8', (16,), struct.pack('<16d', *nan))
+stack = [0.7, 0.3, 0.3, 0.7] * 20
+npy('h20.npy', '<f8', (20, 2, 2), struct.pack('<80d', *stack))
 open(os.path.join(d, 'ok16.csv'), 'w').write(','.join(repr(v) for v in vals16) + '\n')
 open(os.path.join(d, 'bad.csv'), 'w').write('0.1,0.2,abc\n')
 open(os.path.join(d, 'theta.txt'), 'w').write('1 2 3\n')
@@ -103,5 +105,20 @@ expect 2 "prime factor 11 > 8" -- mix --method kromhc --n 11
 expect 2 "takes 9 parameters" -- mix --method tbp --n 4 --logits "$TMP/ok16.npy"
 expect 0 "method_build_tbp_n16: .* matrices/s" -- bench project --count 1000 --repeat 1 --method-min-time 0.01 --method-pool 10
 expect 2 "bench 'depth' is not available yet" -- bench depth
+# analyze (SPEC §4 metrics of a stack; groundwork verb of the depth-analysis issue)
+expect 0 "^depth,kind,fwd_gain,bwd_gain" -- analyze --input "$TMP/h20.npy"
+expect 0 "wrote" -- analyze --input "$TMP/h20.npy" --lyapunov --out "$TMP/a.csv"
+rows=$(wc -l < "$TMP/a.csv")
+[ "$rows" -eq 61 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze wrote $rows lines, want 61"; }
+# prefix depth 20 of H = [[.7,.3],[.3,.7]]: collapse = 0.4^20 exactly (centred product), lyap_1 + lyap_2 = ln 0.4
+chk=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) col[$i]=i; next} $1==20 && $2=="prefix" {
+  e1 = $col["log10_collapse"] - 20*log(0.4)/log(10); e2 = $col["lyap_1"] + $col["lyap_2"] - log(0.4);
+  print ((e1 < 1e-12 && e1 > -1e-12 && e2 < 1e-12 && e2 > -1e-12) ? "ok" : "bad " e1 " " e2) }' "$TMP/a.csv")
+[ "$chk" = "ok" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze values: $chk"; }
+expect 2 "unknown input-kind 'foo'" -- analyze --input "$TMP/h20.npy" --input-kind foo
+expect 2 "unknown layout 'rows'" -- analyze --input "$TMP/h20.npy" --layout rows
+expect 2 "expected p = 9 parameters" -- analyze --input "$TMP/ok16.npy" --input-kind params --method tbp --n 4
+expect 2 "input.*required" -- analyze
+expect 2 "ok16.npy.*does not fit input-kind matrices" -- analyze --input "$TMP/ok16.npy"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
