@@ -13,6 +13,20 @@ namespace {
 
 std::string kind_name(GeneratorKind k) { return std::string(generator_table.to_string(k)); }
 
+/// One drift step k of one layer: S += shared + b·ξ_{l,k}, where shared = a·ξ_k (already scaled by the caller) and ξ_{l,k} is RandomStream(seed, Drift, {layer, k}). A stream whose coefficient is 0 is not drawn.
+void add_drift_step(Vec& S, const Vec& shared, double a, double b, std::uint64_t seed, std::uint64_t layer,
+                    std::uint64_t k) {
+  if (b != 0.0) {
+    RandomStream rl(seed, Purpose::Drift, {layer, k});
+    if (a != 0.0)
+      for (Index j = 0; j < S.size(); ++j) S[j] += shared[j] + b * rl.normal();
+    else
+      for (Index j = 0; j < S.size(); ++j) S[j] += b * rl.normal();
+  } else {
+    S += shared;
+  }
+}
+
 /// Checks of the numeric options that do not depend on steps/layers/input (shared with stack_theta).
 void validate_values(const StackOptions& o) {
   if (o.kind == GeneratorKind::Trained)
@@ -107,15 +121,7 @@ std::vector<GeneratedStack> drift_stacks(const Method& method, const StackOption
       }
       for (std::size_t l = 0; l < L; ++l) {
         Vec& S = sum[l];
-        if (b != 0.0) {
-          RandomStream rl(seed, Purpose::Drift, {static_cast<std::uint64_t>(l), ku});
-          if (a != 0.0)
-            for (Index j = 0; j < p; ++j) S[j] += shared[j] + b * rl.normal();
-          else
-            for (Index j = 0; j < p; ++j) S[j] += b * rl.normal();
-        } else {
-          S += shared;
-        }
+        add_drift_step(S, shared, a, b, seed, static_cast<std::uint64_t>(l), ku);
       }
     }
     GeneratedStack st = empty_stack(o.layers, s);
@@ -241,15 +247,7 @@ Vec stack_theta(const Method& method, const StackOptions& o, std::uint64_t seed,
       RandomStream rs(seed, Purpose::Drift, {kDriftSharedTag, ku});
       for (Index j = 0; j < p; ++j) shared[j] = a * rs.normal();
     }
-    if (b != 0.0) {
-      RandomStream rl(seed, Purpose::Drift, {layer, ku});
-      if (a != 0.0)
-        for (Index j = 0; j < p; ++j) S[j] += shared[j] + b * rl.normal();
-      else
-        for (Index j = 0; j < p; ++j) S[j] += b * rl.normal();
-    } else {
-      S += shared;
-    }
+    add_drift_step(S, shared, a, b, seed, layer, ku);
   }
   return init + o.eta * S;
 }

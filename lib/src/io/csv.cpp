@@ -85,17 +85,6 @@ std::size_t parse_index(std::string_view f, const std::string& name, const Line&
   return static_cast<std::size_t>(v);
 }
 
-/// open + names joined by sep + close (appends only: GCC 12 warns falsely on "lit" + std::string&&).
-std::string joined(const std::vector<std::string>& names, const char* sep, const char* open = "",
-                   const char* close = "") {
-  std::string s = open;
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    if (k) s += sep;
-    s += names[k];
-  }
-  s += close;
-  return s;
-}
 
 /// "(layer=1, i=0, j=2)"
 std::string tuple_string(const std::vector<std::string>& cols, const std::vector<std::size_t>& idx) {

@@ -1,4 +1,5 @@
 // Command-level matrix files: .npy / .csv dispatch, input kinds, layouts. See mhclab/io/matrix_file.hpp.
+#include "mhclab/core/format.hpp"
 #include "mhclab/io/matrix_file.hpp"
 
 #include <algorithm>
@@ -25,17 +26,6 @@ FileType file_type(const std::string& path) {
                    "; expected a .npy or .csv file");
 }
 
-/// open + names joined by sep + close (appends only: GCC 12 warns falsely on "lit" + std::string&&).
-std::string joined(const std::vector<std::string>& names, const char* sep, const char* open = "",
-                   const char* close = "") {
-  std::string s = open;
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    if (k) s += sep;
-    s += names[k];
-  }
-  s += close;
-  return s;
-}
 
 /// "(layer, n, n)" / "(token, layer, p)" / "(n, n)"
 std::string expected_shape(const std::vector<std::string>& lead, InputKind kind) {
