@@ -1,19 +1,18 @@
 // `mhclab analyze` (CLI.md): the SPEC §4 metrics of a stack of L matrices (or parameter vectors turned into
-// matrices by --method), one CSV row per depth and kind: `depth,kind,` + analysis::depth_metric_columns(),
-// plus `lyap_1..lyap_k` (running Lyapunov estimates, natural log per layer; filled on prefix rows) with
-// --lyapunov. Written atomically to --out, or to stdout.
-// Not built yet (depth-analysis issue): --token-average, --eigenvalues, --singular-values, --topk.
+// matrices by --method), one CSV row per depth and kind: `depth,kind,` + the columns of report/depth_table.hpp
+// (Sinkhorn layer columns for mhc parameter stacks; `lyap_1..lyap_n` with --lyapunov). Written atomically to
+// --out, or to stdout.
+// Per-token stacks (token, layer, …) take --token-average (SPEC §8):
+//   metric     every token's table, then per row and column the statistics mean, q05, median, q95 over tokens
+//              (a leading `stat` column; rows ordered by stat, then kind and depth);
+//   matrix     the table of the stack H̄_l = mean_t H_{t,l};
+//   composite  the table of the mean products mean_t(P_{t,l}) (analysis/token_average.hpp).
 #include <fmt/core.h>
 
-#include <sstream>
-
 #include "commands.hpp"
-#include "mhclab/analysis/depth_metrics.hpp"
-#include "mhclab/analysis/lyapunov.hpp"
+#include "mhclab/analysis/token_average.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/generators/stack.hpp"
-#include "mhclab/io/atomic_file.hpp"
-#include "mhclab/io/matrix_file.hpp"
 
 namespace mhclab::app {
 
@@ -23,62 +22,86 @@ struct AnalyzeCli {
   std::string input;
   std::string input_kind = "matrices";
   std::string layout = "to_from";
+  std::string token_average;
   std::string out;
   bool lyapunov = false;
 };
 
-std::vector<Mat> load_stack(const AnalyzeCli& c) {
-  const InputKind kind = input_kind_table.from_string(c.input_kind);
-  const Layout layout = layout_table.from_string(c.layout);
-  if (kind == InputKind::Matrices) {
-    StackReadOptions o;
-    o.kind = kind;
-    o.layout = layout;
-    return read_stack(c.input, o).matrices;
-  }
-  const MethodOptions mo = c.method.resolve();
+/// The file as one GeneratedStack (lead axes (layer) or (token, layer)).
+GeneratedStack load(const AnalyzeCli& c, const MethodOptions& mo, bool per_token) {
   const auto method = make_method(mo);
   StackOptions s;
   s.kind = GeneratorKind::File;
   s.input = c.input;
-  s.input_kind = kind;
-  s.layout = layout;
+  s.input_kind = input_kind_table.from_string(c.input_kind);
+  s.layout = layout_table.from_string(c.layout);
   s.modifiers = mo.modifiers;
-  return generate_stacks(*method, s, 0).front().H;
+  if (per_token) s.lead_axes = {"token", "layer"};
+  GeneratedStack g = generate_stacks(*method, s, 0).front();
+  if (g.count() == 0) throw InputError(c.input + ": the stack holds no matrices");
+  return g;
 }
 
 int run_analyze(const AnalyzeCli& c) {
-  const std::vector<Mat> stack = load_stack(c);
-  if (stack.empty()) throw InputError(c.input + ": the stack holds no matrices");
-  const Index n = stack.front().rows();
-  std::vector<Vec> lyap;
-  if (c.lyapunov) lyap = lyapunov_exponents(stack).running;
-  std::ostringstream csv;
-  csv.precision(17);
-  csv << "depth,kind";
-  for (const auto& col : depth_metric_columns()) csv << ',' << col;
-  if (c.lyapunov)
-    for (Index k = 1; k <= n; ++k) csv << ",lyap_" << k;
-  csv << '\n';
-  for (const auto& [kind, name] : product_kind_table.entries) {
-    const std::vector<DepthMetrics> rows = depth_metrics(stack, kind);
-    for (std::size_t l = 0; l < rows.size(); ++l) {
-      csv << (l + 1) << ',' << name;
-      for (const auto& cell : depth_metric_row(rows[l])) csv << ',' << cell;
-      if (c.lyapunov)
-        for (Index k = 0; k < n; ++k) {
-          csv << ',';
-          if (kind == ProductKind::Prefix) csv << g17(lyap[l][k]);
+  MethodOptions mo = c.method.resolve();
+  const bool per_token = !c.token_average.empty();
+  const GeneratedStack g = load(c, mo, per_token);
+  const Index n = g.H.front().rows();
+  DepthTableOptions table;
+  table.lyapunov = c.lyapunov;
+  std::string csv;
+  if (!per_token) {
+    const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, g.thetas, g.sinkhorn);
+    table.sinkhorn_columns = !extras.empty();
+    csv = depth_csv_header({}, depth_table_columns(n, table));
+    append_depth_rows(csv, "", depth_table(g.H, extras, table));
+  } else {
+    const TokenAverage mode = token_average_table.from_string(c.token_average);
+    const std::size_t T = g.lead_shape.front(), L = g.lead_shape.back();
+    std::vector<std::vector<Mat>> tokens(T);
+    for (std::size_t t = 0; t < T; ++t) tokens[t].assign(g.H.begin() + static_cast<long>(t * L),
+                                                          g.H.begin() + static_cast<long>((t + 1) * L));
+    if (mode == TokenAverage::Matrix) {
+      csv = depth_csv_header({}, depth_table_columns(n, table));
+      append_depth_rows(csv, "", depth_table(mean_stack(tokens), {}, table));
+    } else if (mode == TokenAverage::Composite) {
+      std::vector<std::vector<DepthMetrics>> metrics;
+      for (const auto& [kind, name] : product_kind_table.entries) metrics.push_back(composite_metrics(tokens, kind));
+      // Lyapunov exponents of a mean of products are not defined by a stack: refuse rather than guess.
+      if (c.lyapunov) throw InputError("--lyapunov needs a stack of factors; with --token-average composite there is none "
+                                       "(use matrix or metric)");
+      csv = depth_csv_header({}, depth_table_columns(n, table));
+      append_depth_rows(csv, "", depth_table(mean_stack(tokens), {}, table, metrics));
+    } else {
+      std::vector<std::vector<DepthRow>> per(T);
+      for (std::size_t t = 0; t < T; ++t) {
+        std::vector<Vec> th;
+        std::vector<std::optional<SinkhornSummary>> sk;
+        if (!g.thetas.empty()) {
+          th.assign(g.thetas.begin() + static_cast<long>(t * L), g.thetas.begin() + static_cast<long>((t + 1) * L));
+          sk.assign(g.sinkhorn.begin() + static_cast<long>(t * L), g.sinkhorn.begin() + static_cast<long>((t + 1) * L));
         }
-      csv << '\n';
+        const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, th, sk);
+        DepthTableOptions t_opts = table;
+        t_opts.sinkhorn_columns = !extras.empty();
+        table.sinkhorn_columns = t_opts.sinkhorn_columns;
+        per[t] = depth_table(tokens[t], extras, t_opts);
+      }
+      csv = depth_csv_header({"stat"}, depth_table_columns(n, table));
+      for (const std::string& stat : token_statistics()) {
+        std::vector<DepthRow> rows = per.front();
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+          std::vector<const std::vector<MetricCell>*> samples;
+          for (const auto& p : per) samples.push_back(&p[r].cells);
+          rows[r].cells = aggregate_cells(samples, stat);
+        }
+        append_depth_rows(csv, stat + ",", rows);
+      }
     }
   }
-  if (c.out.empty()) {
-    fmt::print("{}", csv.str());
-  } else {
-    write_file_atomically(c.out, csv.str());
-    fmt::print(stderr, "mhclab analyze: {} layers, n = {}, wrote {}\n", stack.size(), n, c.out);
-  }
+  emit(c.out, csv);
+  if (!c.out.empty())
+    fmt::print(stderr, "mhclab analyze: {} matrices, n = {}, wrote {}\n", g.count(), n, c.out);
   return 0;
 }
 }  // namespace
@@ -92,6 +115,9 @@ void setup_analyze(CLI::App& app, Registry& r) {
       ->capture_default_str();
   sub->add_option("--layout", c->layout, "to_from (paper orientation) or from_to (transpose on read)")
       ->capture_default_str();
+  sub->add_option("--token-average", c->token_average,
+                  "Per-token stack (token, layer, ...): " + token_average_table.names() +
+                      " (metric = statistics of per-token metrics)");
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
   sub->add_flag("--lyapunov", c->lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)");
   r.add(sub, [c] { return run_analyze(*c); });

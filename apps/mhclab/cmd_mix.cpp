@@ -72,7 +72,10 @@ int run_single(const MixCli& c) {
   } else {
     for (Index i = 0; i < r.H.rows(); ++i) {
       std::string row;
-      for (Index j = 0; j < r.H.cols(); ++j) row += (j ? " " : "") + g17(r.H(i, j));
+      for (Index j = 0; j < r.H.cols(); ++j) {
+        if (j) row += ' ';
+        row += g17(r.H(i, j));
+      }
       fmt::print("{}\n", row);
     }
   }

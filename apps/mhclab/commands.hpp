@@ -8,7 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "mhclab/generators/stack.hpp"
 #include "mhclab/mixing/method.hpp"
+#include "mhclab/report/depth_table.hpp"
 
 namespace mhclab::app {
 
@@ -49,6 +51,33 @@ struct MethodCli {
   [[nodiscard]] InitKind init_kind() const;
 };
 
+/// The generator and file options of CLI.md ("Generators", "Files") for verbs that build stacks.
+struct GeneratorCli {
+  std::string generator = "random";
+  double noise = 1.0;
+  double eta = 0.01;
+  double rho = 0.0;
+  std::string steps;  ///< drift snapshot steps: "K" or "K1,K2,..." (strictly increasing)
+  std::string input;
+  std::string input_kind = "matrices";
+  std::string layout = "to_from";
+  long seeds = 1;
+  std::uint64_t seed = 0;
+
+  void add_to(CLI::App* sub);
+  /// StackOptions for `layers` layers (file: 0 = as in the file) with the method's init and modifiers;
+  /// validated (InputError naming the option).
+  [[nodiscard]] StackOptions resolve(const MethodCli& method, const MethodOptions& resolved, long layers) const;
+};
+
+/// CSV header `lead…,depth,kind,<columns…>` (one line, with '\n').
+[[nodiscard]] std::string depth_csv_header(const std::vector<std::string>& lead, const std::vector<std::string>& columns);
+/// Appends one CSV line per row: `lead_cells,depth,kind,<cells…>` (lead_cells already joined, e.g. "3,0,";
+/// empty for none).
+void append_depth_rows(std::string& out, const std::string& lead_cells, const std::vector<DepthRow>& rows);
+/// Writes `text` atomically to `path`, or to stdout when `path` is empty.
+void emit(const std::string& path, const std::string& text);
+
 /// Writes "key=value" pairs etc. with full precision (%.17g).
 std::string g17(double x);
 
@@ -57,10 +86,14 @@ void setup_mix(CLI::App& app, Registry& r);
 void setup_bench(CLI::App& app, Registry& r);
 void setup_tour(CLI::App& app, Registry& r);
 void setup_analyze(CLI::App& app, Registry& r);
+void setup_depth(CLI::App& app, Registry& r);
+void setup_propagate(CLI::App& app, Registry& r);
 
 inline void setup_all(CLI::App& app, Registry& r) {
   setup_mix(app, r);
   setup_analyze(app, r);
+  setup_depth(app, r);
+  setup_propagate(app, r);
   setup_bench(app, r);
   setup_tour(app, r);
   setup_info(app, r);

@@ -278,34 +278,39 @@ const std::vector<std::string>& depth_metric_columns() {
   return columns;
 }
 
-std::vector<std::string> depth_metric_row(const DepthMetrics& m) {
-  auto g17 = [](double v) { return format_double(v); };
-  auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
+std::vector<MetricCell> depth_metric_cells(const DepthMetrics& m) {
+  auto lin = [](double v, double log10_abs) { return MetricCell::number(v, log10_abs); };
+  auto num = [](double v) { return MetricCell::number(v); };
+  auto flag = [](bool b) { return MetricCell::boolean(b); };
   // effective_rank ∈ [1, n] and cond's scale cancels: their doubles are exact representations.
-  std::vector<std::string> row{
-      format_metric(m.fwd_gain, m.log10_fwd_gain),
-      format_metric(m.bwd_gain, m.log10_bwd_gain),
-      format_metric(m.fwd_gain_min, m.log10_abs.fwd_gain_min),
-      format_metric(m.bwd_gain_min, m.log10_abs.bwd_gain_min),
-      format_metric(m.fwd_gain_abs, m.log10_fwd_gain_abs),
-      format_metric(m.bwd_gain_abs, m.log10_bwd_gain_abs),
-      format_metric(m.row_err, m.log10_abs.row_err),
-      format_metric(m.col_err, m.log10_abs.col_err),
-      format_metric(m.min_entry, m.log10_abs.min_entry),
-      format_metric(m.sigma_max, m.log10_sigma_max),
-      format_metric(m.sigma_min, m.log10_sigma_min),
-      format_metric(m.cond, m.log10_cond),
-      format_metric(m.collapse, m.log10_collapse),
-      format_metric(m.spectral_radius, m.log10_spectral_radius),
-      format_metric(m.lambda2, m.log10_lambda2),
-      format_metric(m.dist_identity, m.log10_dist_identity),
-      g17(m.effective_rank),
-      g17(m.log10_fwd_gain), g17(m.log10_bwd_gain), g17(m.log10_fwd_gain_min), g17(m.log10_bwd_gain_min),
-      g17(m.log10_fwd_gain_abs), g17(m.log10_bwd_gain_abs), g17(m.log10_sigma_max), g17(m.log10_sigma_min),
-      g17(m.log10_cond), g17(m.log10_collapse), g17(m.log10_spectral_radius), g17(m.log10_lambda2),
-      g17(m.log10_dist_identity),
-      flag(m.sigma_min_resolved), flag(m.cond_resolved), flag(m.lambda2_resolved),
-      flag(m.spectral_radius_resolved), flag(m.collapse_centred)};
+  return {lin(m.fwd_gain, m.log10_fwd_gain),
+          lin(m.bwd_gain, m.log10_bwd_gain),
+          lin(m.fwd_gain_min, m.log10_abs.fwd_gain_min),
+          lin(m.bwd_gain_min, m.log10_abs.bwd_gain_min),
+          lin(m.fwd_gain_abs, m.log10_fwd_gain_abs),
+          lin(m.bwd_gain_abs, m.log10_bwd_gain_abs),
+          lin(m.row_err, m.log10_abs.row_err),
+          lin(m.col_err, m.log10_abs.col_err),
+          lin(m.min_entry, m.log10_abs.min_entry),
+          lin(m.sigma_max, m.log10_sigma_max),
+          lin(m.sigma_min, m.log10_sigma_min),
+          lin(m.cond, m.log10_cond),
+          lin(m.collapse, m.log10_collapse),
+          lin(m.spectral_radius, m.log10_spectral_radius),
+          lin(m.lambda2, m.log10_lambda2),
+          lin(m.dist_identity, m.log10_dist_identity),
+          num(m.effective_rank),
+          num(m.log10_fwd_gain), num(m.log10_bwd_gain), num(m.log10_fwd_gain_min), num(m.log10_bwd_gain_min),
+          num(m.log10_fwd_gain_abs), num(m.log10_bwd_gain_abs), num(m.log10_sigma_max), num(m.log10_sigma_min),
+          num(m.log10_cond), num(m.log10_collapse), num(m.log10_spectral_radius), num(m.log10_lambda2),
+          num(m.log10_dist_identity),
+          flag(m.sigma_min_resolved), flag(m.cond_resolved), flag(m.lambda2_resolved),
+          flag(m.spectral_radius_resolved), flag(m.collapse_centred)};
+}
+
+std::vector<std::string> depth_metric_row(const DepthMetrics& m) {
+  std::vector<std::string> row;
+  for (const MetricCell& c : depth_metric_cells(m)) row.push_back(c.format());
   return row;
 }
 

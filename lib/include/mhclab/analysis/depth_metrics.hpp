@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "mhclab/analysis/metric_cell.hpp"
 #include "mhclab/analysis/scaled_matrix.hpp"
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
@@ -117,6 +118,11 @@ struct DepthMetrics {
 /// log10_ columns, then sigma_min_resolved, cond_resolved, lambda2_resolved, spectral_radius_resolved,
 /// collapse_centred. (The CLI writes `depth,kind,` followed by these.)
 [[nodiscard]] const std::vector<std::string>& depth_metric_columns();
+
+/// The cells of one row, matching depth_metric_columns(): linear columns carry their log10 magnitude (so
+/// MetricCell::format writes them from the log form beyond the double range), the rest are exact numbers and
+/// flags.
+[[nodiscard]] std::vector<MetricCell> depth_metric_cells(const DepthMetrics& m);
 
 /// The formatted cells of one row, matching depth_metric_columns(): linear columns by format_metric
 /// (`%.17g`, or the log form `1.2345e+4139` beyond the double range), log10 columns `%.17g`, flags

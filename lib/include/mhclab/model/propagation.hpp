@@ -1,0 +1,204 @@
+#pragma once
+// Energy and gradient propagation through the full multi-stream layer model (SPEC §5; mHC paper, Eq. (3)).
+//
+// The model. State X_l ∈ R^{n×C} (n streams, width C; row i = stream i). One layer l = 0..L−1 (0-based;
+// layer l uses H_res[l], i.e. H_{l+1} of SPEC §1):
+//
+//   X_{l+1} = H_l X_l + H_post_lᵀ F_l(H_pre_l X_l)                                       (mHC Eq. 3)
+//   h  = H_pre_l X_l ∈ R^{1×C}          (h_c = Σ_i pre_i X_l[i, c]; treated as a C-vector)
+//   F_l(h) = g · φ(W_l N(h)) ∈ R^C,     H_post_lᵀ F_l: (n×1)(1×C), X_{l+1}[i, c] += post_i · F_l(h)_c
+//
+//   φ ∈ {linear, tanh, relu} (Branch);  g = gain;  W_l ∈ R^{C×C}, entries N(0, 1/C);
+//   N = RMSNorm (BranchNorm::Rms): N(h) = h / r, r = sqrt(mean_c h_c²) = ‖h‖₂/√C, with ε = 0 and N(0) = 0;
+//       or the identity (BranchNorm::None).
+//   H_pre, H_post: static_pre_post() (SPEC §5, mHC Eq. 8).
+//
+// Why ε = 0. With ε = 0 RMSNorm is exactly scale invariant, N(αh) = N(h) for α > 0, so the branch output of
+// a state αX equals that of X and the state can be stored as X = 2^K·X̂ at any depth without approximation.
+// (A positive ε would make the branch depend on the absolute scale of h in a way that has no meaning for
+// the depth study and breaks that invariance.) N is discontinuous at h = 0; there N(0) = 0 and its
+// derivative is taken as 0 (h = 0 has probability zero for the random X_0 used here).
+//
+// Random inputs (mhclab/core/random.hpp gives the generator recipe; all matrices filled in ROW-MAJOR order,
+// i.e. entry (i, c) is the (i·cols + c)-th normal drawn from the stream):
+//   X_0 (n×C):  N(0, 1) from RandomStream(seed, Purpose::State, {})
+//   W_l (C×C):  N(0, 1)·(1/√C) from RandomStream(seed, Purpose::Weights, {l}), l = 0..L−1 (0-based)
+//   R   (n×C):  N(0, 1) from RandomStream(seed, Purpose::Readout, {})      (loss ℒ = ⟨R, X_L⟩ = Σ R∘X_L)
+//   Jacobian probe P (n×C): N(0, 1) from RandomStream(seed, Purpose::State, {kJacobianProbeTag})
+// W_l is drawn (and used) only when g ≠ 0; g = 0 means "zero branch": the branch term is skipped, so such a
+// layer computes exactly X_{l+1} = H_l X_l.
+//
+// Log scale (SPEC §4). X_l and G_l = ∂ℒ/∂X_l are kept as 2^K·M with max|M| ∈ [1/2, 1) (or M = 0), scaled
+// only by powers of two (exact). This representation is EXACT for every configuration of the model:
+//   • rms (ε = 0): the branch of 2^K X̂ is the branch of X̂ (scale invariance); its derivative carries 2^−K;
+//   • none + linear/relu: F is positively homogeneous of degree 1, F(2^K X̂) = 2^K F(X̂);
+//   • none + tanh: tanh is evaluated on the true argument z = 2^K ẑ: if every |z| < 1 the output is written
+//     as 2^K·(g ẑ ∘ tanh(z)/z) (no underflow however small X is), otherwise as plain g·tanh(z) (z may be
+//     ±inf beyond the double range, where tanh = ±1 and tanh' = 0 are the exact limits).
+// The only effect of the double range is that, when two terms are added (H X and the branch), parts more
+// than ≈2^−1074 below the larger one are flushed — far below round-off. A ComputeError naming the layer is
+// thrown only if a non-finite number still appears (inputs such that H_l X̂ or g·φ overflow, e.g.
+// |H| ≳ 1e308/n or |g| ≳ 1e307); non-finite numbers are never returned, except log10 columns of values that
+// are exactly zero (−inf) and linear columns of values beyond the double range (±inf / 0, see below).
+//
+// Linear vs log10 columns: every linear value is computed from its exact log form with exact power-of-two
+// scaling, so it is ±inf / 0 only when the value itself lies beyond the double range; the log10 columns are
+// finite for every finite non-zero value (−inf only for an exact zero). CSV writers use format_metric
+// (mhclab/analysis/format_scaled.hpp) on the (linear, log10) pair.
+//
+// End-to-end Jacobian J = ∂X_L/∂X_0 (nC×nC) with vec(X) = column-major n×C storage (entry (i, c) ↦ i + n·c).
+// Layer Jacobian: J_l(δX) = H_l δX + post ⊗ J_F(h_l)(pre δX),
+//   J_F(h) = g·diag(φ'(z))·W_l·J_N(h),  J_N = (I − u uᵀ/C)/r (rms, u = N(h)) or I (none).
+// Matrix-free operators apply normalised factors J̃_l = J_l / s_l with s_l = 2^{k_l}: k_l is chosen so that
+// a random probe propagated through J̃_1..J̃_l keeps max|entry| ∈ [1/2, 1) (so the normalised product
+// neither overflows nor underflows for generic inputs; if the probe is annihilated, k_l falls back to the
+// exponent of the bound ‖H_l‖_F + ‖post‖‖pre‖‖J_F‖_F-bound). Spectra's SymEigsSolver runs on J̃ᵀJ̃ (JVP then
+// VJP through every layer, including N' and φ') and the report is
+//   log10 σ_i = Σ_l k_l·log10 2 + ½·log10 λ_i(J̃ᵀJ̃).
+// Resolution: eigenvalues of J̃ᵀJ̃ are accurate to ≈ u·λ_1, so σ_i below σ_floor = σ_1·√(nC·u) carry the
+// floor value and resolved = false (SPEC §4: −inf is never written for a value that is not zero).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mhclab/core/enum_table.hpp"
+#include "mhclab/core/types.hpp"
+#include "mhclab/mixing/method.hpp"
+
+namespace mhclab {
+
+/// φ of the branch F(h) = g·φ(W N(h)).
+enum class Branch { Linear, Tanh, Relu };
+inline constexpr EnumTable<Branch, 3> branch_table{
+    "branch", {{{Branch::Linear, "linear"}, {Branch::Tanh, "tanh"}, {Branch::Relu, "relu"}}}};
+
+/// N of the branch: RMSNorm with ε = 0 (`rms`, the paper's pre-norm) or the identity (`none`).
+enum class BranchNorm { Rms, None };
+inline constexpr EnumTable<BranchNorm, 2> branch_norm_table{
+    "branch-norm", {{{BranchNorm::Rms, "rms"}, {BranchNorm::None, "none"}}}};
+
+/// Index of the Jacobian probe's stream: RandomStream(seed, Purpose::State, {kJacobianProbeTag}).
+inline constexpr std::uint64_t kJacobianProbeTag = 1;
+
+/// Options of propagate() (CLI spellings in parentheses).
+struct PropagationOptions {
+  Index width = 64;                   ///< C ≥ 1, the stream width (--width)
+  Branch branch = Branch::Linear;     ///< φ (--branch)
+  BranchNorm norm = BranchNorm::Rms;  ///< N (--branch-norm)
+  double gain = 1.0;                  ///< g, finite; 0 = zero branch (--gain)
+  /// k ≥ 0: number of top singular values of ∂X_L/∂X_0 to compute; 0 = none. Must be < n·C (checked by
+  /// propagate, which knows n) (--jacobian-topk).
+  Index jacobian_topk = 0;
+  double jacobian_tol = 1e-13;   ///< Spectra's relative tolerance on λ(J̃ᵀJ̃), in (0, 1) (--jacobian-tol)
+  Index jacobian_maxit = 1000;   ///< Spectra's maximum number of restarts, ≥ 1 (--jacobian-maxit)
+
+  /// Throws InputError naming the option, e.g. "propagation.width = 0; must be ≥ 1 (--width)".
+  void validate() const;
+};
+
+/// Static H_pre, H_post ∈ R^{1×n} of one layer (stored as n-vectors).
+struct PrePost {
+  Vec pre;   ///< n, H_pre (row vector)
+  Vec post;  ///< n, H_post (row vector); the layer adds H_postᵀ F = post ⊗ F
+};
+
+/// SPEC §5 (mHC paper Eq. 8, static init), with k = layer mod n:
+///   mhc, mhc-lite, kromhc, tbp, rtbp, tropical:  pre = σ(b), post = 2σ(b), b = −1 except b_k = +1 (σ logistic);
+///   hc, and resnet with n > 1:                   pre = e_k, post = 1_n;
+///   resnet with n = 1:                           pre = post = [1].
+/// Throws InputError for n < 1 or layer < 0.
+[[nodiscard]] PrePost static_pre_post(MethodId method, Index n, Index layer);
+
+/// One row of the report: depth l = 0..L (row 0 is the input X_0).
+struct PropagationRow {
+  Index layer = 0;                 ///< l (X_l is the input of layer l, the output of layer l−1)
+  double energy = 1;               ///< ‖X_l‖_F² / ‖X_0‖_F²
+  double log10_energy = 0;         ///< log10 of energy (−inf only if X_l = 0 exactly)
+  Vec stream_energy;               ///< n: ‖X_l[i,:]‖² / ‖X_0‖_F²
+  Vec log10_stream_energy;         ///< n: log10 of stream_energy
+  /// max_c |Σ_i X_l[i,c] − Σ_i X_0[i,c]| / max_c Σ_i |X_0[i,c]|: the stream-sum ("mass", 1ᵀX) drift,
+  /// relative to the largest column mass of the input. 0 at l = 0 and for exact conservation.
+  double stream_sum_dev = 0;
+  double log10_stream_sum_dev = 0;  ///< log10 of stream_sum_dev (−inf when it is exactly 0)
+  double grad_norm = 0;             ///< ‖∂ℒ/∂X_l‖_F, ℒ = ⟨R, X_L⟩ (row L: ‖R‖_F)
+  double log10_grad_norm = 0;       ///< log10 of grad_norm
+};
+
+/// Spectra's outcome for the top singular values of ∂X_L/∂X_0.
+enum class SpectrumStatus { Converged, NotConverging, NumericalIssue, ZeroOperator };
+inline constexpr EnumTable<SpectrumStatus, 4> spectrum_status_table{
+    "spectrum status",
+    {{{SpectrumStatus::Converged, "converged"},
+      {SpectrumStatus::NotConverging, "not_converging"},
+      {SpectrumStatus::NumericalIssue, "numerical_issue"},
+      {SpectrumStatus::ZeroOperator, "zero_operator"}}}};
+
+/// Top singular values of J = ∂X_L/∂X_0 (nC×nC), largest first.
+struct JacobianSpectrum {
+  /// log10 σ_i, i < (number converged) ≤ k, descending. Values below the floor σ_1·√(nC·u) carry the floor.
+  /// −inf only when J = 0 exactly (status ZeroOperator).
+  std::vector<double> log10_sigma;
+  std::vector<bool> resolved;       ///< σ_i ≥ floor (false: log10_sigma[i] is the floor value)
+  double log10_scale = 0;           ///< Σ_l log10 s_l = Σ_l k_l·log10 2 (σ̂ = σ / Π s_l)
+  SpectrumStatus status = SpectrumStatus::Converged;
+  bool converged = true;            ///< status ∈ {Converged, ZeroOperator}
+  Index iterations = 0;             ///< Spectra's restarts (num_iterations())
+  Index operations = 0;             ///< applications of J̃ᵀJ̃ (num_operations())
+};
+
+/// The report of propagate().
+struct [[nodiscard]] PropagationSummary {
+  std::vector<PropagationRow> rows;          ///< L + 1 rows, l = 0..L
+  std::optional<JacobianSpectrum> jacobian;  ///< present iff options.jacobian_topk > 0
+};
+
+/// Runs the model of SPEC §5 on the stack H_res (L ≥ 1 matrices n×n, paper orientation, layer l uses
+/// H_res[l]) with the static H_pre/H_post of `method`, random X_0, W_l and R of `seed` (see top of file).
+/// Throws InputError for invalid options, an empty stack, non-square / mismatched / non-finite H, or
+/// jacobian_topk ≥ n·C; ComputeError (naming the layer) when a non-finite number appears.
+[[nodiscard]] PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method,
+                                           const PropagationOptions& options, std::uint64_t seed);
+
+namespace detail {
+
+/// A value 2^exponent · M with max|M| ∈ [1/2, 1), or M = 0 (then exponent = 0).
+struct ScaledState {
+  Mat M;               ///< n×C
+  long exponent = 0;
+  /// The plain matrix (entries beyond the double range become ±inf / 0).
+  [[nodiscard]] Mat value() const;
+};
+
+/// Everything propagate() computes, kept for tests and other consumers.
+struct PropagationTrace {
+  std::vector<ScaledState> X;  ///< L + 1 states X_0..X_L
+  std::vector<ScaledState> G;  ///< L + 1 gradients ∂ℒ/∂X_l, l = 0..L
+};
+
+/// The random inputs (row-major fills, see top of file).
+[[nodiscard]] Mat initial_state(Index n, Index C, std::uint64_t seed);       ///< X_0, n×C
+[[nodiscard]] Mat readout(Index n, Index C, std::uint64_t seed);             ///< R, n×C
+[[nodiscard]] Mat branch_weights(Index C, Index layer, std::uint64_t seed);  ///< W_layer, C×C
+
+/// Forward and backward passes of propagate() (log-scaled; same validation).
+[[nodiscard]] PropagationTrace propagation_trace(const std::vector<Mat>& H_res, MethodId method,
+                                                 const PropagationOptions& options, std::uint64_t seed);
+
+/// Reference forward pass in plain doubles without any scaling (for finite-difference tests on small,
+/// shallow stacks): applies layers first..L−1 to X (n×C) and returns X_L.
+[[nodiscard]] Mat forward_plain(const std::vector<Mat>& H_res, MethodId method, const PropagationOptions& options,
+                                std::uint64_t seed, const Mat& X, Index first_layer);
+
+/// The normalised end-to-end Jacobian J̃ = J / Π s_l as a dense nC×nC matrix (column k = J̃ e_k, built from
+/// the same JVP the Spectra operator uses), with log10_scale = Σ log10 s_l. For tests (nC small).
+struct DenseJacobian {
+  Mat J_hat;
+  double log10_scale = 0;
+};
+[[nodiscard]] DenseJacobian dense_jacobian(const std::vector<Mat>& H_res, MethodId method,
+                                           const PropagationOptions& options, std::uint64_t seed);
+
+}  // namespace detail
+
+}  // namespace mhclab

@@ -1,0 +1,631 @@
+// Energy and gradient propagation through the full layer model (SPEC §5). See the header for the model, the
+// random inputs and the log-scale rules.
+#include "mhclab/model/propagation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include <Spectra/SymEigsSolver.h>
+
+#include "mhclab/core/error.hpp"
+#include "mhclab/core/random.hpp"
+
+namespace mhclab {
+
+namespace {
+
+constexpr double kLog10Two = 0.301029995663981195213738894724493027;
+constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+constexpr double kRoundoff = 0x1.0p-53;  // u
+/// Safety margin of the Jacobian normalisation: k_l ≥ exponent(operator-norm bound) − kBoundSlack, so one
+/// normalised factor can never amplify any vector by more than ≈2^kBoundSlack.
+constexpr long kBoundSlack = 64;
+
+// ---- power-of-two scaling helpers --------------------------------------------------------------------
+
+/// Binary exponent e with x = f·2^e, f ∈ [1/2, 1) (x > 0 finite).
+long binary_exponent(double x) {
+  int e = 0;
+  (void)std::frexp(x, &e);
+  return e;
+}
+
+/// ldexp with the shift clamped to a range where the result is already 0 or saturated anyway.
+int clamp_shift(long s) { return static_cast<int>(std::clamp<long>(s, -4000, 4000)); }
+
+/// A·2^s entrywise (exact unless the result leaves the double range).
+Mat shifted(const Mat& A, long s) {
+  if (s == 0) return A;
+  const int e = clamp_shift(s);
+  return A.unaryExpr([e](double v) { return std::ldexp(v, e); });
+}
+Vec shifted(const Vec& A, long s) {
+  if (s == 0) return A;
+  const int e = clamp_shift(s);
+  return A.unaryExpr([e](double v) { return std::ldexp(v, e); });
+}
+
+[[noreturn]] void throw_nonfinite(const char* what, Index layer) {
+  throw ComputeError(std::string("propagate: non-finite value in ") + what + " at layer " +
+                     std::to_string(layer) + " (0-based; H_" + std::to_string(layer + 1) +
+                     "): an input is beyond the double range");
+}
+
+/// 2^e·S in normal form (max|M| ∈ [1/2, 1) or M = 0). Exact.
+detail::ScaledState normalise(Mat S, long e, const char* what, Index layer) {
+  if (!S.allFinite()) throw_nonfinite(what, layer);
+  const double mx = S.size() == 0 ? 0.0 : S.cwiseAbs().maxCoeff();
+  if (mx == 0.0) return {Mat::Zero(S.rows(), S.cols()), 0};
+  const long es = binary_exponent(mx);
+  return {shifted(S, -es), e + es};
+}
+
+/// 2^ea·A + 2^eb·B (B may be null) in normal form. The smaller term is shifted down first, so nothing
+/// overflows; parts below 2^−1074 of the larger term are flushed.
+detail::ScaledState add_scaled(const Mat& A, long ea, const Mat* B, long eb, const char* what, Index layer) {
+  if (!A.allFinite() || (B != nullptr && !B->allFinite())) throw_nonfinite(what, layer);
+  constexpr long kNone = std::numeric_limits<long>::min() / 4;
+  const double ma = A.size() == 0 ? 0.0 : A.cwiseAbs().maxCoeff();
+  const double mb = (B == nullptr || B->size() == 0) ? 0.0 : B->cwiseAbs().maxCoeff();
+  const long ta = ma > 0 ? ea + binary_exponent(ma) : kNone;
+  const long tb = mb > 0 ? eb + binary_exponent(mb) : kNone;
+  if (ta == kNone && tb == kNone) return {Mat::Zero(A.rows(), A.cols()), 0};
+  const long m = std::max(ta, tb);
+  Mat S = ta == kNone ? Mat::Zero(A.rows(), A.cols()) : shifted(A, ea - m);
+  if (tb != kNone) S += shifted(*B, eb - m);
+  return normalise(std::move(S), m, what, layer);
+}
+
+double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+double phi(Branch b, double z) {
+  switch (b) {
+    case Branch::Linear: return z;
+    case Branch::Tanh: return std::tanh(z);
+    case Branch::Relu: return z > 0 ? z : 0.0;
+  }
+  return z;
+}
+/// φ'(z); relu'(0) = 0; tanh'(±inf) = 0.
+double dphi(Branch b, double z) {
+  switch (b) {
+    case Branch::Linear: return 1.0;
+    case Branch::Tanh: {
+      const double t = std::tanh(z);
+      return 1.0 - t * t;
+    }
+    case Branch::Relu: return z > 0 ? 1.0 : 0.0;
+  }
+  return 1.0;
+}
+
+// ---- the model ------------------------------------------------------------------------------------------
+
+/// Per-layer quantities of the forward pass that the backward pass and the Jacobian need.
+struct LayerCache {
+  Vec u;            ///< rms: N(ĥ) (C); empty for none
+  double r_hat = 0; ///< rms: ‖ĥ‖/√C (0: branch derivative taken as 0)
+  Vec dphi;         ///< φ'(z) (C)
+  long jf_exp = 0;  ///< J_F(h_l) = 2^{jf_exp}·(the derivative evaluated on ĥ): rms −K_l, none 0
+};
+
+/// H, pre/post and W of one stack and seed; forward/backward passes and the layer Jacobians.
+class Model {
+ public:
+  Model(const std::vector<Mat>& H, MethodId method, const PropagationOptions& options, std::uint64_t seed)
+      : H_(H), opt_(options), seed_(seed) {
+    options.validate();
+    if (H.empty()) throw InputError("propagate: the stack of H_res is empty; need at least one layer");
+    n_ = H[0].rows();
+    C_ = options.width;
+    for (std::size_t l = 0; l < H.size(); ++l) {
+      const Mat& Hl = H[l];
+      if (Hl.rows() != n_ || Hl.cols() != n_ || n_ < 1)
+        throw InputError("propagate: H_res[" + std::to_string(l) + "] is " + std::to_string(Hl.rows()) + "×" +
+                         std::to_string(Hl.cols()) + "; every H must be n×n with n = " + std::to_string(n_) +
+                         " (the size of H_res[0])");
+      if (!Hl.allFinite()) throw InputError("propagate: H_res[" + std::to_string(l) + "] has a non-finite entry");
+    }
+    const Index L = layers();
+    pp_.reserve(static_cast<std::size_t>(L));
+    for (Index l = 0; l < L; ++l) pp_.push_back(static_pre_post(method, n_, l));
+    if (branch_on()) {
+      W_.reserve(static_cast<std::size_t>(L));
+      for (Index l = 0; l < L; ++l) W_.push_back(detail::branch_weights(C_, l, seed));
+    }
+  }
+
+  [[nodiscard]] Index n() const { return n_; }
+  [[nodiscard]] Index C() const { return C_; }
+  [[nodiscard]] Index layers() const { return static_cast<Index>(H_.size()); }
+  [[nodiscard]] bool branch_on() const { return opt_.gain != 0.0; }
+  [[nodiscard]] std::uint64_t seed() const { return seed_; }
+
+  /// One log-scaled layer: (X̂, K) → (X̂', K'), filling the cache (SPEC §5 / mHC Eq. 3).
+  detail::ScaledState forward_layer(Index l, const detail::ScaledState& X, LayerCache& cache) const {
+    const Mat& Hl = H_[static_cast<std::size_t>(l)];
+    const Mat A = Hl * X.M;  // n×C, exponent K
+    if (!branch_on()) return add_scaled(A, X.exponent, nullptr, 0, "H X", l);
+    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
+    const Mat& W = W_[static_cast<std::size_t>(l)];
+    const Branch b = opt_.branch;
+    const double g = opt_.gain;
+    const long K = X.exponent;
+    const Vec h = X.M.transpose() * pp.pre;  // C: ĥ = (H_pre X̂)ᵀ
+    Vec y(C_);                                // branch output, exponent ey
+    long ey = 0;
+    cache.dphi.resize(C_);
+    if (opt_.norm == BranchNorm::Rms) {
+      // Scale invariance (ε = 0): N(2^K ĥ) = N(ĥ); the derivative carries 2^−K.
+      cache.r_hat = h.stableNorm() / std::sqrt(static_cast<double>(C_));
+      cache.u = cache.r_hat > 0 ? Vec(h / cache.r_hat) : Vec(Vec::Zero(C_));
+      const Vec z = W * cache.u;
+      for (Index c = 0; c < C_; ++c) {
+        y[c] = g * phi(b, z[c]);
+        cache.dphi[c] = dphi(b, z[c]);
+      }
+      cache.jf_exp = -K;
+      ey = 0;
+    } else {
+      const Vec zh = W * h;  // ẑ; the true argument is z = 2^K ẑ
+      cache.jf_exp = 0;
+      if (b != Branch::Tanh) {
+        // Positive homogeneity: φ(2^K ẑ) = 2^K φ(ẑ); φ' depends on sign(ẑ) only.
+        for (Index c = 0; c < C_; ++c) {
+          y[c] = g * phi(b, zh[c]);
+          cache.dphi[c] = dphi(b, zh[c]);
+        }
+        ey = K;
+      } else {
+        const double mz = zh.cwiseAbs().maxCoeff();
+        const bool small = mz == 0.0 || K + binary_exponent(mz) <= 0;  // every |z| < 1
+        const int eK = clamp_shift(K);
+        for (Index c = 0; c < C_; ++c) {
+          const double z = std::ldexp(zh[c], eK);  // may be ±inf / 0 beyond the double range
+          const double t = std::tanh(z);
+          cache.dphi[c] = 1.0 - t * t;
+          if (small) {
+            const double q = z == 0.0 ? 1.0 : t / z;  // tanh(z)/z ∈ (0.76, 1]
+            y[c] = g * zh[c] * q;
+          } else {
+            y[c] = g * t;
+          }
+        }
+        ey = small ? K : 0;
+      }
+    }
+    const Mat B = pp.post * y.transpose();  // n×C: H_postᵀ F
+    return add_scaled(A, K, &B, ey, "the layer output", l);
+  }
+
+  /// J_F(ĥ) δh without the 2^{jf_exp} factor (C → C).
+  [[nodiscard]] Vec jf_apply(Index l, const LayerCache& cache, const Vec& dh) const {
+    Vec dn;
+    if (opt_.norm == BranchNorm::Rms) {
+      if (cache.r_hat == 0) return Vec::Zero(C_);
+      dn = (dh - cache.u * (cache.u.dot(dh) / static_cast<double>(C_))) / cache.r_hat;
+    } else {
+      dn = dh;
+    }
+    return opt_.gain * cache.dphi.cwiseProduct(W_[static_cast<std::size_t>(l)] * dn);
+  }
+  /// J_F(ĥ)ᵀ ȳ without the 2^{jf_exp} factor (C → C).
+  [[nodiscard]] Vec jf_transpose(Index l, const LayerCache& cache, const Vec& ybar) const {
+    const Vec zbar = opt_.gain * cache.dphi.cwiseProduct(ybar);
+    Vec nbar = W_[static_cast<std::size_t>(l)].transpose() * zbar;
+    if (opt_.norm == BranchNorm::Rms) {
+      if (cache.r_hat == 0) return Vec::Zero(C_);
+      nbar = (nbar - cache.u * (cache.u.dot(nbar) / static_cast<double>(C_))) / cache.r_hat;
+    }
+    return nbar;
+  }
+  /// Frobenius-type bound of ‖post ⊗ J_F(ĥ)(pre ·)‖₂ without the 2^{jf_exp} factor.
+  [[nodiscard]] double branch_bound(Index l, const LayerCache& cache) const {
+    if (!branch_on()) return 0.0;
+    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
+    double b = pp.pre.norm() * pp.post.norm() * std::fabs(opt_.gain) * cache.dphi.cwiseAbs().maxCoeff() *
+               W_[static_cast<std::size_t>(l)].norm();
+    if (opt_.norm == BranchNorm::Rms) b = cache.r_hat == 0 ? 0.0 : b / cache.r_hat;
+    return b;
+  }
+
+  /// Gradient step: G_l = H_lᵀ G_{l+1} + H_preᵀ J_F(h_l)ᵀ (H_post G_{l+1}) (log-scaled).
+  detail::ScaledState backward_layer(Index l, const detail::ScaledState& G, const LayerCache& cache) const {
+    const Mat A = H_[static_cast<std::size_t>(l)].transpose() * G.M;
+    if (!branch_on()) return add_scaled(A, G.exponent, nullptr, 0, "the gradient", l);
+    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
+    const Vec a = G.M.transpose() * pp.post;  // C: (H_post Ĝ)ᵀ
+    const Vec hbar = jf_transpose(l, cache, a);
+    const Mat B = pp.pre * hbar.transpose();  // n×C
+    return add_scaled(A, G.exponent, &B, G.exponent + cache.jf_exp, "the gradient", l);
+  }
+
+  /// Unscaled layer Jacobian pieces applied to δX (n×C): a = H δX, b = post ⊗ J_F(ĥ)(pre δX).
+  void layer_jvp_pieces(Index l, const LayerCache& cache, const Mat& dX, Mat& a, Mat& b) const {
+    a = H_[static_cast<std::size_t>(l)] * dX;
+    if (!branch_on()) {
+      b.resize(0, 0);
+      return;
+    }
+    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
+    const Vec dh = dX.transpose() * pp.pre;
+    b = pp.post * jf_apply(l, cache, dh).transpose();
+  }
+  void layer_vjp_pieces(Index l, const LayerCache& cache, const Mat& w, Mat& a, Mat& b) const {
+    a = H_[static_cast<std::size_t>(l)].transpose() * w;
+    if (!branch_on()) {
+      b.resize(0, 0);
+      return;
+    }
+    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
+    const Vec ybar = w.transpose() * pp.post;
+    b = pp.pre * jf_transpose(l, cache, ybar).transpose();
+  }
+
+  [[nodiscard]] const Mat& H(Index l) const { return H_[static_cast<std::size_t>(l)]; }
+  [[nodiscard]] const PrePost& pre_post(Index l) const { return pp_[static_cast<std::size_t>(l)]; }
+  [[nodiscard]] const Mat& W(Index l) const { return W_[static_cast<std::size_t>(l)]; }
+  [[nodiscard]] const PropagationOptions& options() const { return opt_; }
+
+ private:
+  const std::vector<Mat>& H_;
+  PropagationOptions opt_;
+  std::uint64_t seed_;
+  Index n_ = 0, C_ = 0;
+  std::vector<PrePost> pp_;
+  std::vector<Mat> W_;
+};
+
+struct Passes {
+  detail::PropagationTrace trace;
+  std::vector<LayerCache> caches;
+};
+
+Passes run_passes(const Model& model) {
+  const Index L = model.layers();
+  Passes p;
+  p.caches.resize(static_cast<std::size_t>(L));
+  p.trace.X.reserve(static_cast<std::size_t>(L + 1));
+  p.trace.X.push_back(normalise(detail::initial_state(model.n(), model.C(), model.seed()), 0, "X_0", 0));
+  for (Index l = 0; l < L; ++l)
+    p.trace.X.push_back(model.forward_layer(l, p.trace.X.back(), p.caches[static_cast<std::size_t>(l)]));
+  p.trace.G.resize(static_cast<std::size_t>(L + 1));
+  p.trace.G[static_cast<std::size_t>(L)] =
+      normalise(detail::readout(model.n(), model.C(), model.seed()), 0, "R", L);
+  for (Index l = L - 1; l >= 0; --l)
+    p.trace.G[static_cast<std::size_t>(l)] = model.backward_layer(
+        l, p.trace.G[static_cast<std::size_t>(l + 1)], p.caches[static_cast<std::size_t>(l)]);
+  return p;
+}
+
+// ---- the normalised Jacobian operator ------------------------------------------------------------------
+
+/// J̃ = Π_l J̃_l with J̃_l = 2^{−k_l} J_l, and its transpose (matrix-free).
+class NormalisedJacobian {
+ public:
+  NormalisedJacobian(const Model& model, const std::vector<LayerCache>& caches)
+      : model_(model), caches_(caches) {
+    const Index L = model.layers();
+    cH_.resize(static_cast<std::size_t>(L));
+    cB_.resize(static_cast<std::size_t>(L));
+    Mat p;  // the probe, propagated through J̃_1..J̃_l
+    {
+      RandomStream rng(model.seed(), Purpose::State, {kJacobianProbeTag});
+      Mat P(model.n(), model.C());
+      for (Index i = 0; i < P.rows(); ++i)
+        for (Index c = 0; c < P.cols(); ++c) P(i, c) = rng.normal();
+      p = normalise(P, 0, "the Jacobian probe", 0).M;
+    }
+    long total = 0;
+    Mat a, b;
+    for (Index l = 0; l < L; ++l) {
+      const LayerCache& cache = caches[static_cast<std::size_t>(l)];
+      const double hb = model.H(l).norm();
+      const double bb = model.branch_bound(l, cache);
+      if (hb == 0.0 && bb == 0.0) zero_ = true;  // J_l = 0, hence J = 0
+      constexpr long kNone = std::numeric_limits<long>::min() / 4;
+      const long e_bound = std::max(hb > 0 ? binary_exponent(hb) : kNone,
+                                    bb > 0 ? cache.jf_exp + binary_exponent(bb) : kNone);
+      long k = e_bound;
+      bool probe_alive = p.size() > 0 && p.cwiseAbs().maxCoeff() > 0.0;
+      if (probe_alive && e_bound != kNone) {
+        model.layer_jvp_pieces(l, cache, p, a, b);
+        const detail::ScaledState s = add_scaled(a, 0, b.size() ? &b : nullptr, cache.jf_exp, "the Jacobian probe", l);
+        if (s.M.cwiseAbs().maxCoeff() > 0.0) {
+          k = std::max(s.exponent, e_bound - kBoundSlack);
+          p = shifted(s.M, s.exponent - k);
+        } else {
+          p.setZero();
+        }
+      } else if (e_bound != kNone) {
+        p.setZero();
+      }
+      if (e_bound == kNone) k = 0;
+      cH_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(-k));
+      cB_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(cache.jf_exp - k));
+      total += k;
+    }
+    log10_scale_ = static_cast<double>(total) * kLog10Two;
+  }
+
+  [[nodiscard]] Index n() const { return model_.n(); }
+  [[nodiscard]] Index C() const { return model_.C(); }
+  [[nodiscard]] Index dim() const { return model_.n() * model_.C(); }
+  [[nodiscard]] bool zero() const { return zero_; }
+  [[nodiscard]] double log10_scale() const { return log10_scale_; }
+
+  /// J̃ dX (dX n×C).
+  [[nodiscard]] Mat apply(Mat v) const {
+    Mat a, b;
+    for (Index l = 0; l < model_.layers(); ++l) {
+      model_.layer_jvp_pieces(l, caches_[static_cast<std::size_t>(l)], v, a, b);
+      v = cH_[static_cast<std::size_t>(l)] * a;
+      if (b.size()) v += cB_[static_cast<std::size_t>(l)] * b;
+    }
+    return v;
+  }
+  /// J̃ᵀ w (w n×C).
+  [[nodiscard]] Mat apply_transpose(Mat w) const {
+    Mat a, b;
+    for (Index l = model_.layers() - 1; l >= 0; --l) {
+      model_.layer_vjp_pieces(l, caches_[static_cast<std::size_t>(l)], w, a, b);
+      w = cH_[static_cast<std::size_t>(l)] * a;
+      if (b.size()) w += cB_[static_cast<std::size_t>(l)] * b;
+    }
+    return w;
+  }
+
+ private:
+  const Model& model_;
+  const std::vector<LayerCache>& caches_;
+  std::vector<double> cH_, cB_;  ///< 2^{−k_l}, 2^{jf_exp − k_l}
+  double log10_scale_ = 0;
+  bool zero_ = false;
+};
+
+/// Spectra OpType (rows(), cols(), perform_op): y = J̃ᵀ J̃ x, x and y of length nC (column-major n×C).
+class JtJOperator {
+ public:
+  using Scalar = double;
+  explicit JtJOperator(const NormalisedJacobian& J) : J_(J) {}
+  [[nodiscard]] Index rows() const { return J_.dim(); }
+  [[nodiscard]] Index cols() const { return J_.dim(); }
+  void perform_op(const double* x_in, double* y_out) const {
+    const Eigen::Map<const Mat> x(x_in, J_.n(), J_.C());
+    Eigen::Map<Mat> y(y_out, J_.n(), J_.C());
+    y = J_.apply_transpose(J_.apply(Mat(x)));
+  }
+
+ private:
+  const NormalisedJacobian& J_;
+};
+
+JacobianSpectrum jacobian_spectrum(const NormalisedJacobian& J, const PropagationOptions& opt) {
+  JacobianSpectrum out;
+  const Index k = opt.jacobian_topk;
+  out.log10_scale = J.log10_scale();
+  if (J.zero()) {
+    out.status = SpectrumStatus::ZeroOperator;
+    out.converged = true;
+    out.log10_sigma.assign(static_cast<std::size_t>(k), kMinusInf);
+    out.resolved.assign(static_cast<std::size_t>(k), true);
+    return out;
+  }
+  const Index dim = J.dim();
+  const Index ncv = std::min(dim, std::max<Index>(2 * k + 1, k + 20));
+  JtJOperator op(J);
+  Spectra::SymEigsSolver<JtJOperator> eigs(op, k, ncv);
+  eigs.init();
+  eigs.compute(Spectra::SortRule::LargestAlge, opt.jacobian_maxit, opt.jacobian_tol,
+               Spectra::SortRule::LargestAlge);
+  out.iterations = eigs.num_iterations();
+  out.operations = eigs.num_operations();
+  switch (eigs.info()) {
+    case Spectra::CompInfo::Successful: out.status = SpectrumStatus::Converged; break;
+    case Spectra::CompInfo::NotConverging: out.status = SpectrumStatus::NotConverging; break;
+    default: out.status = SpectrumStatus::NumericalIssue; break;
+  }
+  out.converged = out.status == SpectrumStatus::Converged;
+  if (out.status == SpectrumStatus::NumericalIssue) return out;
+  const Vec lambda = eigs.eigenvalues();  // converged ones, descending
+  if (lambda.size() == 0) return out;
+  if (!(lambda[0] > 0.0) || !std::isfinite(lambda[0])) {
+    // A positive semidefinite operator whose top converged eigenvalue is ≤ 0: J̃ is 0 to working precision.
+    out.status = SpectrumStatus::NumericalIssue;
+    out.converged = false;
+    return out;
+  }
+  const double s1 = std::sqrt(lambda[0]);
+  const double floor = s1 * std::sqrt(static_cast<double>(dim) * kRoundoff);
+  for (Index i = 0; i < lambda.size(); ++i) {
+    const double s = lambda[i] > 0 ? std::sqrt(lambda[i]) : 0.0;
+    const bool ok = s >= floor;
+    out.resolved.push_back(ok);
+    out.log10_sigma.push_back(out.log10_scale + std::log10(ok ? s : floor));
+  }
+  return out;
+}
+
+// ---- report rows ----------------------------------------------------------------------------------------
+
+/// (value, log10 value) of m·2^e for m ≥ 0.
+std::pair<double, double> scaled_pair(double m, long e) {
+  if (m == 0.0) return {0.0, kMinusInf};
+  return {std::ldexp(m, clamp_shift(e)), std::log10(m) + static_cast<double>(e) * kLog10Two};
+}
+
+PropagationRow make_row(Index l, const detail::ScaledState& X, const detail::ScaledState& X0,
+                        const detail::ScaledState& G) {
+  PropagationRow row;
+  row.layer = l;
+  const double e0 = X0.M.squaredNorm();  // > 0 (X_0 random)
+  const long dK = 2 * (X.exponent - X0.exponent);
+  std::tie(row.energy, row.log10_energy) = scaled_pair(X.M.squaredNorm() / e0, dK);
+  const Index n = X.M.rows();
+  row.stream_energy.resize(n);
+  row.log10_stream_energy.resize(n);
+  for (Index i = 0; i < n; ++i)
+    std::tie(row.stream_energy[i], row.log10_stream_energy[i]) = scaled_pair(X.M.row(i).squaredNorm() / e0, dK);
+  // stream sums with the common exponent m = max(K_l, K_0)
+  const long m = std::max(X.exponent, X0.exponent);
+  const Vec diff = shifted(Vec(X.M.colwise().sum().transpose()), X.exponent - m) -
+                   shifted(Vec(X0.M.colwise().sum().transpose()), X0.exponent - m);
+  const double num = diff.cwiseAbs().maxCoeff();
+  const double den = X0.M.cwiseAbs().colwise().sum().maxCoeff();
+  if (num == 0.0) {
+    row.stream_sum_dev = 0.0;
+    row.log10_stream_sum_dev = kMinusInf;
+  } else {
+    const long en = binary_exponent(num);
+    std::tie(row.stream_sum_dev, row.log10_stream_sum_dev) =
+        scaled_pair(std::ldexp(num, static_cast<int>(-en)) / den, en + m - X0.exponent);
+  }
+  std::tie(row.grad_norm, row.log10_grad_norm) = scaled_pair(G.M.norm(), G.exponent);
+  return row;
+}
+
+Mat row_major_normals(RandomStream rng, Index rows, Index cols, double scale) {
+  Mat A(rows, cols);
+  for (Index i = 0; i < rows; ++i)
+    for (Index c = 0; c < cols; ++c) A(i, c) = scale * rng.normal();
+  return A;
+}
+
+}  // namespace
+
+// ---- public API -----------------------------------------------------------------------------------------
+
+void PropagationOptions::validate() const {
+  if (width < 1) throw InputError("propagation.width = " + std::to_string(width) + "; must be ≥ 1 (--width)");
+  if (!std::isfinite(gain)) throw InputError("propagation.gain is not finite; must be a finite number (--gain)");
+  if (jacobian_topk < 0)
+    throw InputError("propagation.jacobian_topk = " + std::to_string(jacobian_topk) +
+                     "; must be ≥ 0 (--jacobian-topk)");
+  if (!(jacobian_tol > 0.0 && jacobian_tol < 1.0))
+    throw InputError("propagation.jacobian_tol = " + std::to_string(jacobian_tol) +
+                     "; must be in (0, 1) (--jacobian-tol)");
+  if (jacobian_maxit < 1)
+    throw InputError("propagation.jacobian_maxit = " + std::to_string(jacobian_maxit) +
+                     "; must be ≥ 1 (--jacobian-maxit)");
+}
+
+PrePost static_pre_post(MethodId method, Index n, Index layer) {
+  if (n < 1) throw InputError("static_pre_post: n = " + std::to_string(n) + "; must be ≥ 1");
+  if (layer < 0) throw InputError("static_pre_post: layer = " + std::to_string(layer) + "; must be ≥ 0");
+  const Index k = layer % n;
+  PrePost pp;
+  switch (method) {
+    case MethodId::ResNet:
+    case MethodId::HC:
+      // HC's static init (= Pre-Norm): read stream k, write every stream. resnet n = 1: pre = post = [1].
+      pp.pre = Vec::Zero(n);
+      pp.pre[k] = 1.0;
+      pp.post = Vec::Ones(n);
+      break;
+    case MethodId::MHC:
+    case MethodId::MHCLite:
+    case MethodId::KromHC:
+    case MethodId::TBP:
+    case MethodId::RTBP:
+    case MethodId::Tropical: {
+      // mHC paper Eq. (8), static init: b = −1 except b_k = +1; pre = σ(b), post = 2σ(b).
+      pp.pre = Vec::Constant(n, logistic(-1.0));
+      pp.pre[k] = logistic(1.0);
+      pp.post = 2.0 * pp.pre;
+      break;
+    }
+  }
+  return pp;
+}
+
+PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method, const PropagationOptions& options,
+                             std::uint64_t seed) {
+  const Model model(H_res, method, options, seed);
+  if (options.jacobian_topk >= model.n() * model.C())
+    throw InputError("propagation.jacobian_topk = " + std::to_string(options.jacobian_topk) +
+                     "; must be < n·C = " + std::to_string(model.n() * model.C()) + " (--jacobian-topk)");
+  const Passes p = run_passes(model);
+  PropagationSummary out;
+  const Index L = model.layers();
+  out.rows.reserve(static_cast<std::size_t>(L + 1));
+  for (Index l = 0; l <= L; ++l)
+    out.rows.push_back(make_row(l, p.trace.X[static_cast<std::size_t>(l)], p.trace.X[0],
+                                p.trace.G[static_cast<std::size_t>(l)]));
+  if (options.jacobian_topk > 0) {
+    const NormalisedJacobian J(model, p.caches);
+    out.jacobian = jacobian_spectrum(J, options);
+  }
+  return out;
+}
+
+namespace detail {
+
+Mat ScaledState::value() const { return shifted(M, exponent); }
+
+Mat initial_state(Index n, Index C, std::uint64_t seed) {
+  return row_major_normals(RandomStream(seed, Purpose::State, {}), n, C, 1.0);
+}
+Mat readout(Index n, Index C, std::uint64_t seed) {
+  return row_major_normals(RandomStream(seed, Purpose::Readout, {}), n, C, 1.0);
+}
+Mat branch_weights(Index C, Index layer, std::uint64_t seed) {
+  return row_major_normals(RandomStream(seed, Purpose::Weights, {static_cast<std::uint64_t>(layer)}), C, C,
+                           1.0 / std::sqrt(static_cast<double>(C)));
+}
+
+PropagationTrace propagation_trace(const std::vector<Mat>& H_res, MethodId method,
+                                   const PropagationOptions& options, std::uint64_t seed) {
+  const Model model(H_res, method, options, seed);
+  return run_passes(model).trace;
+}
+
+Mat forward_plain(const std::vector<Mat>& H_res, MethodId method, const PropagationOptions& options,
+                  std::uint64_t seed, const Mat& X, Index first_layer) {
+  const Model model(H_res, method, options, seed);
+  const Index C = model.C();
+  if (X.rows() != model.n() || X.cols() != C) throw InputError("forward_plain: X must be n×C");
+  Mat Y = X;
+  for (Index l = first_layer; l < model.layers(); ++l) {
+    Mat next = model.H(l) * Y;
+    if (model.branch_on()) {
+      const PrePost& pp = model.pre_post(l);
+      Vec h = Y.transpose() * pp.pre;
+      if (options.norm == BranchNorm::Rms) {
+        const double r = h.norm() / std::sqrt(static_cast<double>(C));
+        h = r > 0 ? Vec(h / r) : Vec(Vec::Zero(C));
+      }
+      const Vec z = model.W(l) * h;
+      Vec y(C);
+      for (Index c = 0; c < C; ++c) y[c] = options.gain * phi(options.branch, z[c]);
+      next += pp.post * y.transpose();
+    }
+    Y = std::move(next);
+  }
+  return Y;
+}
+
+DenseJacobian dense_jacobian(const std::vector<Mat>& H_res, MethodId method, const PropagationOptions& options,
+                             std::uint64_t seed) {
+  const Model model(H_res, method, options, seed);
+  const Passes p = run_passes(model);
+  const NormalisedJacobian J(model, p.caches);
+  const Index n = model.n(), C = model.C(), d = n * C;
+  DenseJacobian out;
+  out.J_hat.resize(d, d);
+  out.log10_scale = J.log10_scale();
+  for (Index k = 0; k < d; ++k) {
+    Mat e = Mat::Zero(n, C);
+    e(k % n, k / n) = 1.0;  // vec index k = i + n·c
+    const Mat col = J.apply(e);
+    out.J_hat.col(k) = Eigen::Map<const Vec>(col.data(), d);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+}  // namespace mhclab

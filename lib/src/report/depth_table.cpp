@@ -1,0 +1,198 @@
+// report/depth_table.hpp: the depth-metric table shared by `analyze` and `depth`.
+#include "mhclab/report/depth_table.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "mhclab/analysis/lyapunov.hpp"
+#include "mhclab/core/error.hpp"
+#include "mhclab/mixing/hungarian.hpp"
+#include "mixing/factories.hpp"
+
+namespace mhclab {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+const std::vector<std::string>& sinkhorn_columns() {
+  static const std::vector<std::string> c{"iterations",    "status",        "trunc_row_err", "trunc_col_err",
+                                          "round_err_max", "round_row_err", "round_col_err", "dist_tropical",
+                                          "row_entropy"};
+  return c;
+}
+
+/// mean_i −Σ_j H_ij ln H_ij, with 0·ln 0 = 0.
+double row_entropy(const Mat& H) {
+  double total = 0.0;
+  for (Index i = 0; i < H.rows(); ++i)
+    for (Index j = 0; j < H.cols(); ++j)
+      if (H(i, j) > 0.0) total -= H(i, j) * std::log(H(i, j));
+  return total / static_cast<double>(H.rows());
+}
+
+std::vector<MetricCell> sinkhorn_cells(const Mat& H, const LayerExtras& e) {
+  using C = MetricCell;
+  const SinkhornSummary& s = *e.sinkhorn;
+  return {C::number(s.iterations),    C::label(std::string(sinkhorn_status_table.to_string(s.status))),
+          C::number(s.trunc_row_err), C::number(s.trunc_col_err),
+          C::number(s.round_err_max), C::number(s.round_row_err),
+          C::number(s.round_col_err), C::number((H - e.tropical).cwiseAbs().maxCoeff()),
+          C::number(row_entropy(H))};
+}
+
+/// Type-7 quantile of sorted values (NumPy's default linear interpolation).
+double quantile_sorted(const std::vector<double>& v, double q) {
+  const double h = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(h));
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (h - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+double statistic_of(std::vector<double> v, const std::string& stat, bool log_mean) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
+  if (v.empty()) return kNaN;
+  if (stat == "mean") {
+    if (log_mean) {  // log10 of the mean of 10^{v_k}: log-sum-exp, exact at any magnitude
+      const double top = *std::max_element(v.begin(), v.end());
+      if (!std::isfinite(top)) return top;
+      double s = 0.0;
+      for (double x : v) s += std::pow(10.0, x - top);
+      return top + std::log10(s / static_cast<double>(v.size()));
+    }
+    double s = 0.0;
+    for (double x : v) s += x;
+    return s / static_cast<double>(v.size());
+  }
+  std::sort(v.begin(), v.end());
+  if (stat == "min") return v.front();
+  if (stat == "max") return v.back();
+  if (stat == "median") return quantile_sorted(v, 0.5);
+  if (stat == "q05") return quantile_sorted(v, 0.05);
+  if (stat == "q95") return quantile_sorted(v, 0.95);
+  throw InputError("statistic '" + stat + "'; expected mean, median, q05, q95, min or max");
+}
+
+/// True when the cell's double is not its exact value (beyond the double range).
+bool needs_log_form(const MetricCell& c) {
+  if (!c.has_log_form() || std::isnan(c.value)) return false;
+  const double a = std::fabs(c.value);
+  const bool exact = (std::isfinite(a) && a >= std::numeric_limits<double>::min()) ||
+                     (a == 0.0 && c.log10_abs == -HUGE_VAL) || (std::isinf(a) && c.log10_abs == HUGE_VAL);
+  return !exact;
+}
+
+}  // namespace
+
+std::vector<std::string> depth_table_columns(Index n, const DepthTableOptions& options) {
+  std::vector<std::string> cols = depth_metric_columns();
+  if (options.sinkhorn_columns) cols.insert(cols.end(), sinkhorn_columns().begin(), sinkhorn_columns().end());
+  if (options.lyapunov)
+    for (Index k = 1; k <= n; ++k) cols.push_back("lyap_" + std::to_string(k));
+  return cols;
+}
+
+std::vector<DepthRow> depth_table(const std::vector<Mat>& H, const std::vector<LayerExtras>& extras,
+                                  const DepthTableOptions& options,
+                                  const std::vector<std::vector<DepthMetrics>>& precomputed) {
+  if (H.empty()) throw InputError("depth table: the stack holds no matrices");
+  if (options.sinkhorn_columns && extras.size() != H.size())
+    throw InputError("depth table: Sinkhorn columns need one entry of extras per layer");
+  if (!precomputed.empty() && precomputed.size() != product_kind_table.entries.size())
+    throw InputError("depth table: precomputed metrics need one list per kind");
+  const Index n = H.front().rows();
+  std::vector<Vec> lyap;
+  if (options.lyapunov) lyap = lyapunov_exponents(H).running;
+  std::vector<DepthRow> rows;
+  rows.reserve(3 * H.size());
+  std::size_t kind_index = 0;
+  for (const auto& [kind, name] : product_kind_table.entries) {
+    const std::vector<DepthMetrics> metrics =
+        precomputed.empty() ? depth_metrics(H, kind) : precomputed[kind_index];
+    ++kind_index;
+    for (std::size_t l = 0; l < metrics.size(); ++l) {
+      DepthRow row{static_cast<Index>(l + 1), kind, depth_metric_cells(metrics[l])};
+      if (options.sinkhorn_columns) {
+        if (kind == ProductKind::Layer && extras[l].sinkhorn) {
+          const auto s = sinkhorn_cells(H[l], extras[l]);
+          row.cells.insert(row.cells.end(), s.begin(), s.end());
+        } else {
+          row.cells.resize(row.cells.size() + sinkhorn_columns().size());
+        }
+      }
+      if (options.lyapunov)
+        for (Index k = 0; k < n; ++k)
+          row.cells.push_back(kind == ProductKind::Prefix ? MetricCell::number(lyap[l][k]) : MetricCell{});
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+std::vector<LayerExtras> sinkhorn_extras(MethodId method, Index n, const std::vector<Vec>& thetas,
+                                         const std::vector<std::optional<SinkhornSummary>>& summaries) {
+  if (method != MethodId::MHC || thetas.empty() || thetas.size() != summaries.size()) return {};
+  std::vector<LayerExtras> out(thetas.size());
+  for (std::size_t l = 0; l < thetas.size(); ++l) {
+    if (!summaries[l]) return {};
+    out[l].sinkhorn = summaries[l];
+    out[l].tropical = permutation_matrix(max_weight_assignment(detail::logits_matrix(thetas[l], n)).sigma);
+  }
+  return out;
+}
+
+const std::vector<std::string>& token_statistics() {
+  static const std::vector<std::string> s{"mean", "q05", "median", "q95"};
+  return s;
+}
+
+std::vector<MetricCell> aggregate_cells(const std::vector<const std::vector<MetricCell>*>& samples,
+                                        const std::string& statistic) {
+  if (samples.empty()) throw InputError("aggregate: no samples");
+  const std::size_t width = samples.front()->size();
+  for (const auto* s : samples)
+    if (s->size() != width) throw InputError("aggregate: samples of different widths");
+  std::vector<MetricCell> out(width);
+  for (std::size_t c = 0; c < width; ++c) {
+    const MetricCell& first = (*samples.front())[c];
+    switch (first.kind) {
+      case MetricCell::Kind::Empty: break;
+      case MetricCell::Kind::Flag: {
+        bool all = true;
+        for (const auto* s : samples) all = all && (*s)[c].flag;
+        out[c] = MetricCell::boolean(all);
+        break;
+      }
+      case MetricCell::Kind::Text: {
+        std::string common = first.text;
+        for (const auto* s : samples)
+          if ((*s)[c].text != common) common = "mixed";
+        out[c] = MetricCell::label(common);
+        break;
+      }
+      case MetricCell::Kind::Number: {
+        bool log_form = false, same_sign = true;
+        for (const auto* s : samples) {
+          log_form = log_form || needs_log_form((*s)[c]);
+          same_sign = same_sign && std::signbit((*s)[c].value) == std::signbit(first.value);
+        }
+        if (log_form && same_sign) {
+          std::vector<double> logs;
+          for (const auto* s : samples) logs.push_back((*s)[c].log10_abs);
+          const double r = statistic_of(logs, statistic, true);
+          const double sign = std::signbit(first.value) ? -1.0 : 1.0;
+          out[c] = MetricCell::number(sign * std::pow(10.0, r), r);
+        } else {
+          std::vector<double> v;
+          for (const auto* s : samples) v.push_back((*s)[c].value);
+          const double r = statistic_of(v, statistic, false);
+          out[c] = first.has_log_form() ? MetricCell::number(r, std::log10(std::fabs(r))) : MetricCell::number(r);
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace mhclab
