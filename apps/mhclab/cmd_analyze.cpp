@@ -13,6 +13,7 @@
 #include "mhclab/analysis/token_average.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/generators/stack.hpp"
+#include "mhclab/io/matrix_file.hpp"
 
 namespace mhclab::app {
 
@@ -28,7 +29,21 @@ struct AnalyzeCli {
 };
 
 /// The file as one GeneratedStack (lead axes (layer) or (token, layer)).
+/// Matrices are taken at their own n (--method and --n only matter for parameter stacks).
 GeneratedStack load(const AnalyzeCli& c, const MethodOptions& mo, bool per_token) {
+  if (input_kind_table.from_string(c.input_kind) == InputKind::Matrices) {
+    StackReadOptions o;
+    o.layout = layout_table.from_string(c.layout);
+    if (per_token) o.lead_axes = {"token", "layer"};
+    Stack st = read_stack(c.input, o);
+    if (st.count() == 0) throw InputError(c.input + ": the stack holds no matrices");
+    GeneratedStack g;
+    g.lead_axes = st.lead_axes;
+    g.lead_shape = st.lead_shape;
+    g.H = std::move(st.matrices);
+    for (Mat& H : g.H) apply_modifiers(H, mo.modifiers);
+    return g;
+  }
   const auto method = make_method(mo);
   StackOptions s;
   s.kind = GeneratorKind::File;

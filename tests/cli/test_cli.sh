@@ -40,6 +40,10 @@ nan = vals16[:]; nan[3] = float('nan')
 npy('nan.npy', '<f8', (16,), struct.pack('<16d', *nan))
 stack = [0.7, 0.3, 0.3, 0.7] * 20
 npy('h20.npy', '<f8', (20, 2, 2), struct.pack('<80d', *stack))
+tok = []
+for a in (0.7, 0.8, 0.9):
+    tok += [a, 1 - a, 1 - a, a] * 20
+npy('tok.npy', '<f8', (3, 20, 2, 2), struct.pack('<240d', *tok))
 open(os.path.join(d, 'ok16.csv'), 'w').write(','.join(repr(v) for v in vals16) + '\n')
 open(os.path.join(d, 'bad.csv'), 'w').write('0.1,0.2,abc\n')
 open(os.path.join(d, 'theta.txt'), 'w').write('1 2 3\n')
@@ -104,7 +108,10 @@ expect 2 "mhc-lite needs n ≤ 8" -- mix --method mhc-lite --n 9
 expect 2 "prime factor 11 > 8" -- mix --method kromhc --n 11
 expect 2 "takes 9 parameters" -- mix --method tbp --n 4 --logits "$TMP/ok16.npy"
 expect 0 "method_build_tbp_n16: .* matrices/s" -- bench project --count 1000 --repeat 1 --method-min-time 0.01 --method-pool 10
-expect 2 "bench 'depth' is not available yet" -- bench depth
+expect 2 "bench 'train' is not available yet" -- bench train
+expect 0 "depth_prefix_mhc_n4_L8_t20: .* layer-steps/s" -- bench depth --seeds 20 --layers 8 --repeat 1
+expect 0 "path: scalar" -- bench depth --n 9 --seeds 3 --layers 2 --repeat 1
+expect 2 "only mhc" -- bench depth --method hc
 # analyze (SPEC §4 metrics of a stack; groundwork verb of the depth-analysis issue)
 expect 0 "^depth,kind,fwd_gain,bwd_gain" -- analyze --input "$TMP/h20.npy"
 expect 0 "wrote" -- analyze --input "$TMP/h20.npy" --lyapunov --out "$TMP/a.csv"
@@ -120,5 +127,48 @@ expect 2 "unknown layout 'rows'" -- analyze --input "$TMP/h20.npy" --layout rows
 expect 2 "expected p = 9 parameters" -- analyze --input "$TMP/ok16.npy" --input-kind params --method tbp --n 4
 expect 2 "input.*required" -- analyze
 expect 2 "ok16.npy.*does not fit input-kind matrices" -- analyze --input "$TMP/ok16.npy"
+# analyze --token-average on 3 tokens of H = [[a,1-a],[1-a,a]], a = 0.7, 0.8, 0.9 (20 layers): the prefix
+# collapse at depth 20 is |Π(2a−1)| per token, so (log10 values, 1e-12 absolute):
+#   composite: log10 mean_t (2a_t−1)^20;  matrix: 20·log10(2·0.8−1);  metric (stat mean): mean_t 20·log10(2a_t−1)
+check_tok() {  # check_tok MODE EXPECTED_LOG10 [STAT]
+  expect 0 "wrote" -- analyze --input "$TMP/tok.npy" --token-average "$1" --out "$TMP/tok_$1.csv"
+  local got
+  got=$(awk -F, -v want="$2" -v stat="${3:-}" 'NR==1{for(i=1;i<=NF;i++) col[$i]=i; next}
+    $col["depth"]==20 && $col["kind"]=="prefix" && (stat=="" || $col["stat"]==stat) {
+      e = $col["log10_collapse"] - want; print ((e < 1e-12 && e > -1e-12) ? "ok" : "bad " $col["log10_collapse"]) }' "$TMP/tok_$1.csv")
+  [ "$got" = "ok" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: token-average $1: $got (want $2)"; }
+}
+check_tok composite "$(awk 'BEGIN{printf "%.17g", log((0.4^20+0.6^20+0.8^20)/3)/log(10)}')"
+check_tok matrix "$(awk 'BEGIN{printf "%.17g", 20*log(0.6)/log(10)}')"
+check_tok metric "$(awk 'BEGIN{printf "%.17g", 20*(log(0.4)+log(0.6)+log(0.8))/3/log(10)}')" mean
+expect 2 "unknown token-average 'tokens'" -- analyze --input "$TMP/tok.npy" --token-average tokens
+expect 2 "does not fit input-kind matrices" -- analyze --input "$TMP/h20.npy" --token-average metric
+# depth: same rows for 1 and 2 threads (drift, two snapshot steps, four seeds, Lyapunov columns)
+expect 0 "wrote" -- depth --method mhc --n 4 --layers 30 --generator drift --eta 0.1 --steps 5,20 --rho 0.5 --seeds 4 --lyapunov --threads 1 --out "$TMP/d1.csv"
+expect 0 "wrote" -- depth --method mhc --n 4 --layers 30 --generator drift --eta 0.1 --steps 5,20 --rho 0.5 --seeds 4 --lyapunov --threads 2 --out "$TMP/d2.csv"
+cmp -s "$TMP/d1.csv" "$TMP/d2.csv" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: depth output differs between 1 and 2 threads"; }
+rows=$(wc -l < "$TMP/d1.csv")
+[ "$rows" -eq $((1 + 4*2*3*30)) ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: depth wrote $rows lines, want $((1 + 4*2*3*30))"; }
+head -1 "$TMP/d1.csv" | grep -q "^seed,step,depth,kind,fwd_gain,.*,iterations,status,.*,dist_tropical,row_entropy,lyap_1,lyap_2,lyap_3,lyap_4$" \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: depth header: $(head -1 "$TMP/d1.csv")"; }
+# depth --save-matrices, then analyze of the saved stack: the same metric rows (hc: no Sinkhorn columns)
+expect 0 "saved" -- depth --method hc --n 3 --layers 12 --noise 0.3 --seed 7 --out "$TMP/dh.csv" --save-matrices "$TMP/dh.npy"
+expect 0 "wrote" -- analyze --input "$TMP/dh.npy" --out "$TMP/ah.csv"
+if cmp -s <(cut -d, -f3- "$TMP/dh.csv") "$TMP/ah.csv"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: analyze of saved matrices differs from depth"; fi
+expect 2 "layers = 0; must be ≥ 1" -- depth --method hc --n 4
+expect 2 "steps" -- depth --method hc --n 4 --layers 5 --generator drift
+expect 2 "rho" -- depth --method hc --n 4 --layers 5 --generator drift --steps 3 --rho 2
+expect 2 "seeds = 0" -- depth --method hc --n 4 --layers 5 --seeds 0
+expect 2 "unknown generator 'walk'" -- depth --method hc --n 4 --layers 5 --generator walk
+expect 0 "^seed,step,depth,kind" -- depth --method hc --n 2 --generator file --input "$TMP/h20.npy"
+# propagate: same rows for 1 and 2 threads; ResNet-like zero branch conserves energy
+expect 0 "wrote" -- propagate --method mhc --n 4 --width 8 --layers 10 --seeds 3 --branch tanh --jacobian-topk 2 --threads 1 --out "$TMP/p1.csv"
+expect 0 "wrote" -- propagate --method mhc --n 4 --width 8 --layers 10 --seeds 3 --branch tanh --jacobian-topk 2 --threads 2 --out "$TMP/p2.csv"
+cmp -s "$TMP/p1.csv" "$TMP/p2.csv" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: propagate output differs between 1 and 2 threads"; }
+grep -q ",converged," "$TMP/p1.csv" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: propagate: no converged Jacobian row"; }
+expect 0 "^0,0,5,1,0," -- propagate --method resnet --n 1 --width 4 --layers 5 --gain 0 --generator init
+expect 2 "width = 0" -- propagate --method mhc --n 4 --width 0 --layers 3
+expect 2 "unknown branch 'gelu'" -- propagate --method mhc --n 4 --layers 3 --branch gelu
+expect 2 "unknown branch-norm 'layer'" -- propagate --method mhc --n 4 --layers 3 --branch-norm layer
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

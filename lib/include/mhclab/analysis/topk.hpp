@@ -1,0 +1,154 @@
+#pragma once
+// Top-k eigenvalues and singular values of the end-to-end product M = H_L ··· H_1 (SPEC §1 prefix product at
+// depth L, = suffix at depth 1) of a stack H_1..H_L (H_1 = stack[0], each n×n, paper orientation), matrix-free
+// (SPEC §4: "Spectra serves ... top-k eigen/singular values of the end-to-end product for large n ...
+// Matrix-free operators apply normalised factors H_l/s_l and report log σ = Σ log s_l + log σ̂").
+// M is never formed (except by the documented dense fallback for tiny n, below).
+//
+// Normalisation (NormalisedProduct): M̂ = Π_l (H_l / s_l), s_l = 2^{e_l} a power of two, so dividing by s_l is
+// exact and Σ log s_l = (Σ e_l)·ln 2 is an exact integer times ln 2. The exponents are CALIBRATED on one
+// deterministic unit start vector x_0 (x_0,i = 1 + w_i/2, w_i = 2·frac((i+1)·φ) − 1 the Weyl sequence of the
+// golden ratio φ = (√5−1)/2, then normalised; all entries positive, so x_0 is never orthogonal to a Perron
+// vector):  y = H_l x_{l−1} ( = f·2^{g} with f = ‖y‖_2 mantissa ∈ [1/2, 1) ),  e_l = g,  x_l = y / 2^{g}.
+// Hence ‖M̂ x_0‖_2 ∈ [1/2, 1) and ‖M̂‖_2 ≥ 1/2: the operator's norm is O(1) at any depth, however fast the
+// product grows or decays, and the Krylov vectors (which align with the top singular/Schur directions, as x_l
+// does) neither overflow nor underflow. Why not s_l = ‖H_l‖_max (or ‖H_l‖_2): per-factor norms do not track
+// the product's growth (1.5·Q, Q orthogonal, n = 16: ‖H‖_max ≈ 1.05 → s = 2, and M̂ = (0.75 Q)^L underflows for
+// L ≈ 2500; ‖H‖_2-scaling overestimates random products' growth exponentially). A factor whose entries are
+// beyond 2^±500 is first scaled by the power of two of its max entry (a scaled copy is kept for such rare
+// factors only), so H_l x never overflows. If H_l x_{l−1} is exactly zero (x_{l−1} in the kernel of H_l), e_l
+// = 0 and the calibration restarts from x_0 (any positive s_l is valid; only the O(1) norm is then not
+// guaranteed).
+//
+// Solvers (Spectra 1.0.1, header-only, included only in topk.cpp):
+//   eigenvalues      GenEigsSolver on y = M̂x, selection SortRule::LargestMagn; λ_i = λ̂_i·Π s_l;
+//   singular values  SymEigsSolver on the Gram operator y = M̂ᵀ(M̂x), SortRule::LargestAlge, σ̂_i = √max(μ_i, 0),
+//                    σ_i = σ̂_i·Π s_l; right singular vectors = its Ritz vectors.
+// Results are sorted like the dense spectra (spectrum.hpp: modulus desc, then re desc, then im desc;
+// singular values desc). Resolution: Krylov eigenvalues are accurate to ≈ tol·|λ̂| plus rounding ≈ ε·‖M̂‖·κ(λ);
+// singular values through the Gram operator only down to ≈ √ε·σ̂_1 (μ is resolved to ε·σ̂_1²), i.e. top
+// singular values that are ≥ 1e-6·σ_1 are accurate to ~1e-12 relative, smaller ones are not. `converged` is
+// Spectra's residual test (residual ≤ tol·max(ε^{2/3}, |λ̂|)), NOT a resolution statement: values at the
+// level of rounding noise are returned too, e.g. for a deep doubly stochastic product (L = 2000, n = 64, k = 6)
+// λ̂_2..6 ≈ 1e-32 and σ̂_2..6 ≈ 1e-16 all "converge" although the true values are ~ρ^L. Treat eigenvalue moduli
+// below ≈ ε·Π_l‖H_l/s_l‖ and singular values below ≈ √ε·σ̂_1 as unresolved. When fewer than k values pass
+// the test within max_iter restarts the status is `not_converging` and only the converged ones are returned.
+//
+// Status strings (topk_status_table): `converged` (Spectra CompInfo::Successful), `not_converging`
+// (CompInfo::NotConverging: fewer than k values converged within max_iter restarts; the converged ones are
+// returned), `numerical_issue` (CompInfo::NumericalIssue, an exception inside Spectra, or a non-finite
+// value; no values returned, `issue` says why), `dense` (fallback, below), `not_computed` (part not requested).
+//
+// Small n / dense fallback: Spectra requires 1 ≤ k ≤ n−2 and k+2 ≤ ncv ≤ n (GenEigs) and 1 ≤ k ≤ n−1,
+// k < ncv ≤ n (SymEigs). k outside 1..n is an input error (InputError naming --topk). For n−2 < k ≤ n
+// (eigenvalues) or k = n (singular values), and for a stack with an exactly zero factor (M = 0), the part is
+// computed DENSELY instead: M̂ is accumulated as a ScaledMatrix (O(L·n³), which is cheap exactly when n is this
+// small), solved with Eigen (EigenSolver; JacobiSVD ≤ 16 < BDCSVD), and the status is `dense` (iterations =
+// applications = 0; the log scale is then the ScaledMatrix's).
+//
+// Not thread-safe: an operator holds mutable work vectors and counters (one solve at a time per operator).
+#include <complex>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mhclab/analysis/spectrum.hpp"
+#include "mhclab/core/enum_table.hpp"
+#include "mhclab/core/types.hpp"
+
+namespace mhclab {
+
+/// Outcome of one top-k solve (eigenvalues or singular values).
+enum class TopkStatus { Converged, NotConverging, NumericalIssue, Dense, NotComputed };
+inline constexpr EnumTable<TopkStatus, 5> topk_status_table{
+    "status",
+    {{{TopkStatus::Converged, "converged"},
+      {TopkStatus::NotConverging, "not_converging"},
+      {TopkStatus::NumericalIssue, "numerical_issue"},
+      {TopkStatus::Dense, "dense"},
+      {TopkStatus::NotComputed, "not_computed"}}}};
+
+struct TopkOptions {
+  Index k = 6;                  ///< number of values, 1 ≤ k ≤ n (CLI --topk)
+  Index ncv = 0;                ///< Krylov dimension; 0 = min(n, max(2k+1, 20)); else k+2 ≤ ncv ≤ n
+  Index max_iter = 1000;        ///< maximum number of implicit restarts (Spectra maxit), ≥ 1
+  double tol = 1e-12;           ///< Spectra's relative tolerance: residual ≤ tol·max(ε^{2/3}, |λ̂|); > 0
+  bool eigenvalues = true;      ///< compute the top-k eigenvalues (largest modulus)
+  bool singular_values = true;  ///< compute the top-k singular values
+  bool vectors = false;         ///< also return eigenvectors / right singular vectors
+
+  /// Throws InputError with a precise message for a stack of size n, e.g.
+  /// "topk.k = 0 (--topk); must satisfy 1 ≤ k ≤ n = 64".
+  void validate(Index n) const;
+  /// The Krylov dimension used for size n: ncv, or the default when ncv = 0.
+  [[nodiscard]] Index ncv_for(Index n) const;
+};
+
+/// One solve's figures. Values live in TopkResult::spectrum (hat values + log scale).
+struct TopkSolve {
+  TopkStatus status = TopkStatus::NotComputed;
+  Index requested = 0;          ///< k
+  Index converged = 0;          ///< values returned (= k when converged or dense)
+  Index iterations = 0;         ///< Spectra's implicit restarts (num_iterations); 0 for dense
+  std::int64_t applications = 0;  ///< operator applications: M̂x (eigen) or M̂ᵀM̂x (singular; 2 passes each)
+  std::string issue;            ///< why, when status = numerical_issue
+};
+
+struct TopkResult {
+  Index n = 0;                  ///< matrix size
+  Index depth = 0;              ///< L, the number of factors
+  /// λ̂_i, σ̂_i of M̂ (sorted; `converged` entries each) and log_scale = Σ ln s_l, depth = L. Linear values,
+  /// log10 values and the CSV rows (kind prefix at depth L is the end-to-end product) come from spectrum.hpp:
+  /// eigenvalue_csv({{ProductKind::Prefix, {result.spectrum}}}). When one part was computed densely and the
+  /// other matrix-free, both hat vectors are re-expressed in the one log_scale stored here.
+  DepthSpectrum spectrum;
+  TopkSolve eigen;              ///< the eigenvalue solve
+  TopkSolve singular;           ///< the singular value solve
+  Eigen::MatrixXcd eigenvectors;  ///< n×converged, unit 2-norm columns (options.vectors; else empty)
+  Mat right_singular_vectors;   ///< n×converged, orthonormal v_i with M̂ᵀM̂ v_i = σ̂_i² v_i (options.vectors)
+};
+
+/// The normalised end-to-end product M̂ = Π_l H_l/2^{e_l} (exponents calibrated as documented above) as a
+/// matrix-free operator in Spectra's OpType concept (Scalar, rows(), cols(), perform_op). Holds a pointer
+/// to `stack`, which must outlive it. Throws InputError for an empty stack or factors that are not n×n with
+/// finite entries.
+class NormalisedProduct {
+ public:
+  using Scalar = double;
+
+  explicit NormalisedProduct(const std::vector<Mat>& stack);
+
+  [[nodiscard]] Index rows() const { return n_; }
+  [[nodiscard]] Index cols() const { return n_; }
+  /// y = M̂x (x, y: n doubles, may not alias): applies H_1/s_1 first, H_L/s_L last.
+  void perform_op(const double* x_in, double* y_out) const;
+  /// y = M̂ᵀx: applies H_Lᵀ/s_L first, H_1ᵀ/s_1 last.
+  void perform_transpose(const double* x_in, double* y_out) const;
+
+  /// e_l (s_l = 2^{e_l}), l = 1..L at index l−1 (including the exponent taken out of a huge/tiny factor).
+  [[nodiscard]] const std::vector<int>& exponents() const { return exponents_; }
+  /// Σ_l e_l: Σ log s_l = exponent_sum·ln 2 (exact integer).
+  [[nodiscard]] std::int64_t exponent_sum() const { return exponent_sum_; }
+  /// Σ_l ln s_l = exponent_sum()·ln 2 (one rounding).
+  [[nodiscard]] double log_scale() const;
+  /// Number of perform_op + perform_transpose calls so far.
+  [[nodiscard]] std::int64_t applications() const { return applications_; }
+
+ private:
+  const std::vector<Mat>* stack_;
+  Index n_ = 0;
+  std::vector<int> exponents_;         ///< e_l = pre_l + g_l
+  std::vector<int> post_;              ///< g_l: applied to the vector after each factor
+  std::vector<const Mat*> factors_;    ///< H_l, or its power-of-two-scaled copy in scaled_
+  std::vector<Mat> scaled_;            ///< copies H_l/2^{pre_l} of factors beyond 2^±500 (rare)
+  std::int64_t exponent_sum_ = 0;
+  mutable Vec work_a_, work_b_;
+  mutable std::int64_t applications_ = 0;
+};
+
+/// Top-k eigenvalues (largest modulus) and/or singular values of M = H_L ··· H_1, matrix-free (dense
+/// fallback as documented). Throws InputError for an empty/invalid stack or invalid options (k names --topk).
+[[nodiscard]] TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& options);
+
+}  // namespace mhclab
