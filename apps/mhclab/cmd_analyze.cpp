@@ -7,10 +7,17 @@
 //              (a leading `stat` column; rows ordered by stat, then kind and depth);
 //   matrix     the table of the stack H̄_l = mean_t H_{t,l};
 //   composite  the table of the mean products mean_t(P_{t,l}) (analysis/token_average.hpp).
+// Spectra (SPEC §4 optional outputs; analysis/spectrum.hpp): --eigenvalues FILE (rows depth,kind,index,re,im,
+// abs,log10_abs) and --singular-values FILE (rows depth,kind,index,value,log10_value) hold every value of every
+// depth and kind (dense, n ≲ 512). With --topk K — automatic, K = 6, for n ≥ 512 — they hold instead the top-K
+// values of the end-to-end product M_L = H_L···H_1 (kind prefix, depth L) from Spectra on the matrix-free
+// normalised product (analysis/topk.hpp); Spectra's status and iterations are reported on stderr.
 #include <fmt/core.h>
 
 #include "commands.hpp"
+#include "mhclab/analysis/spectrum.hpp"
 #include "mhclab/analysis/token_average.hpp"
+#include "mhclab/analysis/topk.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/generators/stack.hpp"
 #include "mhclab/io/matrix_file.hpp"
@@ -25,8 +32,47 @@ struct AnalyzeCli {
   std::string layout = "to_from";
   std::string token_average;
   std::string out;
+  std::string eigenvalues;
+  std::string singular_values;
+  long topk = 0;
   bool lyapunov = false;
 };
+
+constexpr Index kAutoTopkN = 512;  ///< n from which --eigenvalues/--singular-values use the top-k solver
+constexpr Index kAutoTopkK = 6;
+
+/// Writes the --eigenvalues / --singular-values files (and the top-k report) for one stack.
+void write_spectra(const AnalyzeCli& c, const std::vector<Mat>& stack) {
+  const Index n = stack.front().rows();
+  const bool want = !c.eigenvalues.empty() || !c.singular_values.empty();
+  if (c.topk < 0) throw InputError("topk = " + std::to_string(c.topk) + "; must be ≥ 1 (--topk)");
+  const Index k = c.topk > 0 ? c.topk : (n >= kAutoTopkN && want ? std::min<Index>(kAutoTopkK, n) : 0);
+  if (k > 0) {
+    TopkOptions o;
+    o.k = k;
+    const TopkResult r = topk_spectrum(stack, o);
+    const std::vector<SpectrumTable> t{{ProductKind::Prefix, {r.spectrum}}};
+    if (!c.eigenvalues.empty()) emit(c.eigenvalues, eigenvalue_csv(t));
+    if (!c.singular_values.empty()) emit(c.singular_values, singular_value_csv(t));
+    fmt::print(stderr, "mhclab analyze: top-{} of the end-to-end product (L = {}): eigenvalues {} ({} iterations), "
+               "singular values {} ({} iterations)\n", k, stack.size(), topk_status_table.to_string(r.eigen.status),
+               r.eigen.iterations, topk_status_table.to_string(r.singular.status), r.singular.iterations);
+    if (!want)
+      for (Index i = 0; i < r.singular.converged; ++i)
+        fmt::print(stderr, "  sigma_{} = {} (log10 {})   |lambda_{}| = {}\n", i + 1,
+                   g17(r.spectrum.singular_value(i)), g17(r.spectrum.log10_singular_value(i)), i + 1,
+                   i < r.eigen.converged ? g17(std::abs(r.spectrum.eigenvalue(i))) : std::string("-"));
+    return;
+  }
+  if (!want) return;
+  SpectrumOptions so;
+  so.eigenvalues = !c.eigenvalues.empty();
+  so.singular_values = !c.singular_values.empty();
+  std::vector<SpectrumTable> tables;
+  for (const auto& [kind, name] : product_kind_table.entries) tables.push_back({kind, depth_spectra(stack, kind, so)});
+  if (so.eigenvalues) emit(c.eigenvalues, eigenvalue_csv(tables));
+  if (so.singular_values) emit(c.singular_values, singular_value_csv(tables));
+}
 
 /// The file as one GeneratedStack (lead axes (layer) or (token, layer)).
 /// Matrices are taken at their own n (--method and --n only matter for parameter stacks).
@@ -70,7 +116,11 @@ int run_analyze(const AnalyzeCli& c) {
     table.sinkhorn_columns = !extras.empty();
     csv = depth_csv_header({}, depth_table_columns(n, table));
     append_depth_rows(csv, "", depth_table(g.H, extras, table));
+    write_spectra(c, g.H);
   } else {
+    if (!c.eigenvalues.empty() || !c.singular_values.empty() || c.topk != 0)
+      throw InputError("--eigenvalues, --singular-values and --topk take a (layer, …) stack; with --token-average "
+                       "write the averaged stack first (e.g. mhclab depth --save-matrices)");
     const TokenAverage mode = token_average_table.from_string(c.token_average);
     const std::size_t T = g.lead_shape.front(), L = g.lead_shape.back();
     std::vector<std::vector<Mat>> tokens(T);
@@ -135,6 +185,10 @@ void setup_analyze(CLI::App& app, Registry& r) {
                       " (metric = statistics of per-token metrics)");
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
   sub->add_flag("--lyapunov", c->lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)");
+  sub->add_option("--eigenvalues", c->eigenvalues, "Write all eigenvalues per depth and kind (CSV)");
+  sub->add_option("--singular-values", c->singular_values, "Write all singular values per depth and kind (CSV)");
+  sub->add_option("--topk", c->topk,
+                  "Top-K eigen/singular values of the end-to-end product via Spectra (automatic, K = 6, for n >= 512)");
   r.add(sub, [c] { return run_analyze(*c); });
 }
 
