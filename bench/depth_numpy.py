@@ -25,26 +25,7 @@ import time
 
 import numpy as np
 
-MASK = (1 << 64) - 1
-GAMMA = 0x9E3779B97F4A7C15
-PURPOSE_THETA = 1
-
-
-def mix_int(z):
-    z ^= z >> 30
-    z = (z * 0xBF58476D1CE4E5B9) & MASK
-    z ^= z >> 27
-    z = (z * 0x94D049BB133111EB) & MASK
-    return z ^ (z >> 31)
-
-
-def mix(z):
-    z = z ^ (z >> np.uint64(30))
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return z
+from mhclab_random import GAMMA, MASK, PURPOSE_THETA, mix  # bench/ is on sys.path (the script's directory)
 
 
 def normals(keys, count):

@@ -29,10 +29,6 @@ int run_depth(const DepthCli& c) {
   const MethodOptions mo = c.method.resolve();
   const auto method = make_method(mo);
   const StackOptions so = c.gen.resolve(c.method, mo, c.layers);
-  if (so.kind == GeneratorKind::File && c.gen.seeds != 1)
-    throw InputError("seeds = " + std::to_string(c.gen.seeds) + "; the file generator is deterministic: use --seeds 1");
-  if (so.kind != GeneratorKind::File && c.layers < 1)
-    throw InputError("layers = " + std::to_string(c.layers) + "; must be ≥ 1 (--layers)");
   const auto S = static_cast<Index>(c.gen.seeds);
   DepthTableOptions table;
   table.lyapunov = c.lyapunov;

@@ -77,10 +77,6 @@ int run_propagate(const PropagateCli& c) {
   const MethodOptions mo = c.method.resolve();
   const auto method = make_method(mo);
   const StackOptions so = c.gen.resolve(c.method, mo, c.layers);
-  if (so.kind == GeneratorKind::File && c.gen.seeds != 1)
-    throw InputError("seeds = " + std::to_string(c.gen.seeds) + "; the file generator is deterministic: use --seeds 1");
-  if (so.kind != GeneratorKind::File && c.layers < 1)
-    throw InputError("layers = " + std::to_string(c.layers) + "; must be ≥ 1 (--layers)");
   PropagationOptions po;
   po.width = c.width;
   po.branch = branch_table.from_string(c.branch);

@@ -65,8 +65,8 @@ struct GeneratorCli {
   std::uint64_t seed = 0;
 
   void add_to(CLI::App* sub);
-  /// StackOptions for `layers` layers (file: 0 = as in the file) with the method's init and modifiers;
-  /// validated (InputError naming the option).
+  /// StackOptions for `layers` layers (≥ 1; file: 0 = as in the file, and exactly one seed) with the method's
+  /// init and modifiers; validated (InputError naming the option).
   [[nodiscard]] StackOptions resolve(const MethodCli& method, const MethodOptions& resolved, long layers) const;
 };
 

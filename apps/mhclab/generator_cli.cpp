@@ -47,10 +47,15 @@ StackOptions GeneratorCli::resolve(const MethodCli& method, const MethodOptions&
   s.input = input;
   s.input_kind = input_kind_table.from_string(input_kind);
   s.layout = layout_table.from_string(layout);
-  if (layers < 0) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1");
+  const bool file = s.kind == GeneratorKind::File;
+  if (layers < (file ? 0 : 1))
+    throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (--layers" +
+                     (file ? "; 0 = as in the file)" : ")"));
   s.layers = layers;
   s.modifiers = resolved.modifiers;
   if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
+  if (file && seeds != 1)
+    throw InputError("seeds = " + std::to_string(seeds) + "; the file generator is deterministic: use --seeds 1");
   s.validate();
   return s;
 }
