@@ -25,7 +25,15 @@ struct DepthCli {
   int threads = 0;
 };
 
-int run_depth(const DepthCli& c) {
+void check_depth(const DepthCli& c) {
+  const MethodOptions mo = c.method.resolve();
+  (void)make_method(mo);
+  (void)c.gen.resolve(c.method, mo, c.layers);
+  if (c.threads < 0) throw InputError("threads = " + std::to_string(c.threads) + "; must be ≥ 0");
+}
+
+/// The CSV text (and the saved matrices with --save-matrices).
+std::string depth_csv(const DepthCli& c) {
   const MethodOptions mo = c.method.resolve();
   const auto method = make_method(mo);
   const StackOptions so = c.gen.resolve(c.method, mo, c.layers);
@@ -56,7 +64,6 @@ int run_depth(const DepthCli& c) {
   });
   std::string csv = depth_csv_header({"seed", "step"}, depth_table_columns(mo.n, table));
   for (const std::string& t : text) csv += t;
-  emit(c.out, csv);
   if (save) {
     std::vector<Mat> mats;
     for (const auto& stacks : kept)
@@ -65,16 +72,21 @@ int run_depth(const DepthCli& c) {
     if (S == 1 && K == 1) write_stack(c.save_matrices, mats, {"layer"}, {L});
     else write_stack(c.save_matrices, mats, {"seed", "step", "layer"}, {static_cast<std::size_t>(S), K, L});
   }
+  return csv;
+}
+
+int run_depth(const DepthCli& c) {
+  emit(c.out, depth_csv(c));
+  const bool save = !c.save_matrices.empty();
   if (!c.out.empty() || save)
-    fmt::print(stderr, "mhclab depth: method {} n = {}, {} seed(s){}{}\n", c.method.method, mo.n, S,
+    fmt::print(stderr, "mhclab depth: method {} n = {}, {} seed(s){}{}\n", c.method.method, c.method.n, c.gen.seeds,
                c.out.empty() ? "" : ", wrote " + c.out, save ? ", saved " + c.save_matrices : "");
   return 0;
 }
 }  // namespace
 
-void setup_depth(CLI::App& app, Registry& r) {
+VerbFunctions declare_depth(CLI::App* sub) {
   auto c = std::make_shared<DepthCli>();
-  CLI::App* sub = app.add_subcommand("depth", "Generate L matrices per seed and write their SPEC §4 depth metrics");
   c->method.add_to(sub);
   c->gen.add_to(sub);
   sub->add_option("--layers", c->layers, "Number of layers L (file generator: 0 = as in the file)");
@@ -83,7 +95,12 @@ void setup_depth(CLI::App& app, Registry& r) {
   sub->add_flag("--lyapunov", c->lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)");
   sub->add_option("--threads", c->threads, "Threads over seeds (0 = all cores; results do not depend on it)")
       ->capture_default_str();
-  r.add(sub, [c] { return run_depth(*c); });
+  return {[c] { check_depth(*c); }, [c] { return depth_csv(*c); }, [c] { return run_depth(*c); }};
+}
+
+void setup_depth(CLI::App& app, Registry& r) {
+  CLI::App* sub = app.add_subcommand("depth", "Generate L matrices per seed and write their SPEC §4 depth metrics");
+  r.add(sub, declare_depth(sub).run);
 }
 
 }  // namespace mhclab::app

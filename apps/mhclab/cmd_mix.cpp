@@ -91,9 +91,22 @@ int run_single(const MixCli& c) {
   return 0;
 }
 
-int run_seeds(const MixCli& c) {
+void check_seeds(const MixCli& c) {
   if (c.seeds < 1) throw InputError("seeds = " + std::to_string(c.seeds) + "; must be ≥ 1");
   if (!c.logits.empty()) throw InputError("--seeds generates matrices; it cannot be combined with --logits");
+  if (c.jacobian) throw InputError("--jacobian needs the per-method backward (vector-Jacobian product), which is not built yet");
+  if (c.threads < 0) throw InputError("threads = " + std::to_string(c.threads) + "; must be ≥ 0");
+  (void)make_method(c.method.resolve());
+}
+
+/// Statistics of each of the S generated matrices (seed order).
+struct SeedStats {
+  std::vector<MatrixStats> stats;
+  std::vector<int> iterations;
+};
+
+SeedStats seed_stats(const MixCli& c) {
+  check_seeds(c);
   const MethodOptions o = c.method.resolve();
   const auto method = make_method(o);
   ParamGeneratorOptions g;
@@ -103,8 +116,9 @@ int run_seeds(const MixCli& c) {
   g.noise = c.noise;
   g.validate();
   const auto S = static_cast<Index>(c.seeds);
-  std::vector<MatrixStats> stats(static_cast<std::size_t>(S));
-  std::vector<int> iterations(static_cast<std::size_t>(S), 0);
+  SeedStats out;
+  out.stats.resize(static_cast<std::size_t>(S));
+  out.iterations.assign(static_cast<std::size_t>(S), 0);
   std::vector<std::string> issues(static_cast<std::size_t>(S));
   parallel_for(S, c.threads, [&](Index k) {
     const Vec theta = generate_params(*method, g, c.seed + static_cast<std::uint64_t>(k));
@@ -114,22 +128,44 @@ int run_seeds(const MixCli& c) {
       issues[kk] = r.sinkhorn->issue;
       return;
     }
-    if (r.sinkhorn) iterations[kk] = r.sinkhorn->iterations;
-    stats[kk] = matrix_stats(r.H, tropical_of(o, theta));
+    if (r.sinkhorn) out.iterations[kk] = r.sinkhorn->iterations;
+    out.stats[kk] = matrix_stats(r.H, tropical_of(o, theta));
   });
   for (Index k = 0; k < S; ++k)
-    if (!issues[static_cast<std::size_t>(k)].empty()) {
-      fmt::print(stderr, "mhclab: numerical issue at seed {}: {}\n", c.seed + static_cast<std::uint64_t>(k),
-                 issues[static_cast<std::size_t>(k)]);
-      return 1;
-    }
+    if (!issues[static_cast<std::size_t>(k)].empty())
+      throw ComputeError("numerical issue at seed " + std::to_string(c.seed + static_cast<std::uint64_t>(k)) + ": " +
+                         issues[static_cast<std::size_t>(k)]);
+  return out;
+}
+
+/// One row per seed: seed,row_err,col_err,min_entry,spectral_norm,dist_identity,dist_tropical,iterations.
+std::string seeds_csv(const MixCli& c) {
+  const SeedStats s = seed_stats(c);
+  std::string csv = "seed,row_err,col_err,min_entry,spectral_norm,dist_identity,dist_tropical,iterations\n";
+  for (std::size_t k = 0; k < s.stats.size(); ++k) {
+    const MatrixStats& m = s.stats[k];
+    csv += std::to_string(c.seed + k) + ',' + g17(m.row_err) + ',' + g17(m.col_err) + ',' + g17(m.min_entry) + ',' +
+           g17(m.spectral_norm) + ',' + g17(m.dist_identity) + ',' + g17(m.dist_tropical) + ',' +
+           std::to_string(s.iterations[k]) + '\n';
+  }
+  return csv;
+}
+
+int run_seeds(const MixCli& c) {
+  if (!c.out.empty()) {
+    emit(c.out, seeds_csv(c));
+    fmt::print(stderr, "mhclab mix: {} seed(s), wrote {}\n", c.seeds, c.out);
+    return 0;
+  }
+  const SeedStats st = seed_stats(c);
+  const MethodOptions o = c.method.resolve();
   fmt::print("method={} n={} generator={} init={} noise={} seeds={} seed0={}\n", c.method.method, o.n, c.generator,
-             c.method.init, g17(c.noise), S, c.seed);
+             c.method.init, g17(c.noise), c.seeds, c.seed);
   fmt::print("{:<14} {:>24} {:>24} {:>24}\n", "metric", "mean", "median", "max");
   auto row = [&](const char* name, auto get) {
     std::vector<double> v;
-    v.reserve(stats.size());
-    for (const auto& s : stats) v.push_back(get(s));
+    v.reserve(st.stats.size());
+    for (const auto& s : st.stats) v.push_back(get(s));
     const SampleSummary q = summarize(v);
     fmt::print("{:<14} {:>24} {:>24} {:>24}\n", name, g17(q.mean), g17(q.median), g17(q.max));
   };
@@ -143,12 +179,12 @@ int run_seeds(const MixCli& c) {
 }
 }  // namespace
 
-void setup_mix(CLI::App& app, Registry& r) {
+VerbFunctions declare_mix(CLI::App* sub) {
   auto c = std::make_shared<MixCli>();
-  CLI::App* sub = app.add_subcommand("mix", "Build one mixing matrix H (or statistics of --seeds S of them)");
   c->method.add_to(sub);
   sub->add_option("--logits", c->logits, "Parameter vector (.npy or .csv) in SPEC §2's order");
-  sub->add_option("--out", c->out, "Write H to FILE.npy or FILE.csv instead of printing it");
+  sub->add_option("--out", c->out,
+                  "Write H to FILE.npy or FILE.csv instead of printing it; with --seeds, one CSV row per seed");
   sub->add_option("--seeds", c->seeds, "Summary statistics of S generated matrices");
   sub->add_option("--seed", c->seed, "First seed S0 (seeds S0..S0+S-1)")->capture_default_str();
   sub->add_option("--generator", c->generator, "Generator for --seeds: init|random")->capture_default_str();
@@ -156,12 +192,18 @@ void setup_mix(CLI::App& app, Registry& r) {
   sub->add_option("--threads", c->threads, "Threads (0 = all cores); results do not depend on it")
       ->capture_default_str();
   sub->add_flag("--jacobian", c->jacobian, "Singular values of ∂H/∂θ (needs the training issue's backward)");
-  r.add(sub, [c] {
+  auto run = [c] {
     if (c->jacobian)
       throw InputError("--jacobian needs the per-method backward (vector-Jacobian product), which is not built yet");
     if (c->threads < 0) throw InputError("threads = " + std::to_string(c->threads) + "; must be ≥ 0");
     return c->seeds != 0 ? run_seeds(*c) : run_single(*c);
-  });
+  };
+  return {[c] { check_seeds(*c); }, [c] { return seeds_csv(*c); }, run};
+}
+
+void setup_mix(CLI::App& app, Registry& r) {
+  CLI::App* sub = app.add_subcommand("mix", "Build one mixing matrix H (or statistics of --seeds S of them)");
+  r.add(sub, declare_mix(sub).run);
 }
 
 }  // namespace mhclab::app

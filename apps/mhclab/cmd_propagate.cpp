@@ -73,10 +73,7 @@ std::string header(Index n, Index k) {
   return h + "\n";
 }
 
-int run_propagate(const PropagateCli& c) {
-  const MethodOptions mo = c.method.resolve();
-  const auto method = make_method(mo);
-  const StackOptions so = c.gen.resolve(c.method, mo, c.layers);
+PropagationOptions propagation_options(const PropagateCli& c) {
   PropagationOptions po;
   po.width = c.width;
   po.branch = branch_table.from_string(c.branch);
@@ -84,6 +81,22 @@ int run_propagate(const PropagateCli& c) {
   po.gain = c.gain;
   po.jacobian_topk = c.jacobian_topk;
   po.validate();
+  return po;
+}
+
+void check_propagate(const PropagateCli& c) {
+  const MethodOptions mo = c.method.resolve();
+  (void)make_method(mo);
+  (void)c.gen.resolve(c.method, mo, c.layers);
+  (void)propagation_options(c);
+  if (c.threads < 0) throw InputError("threads = " + std::to_string(c.threads) + "; must be ≥ 0");
+}
+
+std::string propagate_csv(const PropagateCli& c) {
+  const MethodOptions mo = c.method.resolve();
+  const auto method = make_method(mo);
+  const StackOptions so = c.gen.resolve(c.method, mo, c.layers);
+  const PropagationOptions po = propagation_options(c);
   const auto S = static_cast<Index>(c.gen.seeds);
   std::vector<std::string> text(static_cast<std::size_t>(S));
   parallel_for(S, c.threads, [&](Index k) {
@@ -97,17 +110,20 @@ int run_propagate(const PropagateCli& c) {
   });
   std::string csv = header(mo.n, po.jacobian_topk);
   for (const std::string& t : text) csv += t;
-  emit(c.out, csv);
+  return csv;
+}
+
+int run_propagate(const PropagateCli& c) {
+  emit(c.out, propagate_csv(c));
   if (!c.out.empty())
-    fmt::print(stderr, "mhclab propagate: method {} n = {} C = {}, {} seed(s), wrote {}\n", c.method.method, mo.n,
-               po.width, S, c.out);
+    fmt::print(stderr, "mhclab propagate: method {} n = {} C = {}, {} seed(s), wrote {}\n", c.method.method, c.method.n,
+               c.width, c.gen.seeds, c.out);
   return 0;
 }
 }  // namespace
 
-void setup_propagate(CLI::App& app, Registry& r) {
+VerbFunctions declare_propagate(CLI::App* sub) {
   auto c = std::make_shared<PropagateCli>();
-  CLI::App* sub = app.add_subcommand("propagate", "Energy, stream sums and gradient norms through the SPEC §5 layer model");
   c->method.add_to(sub);
   c->gen.add_to(sub);
   sub->add_option("--layers", c->layers, "Number of layers L (file generator: 0 = as in the file)");
@@ -121,7 +137,12 @@ void setup_propagate(CLI::App& app, Registry& r) {
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
   sub->add_option("--threads", c->threads, "Threads over seeds (0 = all cores; results do not depend on it)")
       ->capture_default_str();
-  r.add(sub, [c] { return run_propagate(*c); });
+  return {[c] { check_propagate(*c); }, [c] { return propagate_csv(*c); }, [c] { return run_propagate(*c); }};
+}
+
+void setup_propagate(CLI::App& app, Registry& r) {
+  CLI::App* sub = app.add_subcommand("propagate", "Energy, stream sums and gradient norms through the SPEC §5 layer model");
+  r.add(sub, declare_propagate(sub).run);
 }
 
 }  // namespace mhclab::app

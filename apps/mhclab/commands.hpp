@@ -70,6 +70,17 @@ struct GeneratorCli {
   [[nodiscard]] StackOptions resolve(const MethodCli& method, const MethodOptions& resolved, long layers) const;
 };
 
+/// A verb that can also be an experiment kind (`mhclab run`): declare_<verb>(sub) adds the verb's options to
+/// `sub` (bound to a fresh options struct) and returns what to do after parsing.
+struct VerbFunctions {
+  std::function<void()> check;        ///< validation only (resolve options, no computation); throws InputError
+  std::function<std::string()> csv;   ///< the CSV text of the result (tidy rows)
+  std::function<int()> run;           ///< the verb on the command line (output to --out or stdout)
+};
+VerbFunctions declare_depth(CLI::App* sub);
+VerbFunctions declare_propagate(CLI::App* sub);
+VerbFunctions declare_mix(CLI::App* sub);
+
 /// CSV header `lead…,depth,kind,<columns…>` (one line, with '\n').
 [[nodiscard]] std::string depth_csv_header(const std::vector<std::string>& lead, const std::vector<std::string>& columns);
 /// Appends one CSV line per row: `lead_cells,depth,kind,<cells…>` (lead_cells already joined, e.g. "3,0,";
@@ -88,12 +99,16 @@ void setup_tour(CLI::App& app, Registry& r);
 void setup_analyze(CLI::App& app, Registry& r);
 void setup_depth(CLI::App& app, Registry& r);
 void setup_propagate(CLI::App& app, Registry& r);
+void setup_run(CLI::App& app, Registry& r);
+void setup_plot(CLI::App& app, Registry& r);
 
 inline void setup_all(CLI::App& app, Registry& r) {
   setup_mix(app, r);
   setup_analyze(app, r);
   setup_depth(app, r);
   setup_propagate(app, r);
+  setup_run(app, r);
+  setup_plot(app, r);
   setup_bench(app, r);
   setup_tour(app, r);
   setup_info(app, r);

@@ -190,5 +190,20 @@ chk=$(awk -F, 'FNR==1{next} NR==FNR{top[$3]=$4; next} $1==3 && $2=="prefix" && (
 [ "$chk" = "ok" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: topk vs dense singular values: $chk"; }
 expect 2 "topk" -- analyze --input "$TMP/h20.npy" --topk 5
 expect 2 "take a \(layer, …\) stack" -- analyze --input "$TMP/tok.npy" --token-average matrix --eigenvalues "$TMP/x.csv"
+# ---- plot: a figure (or, without gnuplot, its script and data) from a result CSV ------------------------
+printf 'seed,depth,kind,gain\n0,1,suffix,1\n0,2,suffix,4\n1,1,suffix,2\n1,2,suffix,8\n0,1,prefix,3\n' > "$TMP/res.csv"
+expect 0 "mhclab plot: (wrote|warning)" -- plot "$TMP/res.csv" --x depth --y gain --group seed --where kind=suffix --logy --out "$TMP/fig.svg"
+[ -s "$TMP/fig.gp" ] && [ -s "$TMP/fig.dat" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: plot: fig.gp/fig.dat missing"; }
+if command -v gnuplot >/dev/null || [ -n "${MHCLAB_GNUPLOT:-}" ]; then
+  grep -q "<svg" "$TMP/fig.svg" 2>/dev/null && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: plot: fig.svg missing"; }
+  expect 0 "res_gain.png" -- plot "$TMP/res.csv" --x depth --y gain
+  [ "$(head -c 4 "$TMP/res_gain.png" | tail -c 3)" = "PNG" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: plot: default res_gain.png missing"; }
+fi
+ls "$TMP" | grep -q '\.tmp' && { fail=$((fail+1)); echo "FAIL: plot: temp file left behind"; } || pass=$((pass+1))
+expect 2 "no column 'gian'" -- plot "$TMP/res.csv" --x depth --y gian
+expect 2 "--out .*expected a .png, .svg or .pdf" -- plot "$TMP/res.csv" --x depth --y gain --out "$TMP/fig.jpg"
+expect 2 "nope.csv.*cannot read" -- plot "$TMP/nope.csv" --x depth --y gain
+expect 2 "no rows match \(where kind=layer\)" -- plot "$TMP/res.csv" --x depth --y gain --where kind=layer
+expect 2 "band = 'wide'; expected ci95\|quantiles\|none" -- plot "$TMP/res.csv" --x depth --y gain --band wide
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

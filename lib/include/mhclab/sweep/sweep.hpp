@@ -1,0 +1,69 @@
+#pragma once
+// Running an experiment (CLI.md `mhclab run`): grid points on all cores, one result file per point, then the
+// merged tidy rows, aggregates over seeds, timings, figures and the manifest.
+//
+// Output directory:
+//   sweep.json            the resolved grid (written first; `--resume` refuses a directory whose grid differs)
+//   points/<id>.csv       one point's rows, written atomically when the point finishes (resume unit)
+//   points/<id>.seconds   its wall time
+//   rows.csv              point_id, the configuration columns, then the verb's columns (union over points;
+//                         a column a point does not have is empty) — points in grid order; a list value
+//                         such as steps = [5, 20] is written "5;20" so the cell holds no ','.
+//   aggregates.csv        rows aggregated over seeds (sweep/aggregate.hpp)
+//   timings.csv           point_id, configuration, seconds (wall time; the only output that varies run to run)
+//   figures/<plot>.{png,svg,gp,dat}   the experiment's [[plot]] tables (plot/gnuplot.hpp)
+//   index.md              the figures with their titles (for results/README.md)
+//   experiment.toml       a copy of the experiment file
+//   manifest.json         version, commit, build flags, resolved config, points and seeds, threads, wall time
+// Determinism: every point is a pure function of its configuration and seed and runs single-threaded; rows.csv
+// and aggregates.csv are byte-identical for any thread count, and after an interruption + `--resume`.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mhclab/sweep/experiment.hpp"
+#include "mhclab/sweep/grid.hpp"
+
+namespace mhclab {
+
+/// What a kind of experiment (a verb) provides to the runner.
+struct SweepKind {
+  std::string name;                           ///< depth | propagate | mix
+  std::vector<OptionSchema> options;          ///< the verb's options (CLI spelling)
+  std::vector<std::string> reserved;          ///< options the runner sets or forbids (seed, out, threads, …)
+  std::vector<std::string> row_keys;          ///< columns identifying a row within a point besides `seed`
+  std::function<void(const SweepPoint&)> check;        ///< parses and validates; throws InputError
+  std::function<std::string(const SweepPoint&)> run;   ///< the point's CSV text (single-threaded)
+};
+
+struct SweepOptions {
+  std::string out_dir;        ///< required
+  int threads = 0;            ///< workers over points (0 = all cores)
+  bool resume = false;        ///< keep finished points of an interrupted run of the same grid
+  bool force = false;         ///< delete an existing results directory first
+  bool progress = false;      ///< progress bar on stderr (the caller decides: a terminal and not --quiet)
+  long fail_after = -1;       ///< fault injection: _Exit after this many points finished (≥ 0)
+  std::string command_line;   ///< recorded in the manifest
+};
+
+struct SweepSummary {
+  std::size_t points = 0, ran = 0, reused = 0;
+  std::size_t rows = 0, aggregate_rows = 0;
+  std::vector<std::string> figures;   ///< rendered figure files
+  std::string plot_message;           ///< why figures were not rendered, if any
+  double wall_seconds = 0;
+};
+
+/// Checks keys (file:line messages) and every point (the verb's own validation, located to the key's line).
+[[nodiscard]] std::vector<SweepPoint> resolve_sweep(const Experiment& e, const SweepKind& kind);
+
+/// The resolved grid as text for --dry-run: one line per point (index, id, seed, configuration).
+[[nodiscard]] std::string describe_sweep(const Experiment& e, const std::vector<SweepPoint>& points);
+
+/// Runs the points and writes the outputs listed above. InputError for a directory that exists without
+/// --force/--resume, or whose grid differs on --resume.
+SweepSummary run_sweep(const Experiment& e, const SweepKind& kind, const std::vector<SweepPoint>& points,
+                       const SweepOptions& options);
+
+}  // namespace mhclab
