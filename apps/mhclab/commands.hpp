@@ -37,6 +37,7 @@ struct MethodCli {
   double minorize = 0.0;
   int iters = 20;
   double tau = 1.0;
+  double init_tau = 0.0;
   std::string order = "col_then_row";
   std::string domain = "exp";
   double tol = 0.0;

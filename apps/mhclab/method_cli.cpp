@@ -19,6 +19,8 @@ void MethodCli::add_to(CLI::App* sub) {
   sub->add_option("--minorize", minorize, "Minorised modifier H <- (1-δ)H + δJ/n")->capture_default_str();
   sub->add_option("--iters", iters, "Sinkhorn iterations t")->capture_default_str();
   sub->add_option("--tau", tau, "Sinkhorn temperature τ")->capture_default_str();
+  sub->add_option("--init-tau", init_tau, "mhc identity init logits τ0·log H0 computed at τ0 (0 = --tau); fixed τ0 holds "
+                  "the logits fixed while --tau varies")->capture_default_str();
   sub->add_option("--order", order, "Sinkhorn order: " + sinkhorn_order_table.names())->capture_default_str();
   sub->add_option("--domain", domain, "Sinkhorn domain: " + sinkhorn_domain_table.names())->capture_default_str();
   sub->add_option("--tol", tol, "Stop when the max marginal error < tol (0 = run all iterations)")
@@ -43,6 +45,7 @@ MethodOptions MethodCli::resolve() const {
   o.modifiers.minorize = minorize;
   o.sinkhorn.iterations = iters;
   o.sinkhorn.tau = tau;
+  o.init_tau = init_tau;
   o.sinkhorn.order = sinkhorn_order_table.from_string(order);
   o.sinkhorn.domain = sinkhorn_domain_table.from_string(domain);
   o.sinkhorn.tol = tol;

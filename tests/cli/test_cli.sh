@@ -205,5 +205,75 @@ expect 2 "--out .*expected a .png, .svg or .pdf" -- plot "$TMP/res.csv" --x dept
 expect 2 "nope.csv.*cannot read" -- plot "$TMP/nope.csv" --x depth --y gain
 expect 2 "no rows match \(where kind=layer\)" -- plot "$TMP/res.csv" --x depth --y gain --where kind=layer
 expect 2 "band = 'wide'; expected ci95\|quantiles\|none" -- plot "$TMP/res.csv" --x depth --y gain --band wide
+# ---- run: sweeps from experiment files ----------------------------------------------------------------
+cat > "$TMP/exp.toml" <<'TOML'
+[experiment]
+name = "t"
+kind = "depth"
+seed = 9
+[base]
+n = 3
+layers = 6
+generator = "drift"
+steps = [1, 3]
+seeds = 3
+[grid]
+method = ["hc", "mhc", "tbp"]
+eta = [0.1, -0.5]
+[[exclude]]
+eta = -0.5
+[aggregate]
+metrics = ["log10_bwd_gain", "col_err"]
+[[plot]]
+name = "g"
+x = "depth"
+y = "log10_bwd_gain"
+group = "method"
+where = { kind = "suffix", step = 3 }
+TOML
+expect 0 "^index,point_id,seed,method,eta" -- run "$TMP/exp.toml" --dry-run
+[ "$("$BIN" run "$TMP/exp.toml" --dry-run | tail -n +4 | wc -l)" = 3 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: dry-run should list 3 points"; }
+expect 0 "3 point\(s\) \(3 run, 0 reused\)" -- run "$TMP/exp.toml" --out "$TMP/r1" --threads 1
+for f in rows.csv aggregates.csv timings.csv manifest.json sweep.json index.md experiment.toml figures/g.gp figures/g.dat; do
+  [ -s "$TMP/r1/$f" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: $f missing"; }
+done
+"$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); assert m['resolved']['points'][0]['seeds']==3 and m['mhclab']['version'] and m['threads']==1" "$TMP/r1/manifest.json" \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: manifest content"; }
+# every row of a point reproduces on the command line from the seed column
+pid=$(awk -F, 'NR==2{print $1}' "$TMP/r1/rows.csv")
+sc=$(head -1 "$TMP/r1/rows.csv" | tr , '\n' | grep -n '^seed$' | cut -d: -f1); s0=$(awk -F, -v c="$sc" 'NR==2{print $c}' "$TMP/r1/rows.csv")
+"$BIN" depth --n 3 --layers 6 --generator drift --steps 1,3 --seeds 3 --method hc --eta 0.1 --seed "$s0" | tail -n +2 > "$TMP/direct.csv"
+# (rows.csv holds the union of the points' columns: hc rows end with the empty Sinkhorn columns of mhc)
+grep "^$pid," "$TMP/r1/rows.csv" | cut -d, -f"$sc"- | sed 's/,*$//' | cmp -s - <(sed 's/,*$//' "$TMP/direct.csv") && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: rows differ from mhclab depth with the point's seed"; }
+expect 2 "already exists; use --force" -- run "$TMP/exp.toml" --out "$TMP/r1"
+expect 0 "3 run" -- run "$TMP/exp.toml" --out "$TMP/r2" --threads 2
+cmp -s "$TMP/r1/rows.csv" "$TMP/r2/rows.csv" && cmp -s "$TMP/r1/aggregates.csv" "$TMP/r2/aggregates.csv" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: rows depend on --threads"; }
+# fault injection: abort after 1 point, then resume; the merged rows equal a clean run's
+MHCLAB_FAIL_AFTER=1 "$BIN" run "$TMP/exp.toml" --out "$TMP/r3" --threads 1 >/dev/null 2>&1; rc=$?
+[ "$rc" -ne 0 ] && [ ! -e "$TMP/r3/rows.csv" ] && [ "$(ls "$TMP/r3/points" | grep -c '\.csv$')" = 1 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: MHCLAB_FAIL_AFTER=1 (rc=$rc)"; }
+expect 0 "3 point\(s\) \(2 run, 1 reused\)" -- run "$TMP/exp.toml" --out "$TMP/r3" --resume
+cmp -s "$TMP/r1/rows.csv" "$TMP/r3/rows.csv" && cmp -s "$TMP/r1/aggregates.csv" "$TMP/r3/aggregates.csv" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: resumed rows differ from a clean run"; }
+expect 0 "0 run, 3 reused" -- run "$TMP/exp.toml" --out "$TMP/r3" --resume
+expect 0 "3 run" -- run "$TMP/exp.toml" --out "$TMP/r3" --force
+sed 's/seed = 9/seed = 10/' "$TMP/exp.toml" > "$TMP/exp2.toml"
+expect 2 "different grid" -- run "$TMP/exp2.toml" --out "$TMP/r3" --resume
+mkdir -p "$TMP/mine" && echo x > "$TMP/mine/notes.txt"
+expect 2 "does not look like an mhclab results directory" -- run "$TMP/exp.toml" --out "$TMP/mine" --force
+# bad experiment files: file, line and key
+printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\nitres = 3\n' > "$TMP/bad1.toml"
+expect 2 "bad1.toml:6: unknown key 'itres' for kind 'depth'" -- run "$TMP/bad1.toml" --dry-run
+printf '[experiment]\nkind = "depth"\n[base]\nn = 3\n[grid]\nlayers = [4, "x"]\n' > "$TMP/bad2.toml"
+expect 2 "bad2.toml:6: key 'layers' = x" -- run "$TMP/bad2.toml" --dry-run
+printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\nmethod = "mhc"\ndomain = "log"\n[grid]\nprecision = ["fp64", "bf16"]\n' > "$TMP/bad3.toml"
+expect 2 "bad3.toml:9: key 'precision' = bf16.*exp domain only" -- run "$TMP/bad3.toml" --dry-run
+printf '[experiment]\nkind = "train"\n' > "$TMP/bad4.toml"
+expect 2 "kind 'train' needs the training harness" -- run "$TMP/bad4.toml"
+printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\nout = "x.csv"\n' > "$TMP/bad5.toml"
+expect 2 "bad5.toml:6: key 'out' is set by .mhclab run." -- run "$TMP/bad5.toml"
+printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\n[[plot]]\nname = "p"\nx = "depth"\ny = "nope"\n' > "$TMP/bad6.toml"
+expect 2 "bad6.toml:6: .*nope" -- run "$TMP/bad6.toml" --out "$TMP/r6"
+expect 2 "nofile.toml" -- run "$TMP/nofile.toml"
+out=$(MHCLAB_FAIL_AFTER=x "$BIN" run "$TMP/exp.toml" --out "$TMP/r7" 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "MHCLAB_FAIL_AFTER = 'x'" <<<"$out" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: bad MHCLAB_FAIL_AFTER: $out"; }
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

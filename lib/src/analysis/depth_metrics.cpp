@@ -28,11 +28,25 @@ Vec singular_values(const Mat& A) {
   return Eigen::BDCSVD<Mat>(A).singularValues();
 }
 
-/// |eigenvalues| of A, descending.
+/// |eigenvalues| of A, descending. Eigen's real Schur QR allows 40·n sweeps, which some highly structured
+/// products (deep KromHC stacks near J/n) exceed: retry with 100× the budget, then with the complex Schur
+/// solver, before reporting a failure.
 Vec eigen_moduli(const Mat& A) {
   Eigen::EigenSolver<Mat> es(A, /*computeEigenvectors=*/false);
-  if (es.info() != Eigen::Success) throw ComputeError("depth metrics: the eigenvalue solver did not converge");
-  Vec m = es.eigenvalues().cwiseAbs();
+  Vec m;
+  if (es.info() != Eigen::Success) {
+    es.setMaxIterations(4000 * static_cast<Index>(A.rows()));
+    es.compute(A, false);
+  }
+  if (es.info() == Eigen::Success) {
+    m = es.eigenvalues().cwiseAbs();
+  } else {
+    Eigen::ComplexEigenSolver<Mat> ces;
+    ces.setMaxIterations(4000 * static_cast<Index>(A.rows()));
+    ces.compute(A, false);
+    if (ces.info() != Eigen::Success) throw ComputeError("depth metrics: the eigenvalue solver did not converge");
+    m = ces.eigenvalues().cwiseAbs();
+  }
   std::sort(m.data(), m.data() + m.size(), [](double a, double b) { return a > b; });
   return m;
 }

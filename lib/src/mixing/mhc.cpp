@@ -31,13 +31,13 @@ Vec sinkhorn_init_params(Index n, InitKind kind, double eps, double tau) {
 namespace {
 class MHC final : public Method {
  public:
-  MHC(Index n, const SinkhornOptions& s) : n_(n), sinkhorn_(s) {}
+  MHC(Index n, const SinkhornOptions& s, double init_tau) : n_(n), sinkhorn_(s), init_tau_(init_tau > 0 ? init_tau : s.tau) {}
   MethodId id() const override { return MethodId::MHC; }
   Index n() const override { return n_; }
   Index num_params() const override { return n_ * n_; }
   bool exact_ds() const override { return false; }
   Vec init_params(InitKind kind, double eps) const override {
-    return sinkhorn_init_params(n_, kind, eps, sinkhorn_.tau);
+    return sinkhorn_init_params(n_, kind, eps, init_tau_);
   }
   MixResult build(const Vec& theta) const override {
     SinkhornResult r = sinkhorn(logits_matrix(theta, n_), sinkhorn_);
@@ -47,7 +47,8 @@ class MHC final : public Method {
  private:
   Index n_;
   SinkhornOptions sinkhorn_;
+  double init_tau_;
 };
 }  // namespace
-std::unique_ptr<Method> make_mhc(const MethodOptions& o) { return std::make_unique<MHC>(o.n, o.sinkhorn); }
+std::unique_ptr<Method> make_mhc(const MethodOptions& o) { return std::make_unique<MHC>(o.n, o.sinkhorn, o.init_tau); }
 }  // namespace mhclab::detail

@@ -39,6 +39,8 @@ void MethodOptions::validate() const {
   if (n < 1) throw InputError("n = " + std::to_string(n) + "; must be ≥ 1");
   if (n > 4096) throw InputError("n = " + std::to_string(n) + "; must be ≤ 4096");
   modifiers.validate();
+  if (!(init_tau >= 0.0 && std::isfinite(init_tau)))
+    throw InputError("init_tau = " + std::to_string(init_tau) + "; must be ≥ 0 (0 = the Sinkhorn τ)");
   if (method == MethodId::MHC) sinkhorn.validate();
   if (method == MethodId::Tropical && !(sinkhorn.tau > 0.0 && std::isfinite(sinkhorn.tau)))
     throw InputError("tau = " + format_double(sinkhorn.tau, "%g") + "; must be > 0 and finite");

@@ -23,6 +23,6 @@ class Tropical final : public Method {
 };
 }  // namespace
 std::unique_ptr<Method> make_tropical(const MethodOptions& o) {
-  return std::make_unique<Tropical>(o.n, o.sinkhorn.tau);
+  return std::make_unique<Tropical>(o.n, o.init_tau > 0 ? o.init_tau : o.sinkhorn.tau);
 }
 }  // namespace mhclab::detail

@@ -54,12 +54,15 @@ std::string snake(std::string key) {
   return key;
 }
 
-/// The message of a failed point check, located at the key it names (file:line), else at the point.
+/// The message of a failed point check, located at the key it names (file:line), else at the point. The axes'
+/// keys (last in the configuration) are tried first: what varies is the likelier culprit.
 std::string locate(const Experiment& e, const SweepPoint& p, const std::string& msg) {
   const std::string desc = "point " + p.id + " (" + p.describe(axis_keys(e)) + ")";
-  for (const ConfigValue& v : p.config)
+  for (auto it = p.config.rbegin(); it != p.config.rend(); ++it) {
+    const ConfigValue& v = *it;
     if (mentions(msg, "--" + v.key) || mentions(msg, snake(v.key)) || mentions(msg, v.key))
       return e.where(v.line) + "key '" + v.key + "' = " + v.text + ", " + desc + ": " + msg;
+  }
   return e.where(0) + desc + ": " + msg;
 }
 

@@ -46,6 +46,10 @@ struct MethodOptions {
   MethodId method = MethodId::MHC;
   Index n = 4;                      ///< number of streams, ≥ 1
   SinkhornOptions sinkhorn;         ///< mhc (and the τ of the tropical identity init)
+  /// mhc/tropical identity init: the τ at which its logits are computed, θ = init_tau·log H₀ (SPEC §2 uses the
+  /// Sinkhorn τ, which makes the init exact at every τ); 0 = the Sinkhorn τ. A fixed init_tau holds the logits
+  /// fixed while τ varies (the temperature experiment).
+  double init_tau = 0.0;
   std::vector<Index> factors;       ///< kromhc factor sizes (each 2..8, product n); empty = default from n
   Modifiers modifiers;
   void validate() const;            ///< throws InputError naming the option
