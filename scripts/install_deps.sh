@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(g++ cmake make git libeigen3-dev libspectra-dev libboost-math-dev doctest-dev libcli11-dev
       libtomlplusplus-dev nlohmann-json3-dev libfmt-dev gnuplot-nox python3-numpy
-      python3-nbformat)
+      python3-nbformat ccache)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -99,7 +99,6 @@ GeneratedStack load(const AnalyzeCli& c, const MethodOptions& mo, bool per_token
   s.input_kind = input_kind_table.from_string(c.input_kind);
   s.layout = layout_table.from_string(c.layout);
   s.tensor = c.tensor;
-  s.modifiers = mo.modifiers;
   if (per_token) s.lead_axes = {"token", "layer"};
   GeneratedStack g = generate_stacks(*method, s, 0).front();
   if (g.count() == 0) throw InputError(c.input + ": the stack holds no matrices");

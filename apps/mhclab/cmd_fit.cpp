@@ -93,12 +93,12 @@ std::vector<FitRow> fit_rows(const FitCli& c) {
     if (!has_inverse_chart(o.method)) {
       row.reach_status = "no_chart";
     } else if (const std::optional<Vec> inv = inverse_chart(o, T)) {
-      row.reach_err = reach_error(*method, *inv, T, o.modifiers);
+      row.reach_err = reach_error(*method, *inv, T);
       row.reach_status = "ok";
     } else {
       row.reach_status = "outside";
     }
-    row.fit = fit_target(*method, theta0, T, o.modifiers, fo);
+    row.fit = fit_target(*method, theta0, T, fo);
   });
   return rows;
 }

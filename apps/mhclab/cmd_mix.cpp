@@ -82,9 +82,9 @@ std::string jacobian_csv(const Mat& J, Index n) {
   return csv;
 }
 
-int run_jacobian(const MixCli& c, const Method& method, const Vec& theta, const Modifiers& modifiers) {
+int run_jacobian(const MixCli& c, const Method& method, const Vec& theta) {
   Mat J;
-  const LearnabilitySummary s = learnability(method, theta, modifiers, c.out.empty() ? nullptr : &J);
+  const LearnabilitySummary s = learnability(method, theta, c.out.empty() ? nullptr : &J);
   if (!c.out.empty()) emit(c.out, jacobian_csv(J, method.n()));
   fmt::print("sigma_max={} sigma_min_nonzero={} rank={} logit_range={} params={}\n", g17(s.sigma_max),
              g17(s.sigma_min_nonzero), s.rank, g17(s.logit_range), s.params);
@@ -97,19 +97,16 @@ int run_jacobian(const MixCli& c, const Method& method, const Vec& theta, const 
 int run_single(const MixCli& c) {
   const MethodOptions o = c.method.resolve();
   const auto method = make_method(o);
+  const ParamMatrixShape shape = param_matrix_shape(o.method, o.n);
   const Vec theta = c.logits.empty() ? method->init_params(c.method.init_kind(), c.method.init_eps)
-                                     : read_vector(c.logits);
-  if (!c.logits.empty() && theta.size() != method->num_params())
-    throw InputError(c.logits + ": method '" + c.method.method + "' with n = " + std::to_string(o.n) + " takes " +
-                     std::to_string(method->num_params()) + " parameters; the file holds " +
-                     std::to_string(theta.size()));
-  const MixResult r = mix(*method, theta, o.modifiers);
+                                     : read_params(c.logits, method->num_params(), shape.rows, shape.cols);
+  const MixResult r = method->mix(theta);
   if (r.sinkhorn && r.sinkhorn->status == SinkhornStatus::NumericalIssue) {
     fmt::print(stderr, "mhclab: numerical issue: {}\n", r.sinkhorn->issue);
     fmt::print("status=numerical_issue\n");
     return 1;
   }
-  if (c.jacobian) return run_jacobian(c, *method, theta, o.modifiers);
+  if (c.jacobian) return run_jacobian(c, *method, theta);
   if (!c.out.empty()) {
     write_matrix(c.out, r.H);
   } else {
@@ -166,7 +163,7 @@ SeedStats seed_stats(const MixCli& c) {
   std::vector<std::string> issues(static_cast<std::size_t>(S));
   parallel_for(S, c.threads, [&](Index k) {
     const Vec theta = generate_params(*method, g, c.seed + static_cast<std::uint64_t>(k));
-    const MixResult r = mix(*method, theta, o.modifiers);
+    const MixResult r = method->mix(theta);
     const auto kk = static_cast<std::size_t>(k);
     if (r.sinkhorn && r.sinkhorn->status == SinkhornStatus::NumericalIssue) {
       issues[kk] = r.sinkhorn->issue;
@@ -174,7 +171,7 @@ SeedStats seed_stats(const MixCli& c) {
     }
     if (r.sinkhorn) out.iterations[kk] = r.sinkhorn->iterations;
     out.stats[kk] = matrix_stats(r.H, tropical_of(o, theta));
-    if (c.jacobian) out.learn[kk] = learnability(*method, theta, o.modifiers);
+    if (c.jacobian) out.learn[kk] = learnability(*method, theta);
   });
   for (Index k = 0; k < S; ++k)
     if (!issues[static_cast<std::size_t>(k)].empty())
@@ -248,7 +245,8 @@ int run_seeds(const MixCli& c) {
 VerbFunctions declare_mix(CLI::App* sub) {
   auto c = std::make_shared<MixCli>();
   c->method.add_to(sub);
-  sub->add_option("--logits", c->logits, "Parameter vector (.npy or .csv) in SPEC §2's order");
+  sub->add_option("--logits", c->logits, "Parameters (.npy or .csv): the vector (p,) in SPEC §2's order, or for hc/mhc/tropical the (n, n) logit "
+                  "matrix Z (tbp: the (n-1, n-1) chart matrix), row-major as NumPy/PyTorch save it");
   sub->add_option("--out", c->out,
                   "Write H to FILE.npy or FILE.csv instead of printing it; with --seeds, one CSV row per seed");
   sub->add_option("--seeds", c->seeds, "Summary statistics of S generated matrices");

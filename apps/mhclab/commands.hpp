@@ -85,11 +85,6 @@ VerbFunctions declare_mix(CLI::App* sub);
 VerbFunctions declare_train(CLI::App* sub);
 VerbFunctions declare_fit(CLI::App* sub);
 
-/// CSV header `lead…,depth,kind,<columns…>` (one line, with '\n').
-[[nodiscard]] std::string depth_csv_header(const std::vector<std::string>& lead, const std::vector<std::string>& columns);
-/// Appends one CSV line per row: `lead_cells,depth,kind,<cells…>` (lead_cells already joined, e.g. "3,0,";
-/// empty for none).
-void append_depth_rows(std::string& out, const std::string& lead_cells, const std::vector<DepthRow>& rows);
 /// Writes `text` atomically to `path`, or to stdout when `path` is empty.
 void emit(const std::string& path, const std::string& text);
 

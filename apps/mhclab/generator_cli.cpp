@@ -24,7 +24,8 @@ void GeneratorCli::add_to(CLI::App* sub) {
   sub->add_option("--seed", seed, "First seed S0")->capture_default_str();
 }
 
-StackOptions GeneratorCli::resolve(const MethodCli& method, const MethodOptions& resolved, long layers) const {
+StackOptions GeneratorCli::resolve(const MethodCli& method, [[maybe_unused]] const MethodOptions& resolved,
+                                   long layers) const {
   StackOptions s;
   s.kind = generator_table.from_string(generator);
   s.init = method.init_kind();
@@ -55,7 +56,6 @@ StackOptions GeneratorCli::resolve(const MethodCli& method, const MethodOptions&
     throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (--layers" +
                      (file ? "; 0 = as in the file)" : ")"));
   s.layers = layers;
-  s.modifiers = resolved.modifiers;
   if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
   if (file && seeds != 1)
     throw InputError("seeds = " + std::to_string(seeds) + "; the file generator is deterministic: use --seeds 1");

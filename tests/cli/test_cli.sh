@@ -30,6 +30,8 @@ import math
 vals16 = [2.0 * math.sin(1.7 * k) for k in range(16)]
 npy('ok16.npy', '<f8', (16,), struct.pack('<16d', *vals16))
 npy('ok15.npy', '<f8', (15,), struct.pack('<15d', *vals16[:15]))
+npy('z44.npy', '<f8', (4, 4), struct.pack('<16d', *vals16))
+open(os.path.join(d, 'z44.csv'), 'w').write(''.join(','.join(repr(v) for v in vals16[4 * i:4 * i + 4]) + '\n' for i in range(4)))
 npy('int.npy', '<i8', (16,), struct.pack('<16q', *range(16)))
 npy('fortran.npy', '<f8', (4, 4), struct.pack('<16d', *vals16), fortran=True)
 npy('trunc.npy', '<f8', (16,), struct.pack('<10d', *vals16[:10]))
@@ -430,5 +432,24 @@ head -1 "$TMP/rf/rows.csv" | grep -q "seed,reach_err,reach_status,fit_residual_f
   && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run kind fit rows: $(head -2 "$TMP/rf/rows.csv")"; }
 printf '[experiment]\nkind = "fit"\n[base]\nn = 3\nfit-lr = 0\n' > "$TMP/fitbad.toml"
 expect 2 "fitbad.toml.*fit-lr = 0" -- run "$TMP/fitbad.toml" --dry-run
+# parameters as a matrix (hc/mhc/tropical: the (n, n) logits; same θ as the flat vector, row-major)
+expect 0 "status=fixed_iterations" -- mix --method mhc --n 4 --logits "$TMP/z44.npy"
+[ "$("$BIN" mix --method mhc --n 4 --logits "$TMP/z44.npy")" = "$("$BIN" mix --method mhc --n 4 --logits "$TMP/ok16.npy")" ] \
+  && [ "$("$BIN" mix --method hc --n 4 --logits "$TMP/z44.csv")" = "$("$BIN" mix --method hc --n 4 --logits "$TMP/ok16.npy")" ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: mix --logits (4, 4) differs from the flat (16,) vector"; }
+expect 2 "z44.npy: shape \(4, 4\); expected shape \(24,\)" -- mix --method mhc-lite --n 4 --logits "$TMP/z44.npy"
+expect 2 "z44.npy: shape \(4, 4\); expected shape \(9,\) or \(3, 3\)" -- mix --method mhc --n 3 --logits "$TMP/z44.npy"
+# depth: --kinds / --metrics / --engine (kinds/depth.hpp)
+expect 0 "wrote" -- depth --method mhc --n 4 --layers 6 --seeds 3 --out "$TMP/dfull.csv"
+expect 0 "wrote" -- depth --method mhc --n 4 --layers 6 --seeds 3 --kinds suffix,prefix --metrics sigma_max,fwd_gain --engine dense --out "$TMP/dsel.csv"
+[ "$(head -1 "$TMP/dsel.csv")" = "seed,step,depth,kind,fwd_gain,sigma_max" ] && [ "$(wc -l < "$TMP/dsel.csv")" = 37 ] \
+  && [ "$(awk -F, 'NR>1 && $4!="layer" {print $1,$2,$3,$4,$5,$14}' "$TMP/dfull.csv")" = "$(awk -F, 'NR>1 {print $1,$2,$3,$4,$5,$6}' "$TMP/dsel.csv")" ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: depth --kinds/--metrics is not the matching part of the full table"; }
+expect 0 "^seed,step,depth,kind,fwd_gain,bwd_gain,sigma_max$" -- depth --method mhc --n 4 --layers 4 --seeds 20 --kinds prefix --metrics fwd_gain,bwd_gain,sigma_max
+expect 2 "unknown kind 'prefx'" -- depth --method mhc --n 4 --layers 4 --kinds prefx
+expect 2 "unknown column 'gain'" -- depth --method mhc --n 4 --layers 4 --metrics gain
+expect 2 "metrics = 'fwd_gain,'" -- depth --method mhc --n 4 --layers 4 --metrics fwd_gain,
+expect 2 "engine = stream: the stream engine runs method mhc only" -- depth --method hc --n 4 --layers 4 --metrics fwd_gain --engine stream
+expect 2 "unknown engine 'fast'" -- depth --method mhc --n 4 --layers 4 --engine fast
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -91,10 +91,13 @@ TEST_CASE("stack init/random: layer l equals generate_params(…, l) and H = mix
   const auto init = generate_stacks(*m, o, 11);
   for (const Vec& t : init[0].thetas) CHECK(max_abs_diff(t, m->init_params(InitKind::Identity, 0.01)) == 0.0);
 
-  // Modifiers reach every layer.
+  // The method's modifiers reach every layer.
   o.kind = GeneratorKind::Random;
-  o.modifiers.lazy = 0.5;
-  const auto lazy = generate_stacks(*m, o, 11);
+  MethodOptions lo;
+  lo.method = MethodId::MHC;
+  lo.n = 4;
+  lo.modifiers.lazy = 0.5;
+  const auto lazy = generate_stacks(*make_method(lo), o, 11);
   for (std::size_t l = 0; l < 5; ++l) {
     Mat want = 0.5 * st.H[l];
     want.diagonal().array() += 0.5;

@@ -91,11 +91,11 @@ TEST_CASE("bvn: reconstructs random doubly stochastic matrices") {
   const long reps = test::test_size(40, 5);
   for (Index n = 2; n <= 6; ++n) {
     const auto lite = make(MethodId::MHCLite, n);
-    for (long r = 0; r < reps; ++r) check_decomposition(lite->build(random_theta(rng, lite->num_params())).H, "mhc-lite");
+    for (long r = 0; r < reps; ++r) check_decomposition(lite->mix(random_theta(rng, lite->num_params())).H, "mhc-lite");
   }
   for (Index n : {4, 6, 8, 9, 12, 16}) {
     const auto krom = make(MethodId::KromHC, n);
-    for (long r = 0; r < reps; ++r) check_decomposition(krom->build(random_theta(rng, krom->num_params())).H, "kromhc");
+    for (long r = 0; r < reps; ++r) check_decomposition(krom->mix(random_theta(rng, krom->num_params())).H, "kromhc");
   }
   for (Index n : {2, 3, 5, 10, 20}) {
     for (long r = 0; r < reps; ++r) {
@@ -155,7 +155,7 @@ TEST_CASE("bvn -> mhc-lite logits reproduce H (every DS matrix is an mhc-lite H)
   for (Index n = 2; n <= 6; ++n) {
     const auto lite = make(MethodId::MHCLite, n);
     for (long r = 0; r < reps; ++r) {
-      const Mat H = lite->build(random_theta(rng, lite->num_params())).H;
+      const Mat H = lite->mix(random_theta(rng, lite->num_params())).H;
       const auto terms = birkhoff_decomposition(H);
       const Vec theta = mhc_lite_params_from_bvn(n, terms);
       REQUIRE(theta.size() == factorial(n));
@@ -171,8 +171,8 @@ TEST_CASE("bvn -> mhc-lite logits reproduce H (every DS matrix is an mhc-lite H)
   o.factors = {2, 3};
   const auto krom = make_method(o);
   const auto lite6 = make(MethodId::MHCLite, 6);
-  const Mat K = krom->build(random_theta(rng, krom->num_params())).H;
-  CHECK(test::max_abs_diff(lite6->build(mhc_lite_params_from_bvn(6, birkhoff_decomposition(K))).H, K) <= 2e-13);
+  const Mat K = krom->mix(random_theta(rng, krom->num_params())).H;
+  CHECK(test::max_abs_diff(lite6->mix(mhc_lite_params_from_bvn(6, birkhoff_decomposition(K))).H, K) <= 2e-13);
 
   // the floor: unused permutations share unused_mass
   const std::vector<BvnTerm> one{{1.0, {1, 0, 2}}};

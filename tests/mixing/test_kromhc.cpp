@@ -113,10 +113,10 @@ TEST_CASE("kromhc: H is the Kronecker product of its mhc-lite factors") {
   const auto m = make_krom(24, {2, 3, 4});
   REQUIRE(m->num_params() == 2 + 6 + 24);
   const Vec theta = random_theta(rng, m->num_params());
-  const Mat U1 = make_lite(2)->build(theta.segment(0, 2)).H;
-  const Mat U2 = make_lite(3)->build(theta.segment(2, 6)).H;
-  const Mat U3 = make_lite(4)->build(theta.segment(8, 24)).H;
-  const Mat H = m->build(theta).H;
+  const Mat U1 = make_lite(2)->mix(theta.segment(0, 2)).H;
+  const Mat U2 = make_lite(3)->mix(theta.segment(2, 6)).H;
+  const Mat U3 = make_lite(4)->mix(theta.segment(8, 24)).H;
+  const Mat H = m->mix(theta).H;
   for (Index a = 0; a < 2; ++a)
     for (Index b = 0; b < 3; ++b)
       for (Index e = 0; e < 4; ++e)
@@ -178,11 +178,11 @@ TEST_CASE("kromhc: inits are each factor's mhc-lite init") {
         off += p;
       }
       INFO("authors, n = " << n);
-      CHECK(test::max_abs_diff(m->build(theta).H, expected) <= 1e-14);
+      CHECK(test::max_abs_diff(m->mix(theta).H, expected) <= 1e-14);
     }
     // identity: ⊗_k((1−ε)I + εJ/i_k), NOT H₀; λ₂ = 1 − ε
     for (double eps : {0.01, 0.2}) {
-      const Mat H = m->build(m->init_params(InitKind::Identity, eps)).H;
+      const Mat H = m->mix(m->init_params(InitKind::Identity, eps)).H;
       Mat expected = Mat::Ones(1, 1);
       for (Index f : factors) expected = kronecker(expected, identity_target(f, eps));
       INFO("identity, n = " << n << ", eps = " << eps);
@@ -204,8 +204,8 @@ TEST_CASE("kromhc: all-2 factors give symmetric commuting H, so a 4-cycle is out
   for (Index n : {4, 8}) {
     const auto m = make_krom(n);
     for (long r = 0; r < reps; ++r) {
-      const Mat A = m->build(random_theta(rng, m->num_params())).H;
-      const Mat B = m->build(random_theta(rng, m->num_params())).H;
+      const Mat A = m->mix(random_theta(rng, m->num_params())).H;
+      const Mat B = m->mix(random_theta(rng, m->num_params())).H;
       CHECK(test::max_abs_diff(A, A.transpose()) <= 4 * kU);
       CHECK(test::max_abs_diff(A * B, B * A) <= 64 * kU);
     }
@@ -220,7 +220,7 @@ TEST_CASE("kromhc: all-2 factors give symmetric commuting H, so a 4-cycle is out
   double closest = INFINITY;
   for (long r = 0; r < reps; ++r) {
     const double scale = r % 2 == 0 ? 3.0 : 30.0;
-    closest = std::min(closest, (m->build(random_theta(rng, 4, scale)).H - P).norm());
+    closest = std::min(closest, (m->mix(random_theta(rng, 4, scale)).H - P).norm());
   }
   INFO("closest kromhc H to the 4-cycle: " << closest);
   CHECK(closest >= bound - 1e-12);
@@ -231,8 +231,8 @@ TEST_CASE("kromhc: factors {2, 3} are neither symmetric nor commuting") {
   const auto m = make_krom(6, {2, 3});
   double worst_commutator = 0.0, worst_asym = 0.0;
   for (int r = 0; r < 20; ++r) {
-    const Mat A = m->build(random_theta(rng, m->num_params())).H;
-    const Mat B = m->build(random_theta(rng, m->num_params())).H;
+    const Mat A = m->mix(random_theta(rng, m->num_params())).H;
+    const Mat B = m->mix(random_theta(rng, m->num_params())).H;
     worst_commutator = std::max(worst_commutator, (A * B - B * A).cwiseAbs().maxCoeff());
     worst_asym = std::max(worst_asym, (A - A.transpose()).cwiseAbs().maxCoeff());
   }
@@ -251,7 +251,7 @@ TEST_CASE("kromhc: bad factors and n are refused, naming the problem") {
   CHECK_THROWS_WITH_AS((void)make_krom(11), doctest::Contains("prime factor 11"), InputError);
   CHECK_THROWS_WITH_AS((void)make_krom(11, {11}), doctest::Contains("factors = [11]"), InputError);
   CHECK_NOTHROW((void)make_krom(9, {3, 3}));
-  CHECK_THROWS_WITH_AS((void)make_krom(9, {3, 3})->build(Vec::Zero(11)), doctest::Contains("takes 12 parameters"),
+  CHECK_THROWS_WITH_AS((void)make_krom(9, {3, 3})->mix(Vec::Zero(11)), doctest::Contains("takes 12 parameters"),
                        InputError);
   CHECK_NOTHROW((void)make_krom(16, {8, 2}));
 }

@@ -123,10 +123,10 @@ TEST_CASE("modifiers: lazy (1−α)I + αH and minorised (1−δ)H + δJ/n keep 
       g.noise = 1.0;
       const Vec theta = generate_params(*m, g, 3);
       const MixResult plain = mix(*m, theta);
-      Modifiers mod;
-      mod.lazy = 0.2;
-      mod.minorize = 0.1;
-      const MixResult r = mix(*m, theta, mod);
+      MethodOptions om = o;  // make_method carries the modifiers: mix applies them
+      om.modifiers.lazy = 0.2;
+      om.modifiers.minorize = 0.1;
+      const MixResult r = mix(*make_method(om), theta);
       Mat want = 0.2 * plain.H;
       want.diagonal().array() += 0.8;
       want = 0.9 * want;

@@ -112,7 +112,7 @@ TEST_CASE("mhc-lite: agrees with the term-by-term definition") {
       Vec theta(m->num_params());
       rng.fill_normal(theta, 3.0);
       INFO("n = " << n);
-      CHECK(test::max_abs_diff(m->build(theta).H, naive_mixture(theta, n)) <= 1e-14);
+      CHECK(test::max_abs_diff(m->mix(theta).H, naive_mixture(theta, n)) <= 1e-14);
     }
   }
   // One permutation dominating: H is (almost) that permutation matrix.
@@ -122,7 +122,7 @@ TEST_CASE("mhc-lite: agrees with the term-by-term definition") {
   theta[k] = 0.0;
   Mat P = Mat::Zero(4, 4);
   P(0, 2) = P(1, 0) = P(2, 3) = P(3, 1) = 1.0;
-  CHECK(test::max_abs_diff(m->build(theta).H, P) <= 1e-80);
+  CHECK(test::max_abs_diff(m->mix(theta).H, P) <= 1e-80);
 }
 
 TEST_CASE("mhc-lite: random θ ~ N(0, 3²) give exactly doubly stochastic H") {
@@ -158,7 +158,7 @@ TEST_CASE("mhc-lite n = 8: 40320 terms, exact margins and a tight tree sum") {
   double worst = 0.0;
   for (long r = 0; r < test::test_size(20, 3); ++r) {
     rng.fill_normal(theta, 3.0);
-    const Mat H = m->build(theta).H;
+    const Mat H = m->mix(theta).H;
     worst = std::max(worst, margin_error(H));
     CHECK(H.minCoeff() >= 0.0);
     if (r == 0) CHECK(test::max_abs_diff(H, naive_mixture(theta, 8)) <= 1e-14);
@@ -182,13 +182,13 @@ TEST_CASE("mhc-lite: the authors' init equals its closed form") {
     Mat expected = Mat::Constant(n, n, rest * static_cast<double>(factorial(n - 1)));
     expected.diagonal().array() += w - rest;
     INFO("n = " << n << ", w = " << w);
-    CHECK(test::max_abs_diff(m->build(theta).H, expected) <= 1e-14);
+    CHECK(test::max_abs_diff(m->mix(theta).H, expected) <= 1e-14);
   }
   // SPEC §2 quotes w = 0.992 at n = 4 (right) and 0.077 at n = 8; the closed form gives 0.0688 at n = 8
   // (1/(1 + 40319·e⁻⁸)); the point stands: the authors' init is far from I for large n.
   MHCLAB_CHECK_NEAR(1.0 / (1.0 + 23.0 * std::exp(-8.0)), 0.992, 5e-4, 0.0);
   MHCLAB_CHECK_NEAR(1.0 / (1.0 + 40319.0 * std::exp(-8.0)), 0.0688, 5e-5, 0.0);
-  const Mat H8 = make_lite(8)->build(make_lite(8)->init_params(InitKind::Authors, 0.01)).H;
+  const Mat H8 = make_lite(8)->mix(make_lite(8)->init_params(InitKind::Authors, 0.01)).H;
   MHCLAB_CHECK_NEAR(H8(0, 0), 0.0688443621 + (1.0 - 0.0688443621) * (5040.0 - 1.0) / 40319.0, 1e-10, 0.0);
 }
 
@@ -202,7 +202,7 @@ TEST_CASE("mhc-lite: the identity init gives H0 = (1-eps)I + eps J/n") {
       Mat H0 = Mat::Constant(n, n, eps / static_cast<double>(n));
       H0.diagonal().array() += 1.0 - eps;
       INFO("n = " << n << ", eps = " << eps);
-      CHECK(test::max_abs_diff(m->build(theta).H, H0) <= 1e-12);
+      CHECK(test::max_abs_diff(m->mix(theta).H, H0) <= 1e-12);
     }
   }
   const auto m = make_lite(3);
@@ -221,6 +221,6 @@ TEST_CASE("mhc-lite: n > 8 is refused with a clear message") {
   // wrong θ length is caught by mix()
   const auto m = make_lite(3);
   CHECK_THROWS_AS((void)mix(*m, Vec::Zero(5)), InputError);
-  CHECK_THROWS_AS((void)m->build(Vec::Zero(5)), InputError);
+  CHECK_THROWS_AS((void)m->mix(Vec::Zero(5)), InputError);
 }
 }  // TEST_SUITE

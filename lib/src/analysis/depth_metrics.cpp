@@ -124,7 +124,24 @@ bool has_unit_margins(const std::vector<Mat>& stack) {
   return true;
 }
 
-DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred) {
+DepthMetricGroups DepthMetricGroups::for_columns(const std::vector<std::string>& columns) {
+  DepthMetricGroups g{false, false, false, false, false, false};
+  for (const std::string& c0 : columns) {
+    const std::string c = c0.rfind("log10_", 0) == 0 ? c0.substr(6) : c0;
+    if (c.rfind("fwd_gain", 0) == 0 || c.rfind("bwd_gain", 0) == 0) g.gains = true;
+    else if (c == "row_err" || c == "col_err" || c == "min_entry") g.margins = true;
+    else if (c == "sigma_max" || c == "sigma_min" || c == "cond" || c == "effective_rank" ||
+             c == "sigma_min_resolved" || c == "cond_resolved")
+      g.singular = true;
+    else if (c == "spectral_radius" || c == "lambda2" || c == "spectral_radius_resolved" || c == "lambda2_resolved")
+      g.eigen = true;
+    else if (c == "dist_identity") g.dist_identity = true;
+    else if (c == "collapse" || c == "collapse_centred") g.collapse = true;
+  }
+  return g;
+}
+
+DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred, const DepthMetricGroups& groups) {
   const Index n = P.n();
   if (n < 1 || P.M.cols() != n) throw InputError("depth metrics: product must be n×n with n ≥ 1");
   if (centred != nullptr && (centred->n() != n || centred->M.cols() != n))
@@ -135,8 +152,8 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred)
 
   // Gains (SPEC §1): margins of M̂, scaled.
   const Vec rows = M.rowwise().sum(), cols = M.colwise().sum().transpose();
-  const Vec rows_abs = M.cwiseAbs().rowwise().sum(), cols_abs = M.cwiseAbs().colwise().sum().transpose();
-  {
+  if (groups.gains) {
+    const Vec rows_abs = M.cwiseAbs().rowwise().sum(), cols_abs = M.cwiseAbs().colwise().sum().transpose();
     const double fmax = rows.cwiseAbs().maxCoeff(), bmax = cols.cwiseAbs().maxCoeff();
     const double fmin = rows.minCoeff(), bmin = cols.minCoeff();
     const auto fg = scaled(fmax, s), bg = scaled(bmax, s), fm = scaled(fmin, s), bm = scaled(bmin, s);
@@ -148,7 +165,7 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred)
     r.fwd_gain_abs = fa.value, r.log10_fwd_gain_abs = fa.log10_abs;
     r.bwd_gain_abs = ba.value, r.log10_bwd_gain_abs = ba.log10_abs;
   }
-  {
+  if (groups.margins) {
     const auto re = margin_error(rows, s), ce = margin_error(cols, s);
     r.row_err = re.value, r.log10_abs.row_err = re.log10_abs;
     r.col_err = ce.value, r.log10_abs.col_err = ce.log10_abs;
@@ -156,10 +173,11 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred)
     r.min_entry = me.value, r.log10_abs.min_entry = me.log10_abs;
   }
 
-  // Singular values of M̂ and the resolution floor f = n·ε·σ̂_max.
-  const Vec sv = singular_values(M);
-  const double smax = sv[0], floor = static_cast<double>(n) * DBL_EPSILON * smax;
-  {
+  // Singular values of M̂ and the resolution floor f = n·ε·σ̂_max (the eigen group needs the floor).
+  const bool need_sv = groups.singular || groups.eigen;
+  const Vec sv = need_sv ? singular_values(M) : Vec();
+  const double smax = need_sv ? sv[0] : 0.0, floor = static_cast<double>(n) * DBL_EPSILON * smax;
+  if (groups.singular) {
     const auto sm = scaled(smax, s);
     r.sigma_max = sm.value, r.log10_sigma_max = sm.log10_abs;
     const double smin_raw = sv[n - 1];
@@ -185,7 +203,7 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred)
   }
 
   // Eigenvalue moduli of M̂.
-  {
+  if (groups.eigen) {
     const Vec ev = eigen_moduli(M);
     const double lam1 = ev[0];
     r.spectral_radius_resolved = P.is_zero() || lam1 > floor;
@@ -202,7 +220,7 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred)
   }
 
   // dist_identity = ‖M − I‖_F.
-  {
+  if (groups.dist_identity) {
     double t = 0.0;
     const Mat A = shifted(P, Mat::Identity(n, n), t);
     const auto d = log_form(A.norm(), t);
@@ -210,7 +228,7 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred)
   }
 
   // collapse = σ_max(M − J/n): centred product when given, else dense.
-  {
+  if (groups.collapse) {
     Scaled c{};
     if (centred != nullptr) {
       c = centred->is_zero() ? Scaled{0.0, -kInf} : scaled(singular_values(centred->M)[0], centred->log_scale);
@@ -225,7 +243,8 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred)
   return r;
 }
 
-std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKind kind) {
+std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKind kind,
+                                        const DepthMetricGroups& groups) {
   validate_stack(stack);
   std::vector<DepthMetrics> out(stack.size());
   if (stack.empty()) return out;
@@ -233,10 +252,10 @@ std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKi
   const auto L = stack.size();
   switch (kind) {
     case ProductKind::Layer:
-      for (std::size_t l = 0; l < L; ++l) out[l] = product_metrics(ScaledMatrix::from_matrix(stack[l]));
+      for (std::size_t l = 0; l < L; ++l) out[l] = product_metrics(ScaledMatrix::from_matrix(stack[l]), nullptr, groups);
       break;
     case ProductKind::Prefix: {  // M_l = H_l·M_{l−1}
-      const bool centre = has_unit_margins(stack);
+      const bool centre = groups.collapse && has_unit_margins(stack);
       ScaledMatrix P = ScaledMatrix::identity(n), C;
       for (std::size_t l = 0; l < L; ++l) {
         P.left_multiply(stack[l]);
@@ -244,12 +263,12 @@ std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKi
           if (l == 0) C = ScaledMatrix::from_matrix(centred_factor(stack[l]));
           else C.left_multiply(centred_factor(stack[l]));
         }
-        out[l] = product_metrics(P, centre ? &C : nullptr);
+        out[l] = product_metrics(P, centre ? &C : nullptr, groups);
       }
       break;
     }
     case ProductKind::Suffix: {  // S_l = S_{l+1}·H_l, from l = L down to 1
-      const bool centre = has_unit_margins(stack);
+      const bool centre = groups.collapse && has_unit_margins(stack);
       ScaledMatrix P = ScaledMatrix::identity(n), C;
       for (std::size_t k = L; k-- > 0;) {
         P.right_multiply(stack[k]);
@@ -257,7 +276,7 @@ std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKi
           if (k == L - 1) C = ScaledMatrix::from_matrix(centred_factor(stack[k]));
           else C.right_multiply(centred_factor(stack[k]));
         }
-        out[k] = product_metrics(P, centre ? &C : nullptr);
+        out[k] = product_metrics(P, centre ? &C : nullptr, groups);
       }
       break;
     }

@@ -215,7 +215,8 @@ struct BlockTotals {
                      std::to_string(layer - 1) + "): exp-domain underflow or a non-finite value");
 }
 
-void emit(const Context& c, Index block, Index layer, const DepthStreamPoint* pts, Index real, BlockTotals& tot) {
+void emit(const Context& c, Index block, Index layer, ProductKind kind, const DepthStreamPoint* pts, Index real,
+          BlockTotals& tot) {
   for (Index l = 0; l < real; ++l) {
     const DepthStreamPoint& q = pts[l];
     tot.fwd.add(times_pow2(q.fwd_gain_hat, q.log2_scale));
@@ -223,7 +224,7 @@ void emit(const Context& c, Index block, Index layer, const DepthStreamPoint* pt
     tot.sigma.add(times_pow2(q.sigma_max_hat, q.log2_scale));
   }
   if (c.sink != nullptr && *c.sink)
-    (*c.sink)(DepthStreamBatch{block * kDepthStreamBlock, layer, std::span<const DepthStreamPoint>(pts, real)});
+    (*c.sink)(DepthStreamBatch{block * kDepthStreamBlock, layer, kind, std::span<const DepthStreamPoint>(pts, real)});
 }
 
 void lane_prefixes(const Context& c, Index block, std::uint64_t* prefix) {
@@ -356,82 +357,130 @@ int jacobi_lambda_max(double (&A)[N * N][kLanes], double (&lam)[kLanes], bool (&
 }
 
 template <int N>
-BlockTotals run_block_batched(const Context& c, Index block) {
+void set_identity(BatchState<N>& s) {
+  for (int e = 0; e < N * N; ++e)
+    for (int l = 0; l < kLanes; ++l) s.P[e][l] = (e % (N + 1) == 0) ? 0.5 : 0.0;  // I = (I/2)·2^1
+  for (int l = 0; l < kLanes; ++l) s.K[l] = 1.0;
+}
+
+/// Gains (and σ̂_max when asked) of the block's M̂, into pts (hat values and the binary exponent).
+template <int N>
+void block_point_metrics(const Context& c, BatchState<N>& s, Index real, DepthStreamPoint* pts, BlockTotals& tot) {
+  // Gains: row sums (forward) and column sums (backward) of M̂, left to right.
+  alignas(64) double fwd[kLanes], bwd[kLanes];
+  for (int l = 0; l < kLanes; ++l) fwd[l] = bwd[l] = 0.0;
+  for (int i = 0; i < N; ++i) {
+    alignas(64) double r[kLanes], col[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      r[l] = s.P[i * N][l];
+      col[l] = s.P[i][l];
+    }
+    for (int j = 1; j < N; ++j)
+      for (int l = 0; l < kLanes; ++l) {
+        r[l] += s.P[i * N + j][l];
+        col[l] += s.P[j * N + i][l];
+      }
+    for (int l = 0; l < kLanes; ++l) {
+      const double ar = std::fabs(r[l]), ac = std::fabs(col[l]);
+      fwd[l] = ar > fwd[l] ? ar : fwd[l];
+      bwd[l] = ac > bwd[l] ? ac : bwd[l];
+    }
+  }
+  for (int l = 0; l < kLanes; ++l) {
+    DepthStreamPoint& q = pts[l];
+    q.fwd_gain_hat = fwd[l];
+    q.bwd_gain_hat = bwd[l];
+    q.sigma_max_hat = 0.0;
+    q.log2_scale = s.K[l];
+  }
+  if (!c.o.sigma_max) return;
+  // A = M̂ᵀM̂, upper triangle: A_jk = Σ_i M̂_ij M̂_ik.
+  for (int j = 0; j < N; ++j)
+    for (int k = j; k < N; ++k) {
+      for (int l = 0; l < kLanes; ++l) s.A[j * N + k][l] = s.P[j][l] * s.P[k][l];
+      for (int i = 1; i < N; ++i)
+        for (int l = 0; l < kLanes; ++l) s.A[j * N + k][l] += s.P[i * N + j][l] * s.P[i * N + k][l];
+    }
+  alignas(64) double lam[kLanes];
+  bool bad[kLanes];
+  const int sweeps = jacobi_lambda_max<N>(s.A, lam, bad);
+  tot.max_sweeps = std::max(tot.max_sweeps, sweeps);
+  for (int l = 0; l < kLanes; ++l) pts[l].sigma_max_hat = std::sqrt(lam[l] > 0.0 ? lam[l] : 0.0);
+  for (Index l = 0; l < real; ++l)
+    if (bad[l]) {
+      Mat Mh(N, N);
+      for (int i = 0; i < N; ++i)
+        for (int j = 0; j < N; ++j) Mh(i, j) = s.P[i * N + j][l];
+      pts[l].sigma_max_hat = sigma_max_eigen(Mh);
+      ++tot.fallbacks;
+    }
+}
+
+/// M̂ ← M̂·H (suffix update S_l = S_{l+1}·H_l; sums over k left to right), renormalised like prefix_update.
+template <int N>
+void suffix_update(BatchState<N>& s) {
+  // Swap the roles: Pn[i][j] = Σ_k P[i][k]·H[k][j] is prefix_update with H and P exchanged, so form it in H's
+  // place and let prefix_update's renormalisation run on it with a multiplication by the identity.
   constexpr int NN = N * N;
+  alignas(64) double Pn[NN][kLanes];
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) {
+      for (int l = 0; l < kLanes; ++l) Pn[i * N + j][l] = s.P[i * N][l] * s.H[j][l];
+      for (int k = 1; k < N; ++k)
+        for (int l = 0; l < kLanes; ++l) Pn[i * N + j][l] += s.P[i * N + k][l] * s.H[k * N + j][l];
+    }
+  for (int e = 0; e < NN; ++e)
+    for (int l = 0; l < kLanes; ++l) s.H[e][l] = Pn[e][l];
+  alignas(64) double K_old[kLanes];
+  for (int l = 0; l < kLanes; ++l) K_old[l] = s.K[l];
+  set_identity<N>(s);
+  prefix_update<N>(s);  // M̂_new·2^{K_new} = Pn·(I/2)·2^1 = Pn exactly; the value is Pn·2^{K_old}
+  for (int l = 0; l < kLanes; ++l) s.K[l] += K_old[l];  // −inf (zero product) stays −inf
+}
+
+/// H_l of the block's 16 seeds into s.H ([entry][lane]).
+template <int N>
+void block_layer_H(const Context& c, Index block, Index real, const std::uint64_t* prefix, Index layer, double* xi,
+                   double* Z, double* Hb, BatchState<N>& s) {
+  constexpr int NN = N * N;
+  SinkhornStatus status[kLanes];
+  block_normals(prefix, static_cast<std::uint64_t>(layer - 1), NN, xi);
+  block_logits(c.init.data(), c.o.noise, NN, xi, Z);
+  const SinkhornBatchSummary sb = sinkhorn_batch(std::span<const double>(Z, NN * kLanes),
+                                                 std::span<double>(Hb, NN * kLanes),
+                                                 std::span<SinkhornStatus>(status, kLanes), c.batch);
+  if (sb.numerical_issues > 0)
+    for (Index l = 0; l < real; ++l)
+      if (status[l] == SinkhornStatus::NumericalIssue) throw_issue(c, block * kLanes + l, layer);
+  for (int e = 0; e < NN; ++e)
+    for (int l = 0; l < kLanes; ++l) s.H[e][l] = Hb[l * NN + e];
+}
+
+template <int N>
+BlockTotals run_block_batched(const Context& c, Index block) {
   const Index real = std::min<Index>(kLanes, c.o.seeds - block * kLanes);
   alignas(64) std::uint64_t prefix[kLanes];
   lane_prefixes(c, block, prefix);
   BatchState<N> s;
-  for (int e = 0; e < NN; ++e)
-    for (int l = 0; l < kLanes; ++l) s.P[e][l] = (e % (N + 1) == 0) ? 0.5 : 0.0;  // I = (I/2)·2^1
-  for (int l = 0; l < kLanes; ++l) s.K[l] = 1.0;
-
-  alignas(64) double xi[NN * kLanes];
-  alignas(64) double Z[NN * kLanes];
-  alignas(64) double Hb[NN * kLanes];
-  SinkhornStatus status[kLanes];
+  alignas(64) double xi[N * N * kLanes];
+  alignas(64) double Z[N * N * kLanes];
+  alignas(64) double Hb[N * N * kLanes];
   DepthStreamPoint pts[kLanes];
   BlockTotals tot;
-  for (Index layer = 1; layer <= c.o.layers; ++layer) {
-    block_normals(prefix, static_cast<std::uint64_t>(layer - 1), NN, xi);
-    block_logits(c.init.data(), c.o.noise, NN, xi, Z);
-    const SinkhornBatchSummary sb = sinkhorn_batch(std::span<const double>(Z, NN * kLanes),
-                                                   std::span<double>(Hb, NN * kLanes),
-                                                   std::span<SinkhornStatus>(status, kLanes), c.batch);
-    if (sb.numerical_issues > 0)
-      for (Index l = 0; l < real; ++l)
-        if (status[l] == SinkhornStatus::NumericalIssue) throw_issue(c, block * kLanes + l, layer);
-    for (int e = 0; e < NN; ++e)
-      for (int l = 0; l < kLanes; ++l) s.H[e][l] = Hb[l * NN + e];
-    prefix_update<N>(s);
-
-    // Gains: row sums (forward) and column sums (backward) of M̂, left to right.
-    alignas(64) double fwd[kLanes], bwd[kLanes];
-    for (int l = 0; l < kLanes; ++l) fwd[l] = bwd[l] = 0.0;
-    for (int i = 0; i < N; ++i) {
-      alignas(64) double r[kLanes], col[kLanes];
-      for (int l = 0; l < kLanes; ++l) {
-        r[l] = s.P[i * N][l];
-        col[l] = s.P[i][l];
+  for (const auto& [kind, kind_name] : product_kind_table.entries) {
+    if (!c.o.has_kind(kind)) continue;
+    set_identity<N>(s);
+    for (Index step = 1; step <= c.o.layers; ++step) {
+      const Index layer = kind == ProductKind::Suffix ? c.o.layers + 1 - step : step;
+      block_layer_H<N>(c, block, real, prefix, layer, xi, Z, Hb, s);
+      switch (kind) {
+        case ProductKind::Layer: set_identity<N>(s); prefix_update<N>(s); break;
+        case ProductKind::Prefix: prefix_update<N>(s); break;
+        case ProductKind::Suffix: suffix_update<N>(s); break;
       }
-      for (int j = 1; j < N; ++j)
-        for (int l = 0; l < kLanes; ++l) {
-          r[l] += s.P[i * N + j][l];
-          col[l] += s.P[j * N + i][l];
-        }
-      for (int l = 0; l < kLanes; ++l) {
-        const double ar = std::fabs(r[l]), ac = std::fabs(col[l]);
-        fwd[l] = ar > fwd[l] ? ar : fwd[l];
-        bwd[l] = ac > bwd[l] ? ac : bwd[l];
-      }
+      block_point_metrics<N>(c, s, real, pts, tot);
+      emit(c, block, layer, kind, pts, real, tot);
     }
-    // A = M̂ᵀM̂, upper triangle: A_jk = Σ_i M̂_ij M̂_ik.
-    for (int j = 0; j < N; ++j)
-      for (int k = j; k < N; ++k) {
-        for (int l = 0; l < kLanes; ++l) s.A[j * N + k][l] = s.P[j][l] * s.P[k][l];
-        for (int i = 1; i < N; ++i)
-          for (int l = 0; l < kLanes; ++l) s.A[j * N + k][l] += s.P[i * N + j][l] * s.P[i * N + k][l];
-      }
-    alignas(64) double lam[kLanes];
-    bool bad[kLanes];
-    const int sweeps = jacobi_lambda_max<N>(s.A, lam, bad);
-    tot.max_sweeps = std::max(tot.max_sweeps, sweeps);
-    for (int l = 0; l < kLanes; ++l) {
-      DepthStreamPoint& q = pts[l];
-      q.fwd_gain_hat = fwd[l];
-      q.bwd_gain_hat = bwd[l];
-      q.sigma_max_hat = std::sqrt(lam[l] > 0.0 ? lam[l] : 0.0);
-      q.log2_scale = s.K[l];
-    }
-    for (Index l = 0; l < real; ++l)
-      if (bad[l]) {
-        Mat Mh(N, N);
-        for (int i = 0; i < N; ++i)
-          for (int j = 0; j < N; ++j) Mh(i, j) = s.P[i * N + j][l];
-        pts[l].sigma_max_hat = sigma_max_eigen(Mh);
-        ++tot.fallbacks;
-      }
-    emit(c, block, layer, pts, real, tot);
   }
   return tot;
 }
@@ -449,37 +498,45 @@ BlockTotals run_block_scalar(const Context& c, Index block) {
   alignas(64) std::uint64_t prefix[kLanes];
   lane_prefixes(c, block, prefix);
   std::vector<double> xi(static_cast<std::size_t>(p * kLanes)), Z(static_cast<std::size_t>(p * kLanes));
-  std::vector<ScaledMatrix> P(static_cast<std::size_t>(real), ScaledMatrix::identity(n));
   std::vector<DepthStreamPoint> pts(static_cast<std::size_t>(real));
   Mat Zl(n, n);
   BlockTotals tot;
-  for (Index layer = 1; layer <= c.o.layers; ++layer) {
-    block_normals(prefix, static_cast<std::uint64_t>(layer - 1), p, xi.data());
-    block_logits(c.init.data(), c.o.noise, p, xi.data(), Z.data());
-    for (Index l = 0; l < real; ++l) {
-      for (Index i = 0; i < n; ++i)
-        for (Index j = 0; j < n; ++j) Zl(i, j) = Z[static_cast<std::size_t>(l * p + i * n + j)];
-      const SinkhornResult r = sinkhorn(Zl, c.scalar);
-      if (r.summary.status == SinkhornStatus::NumericalIssue) throw_issue(c, block * kLanes + l, layer);
-      ScaledMatrix& S = P[static_cast<std::size_t>(l)];
-      S.left_multiply(r.H);
-      DepthStreamPoint& q = pts[static_cast<std::size_t>(l)];
-      q.log2_scale = S.is_zero() ? -kInf : std::nearbyint(S.log_scale / std::numbers::ln2);  // log_scale = fl(K·ln 2)
-      double fwd = 0.0, bwd = 0.0;
-      for (Index i = 0; i < n; ++i) {
-        double rs = S.M(i, 0), cs = S.M(0, i);
-        for (Index j = 1; j < n; ++j) {
-          rs += S.M(i, j);
-          cs += S.M(j, i);
+  for (const auto& [kind, kind_name] : product_kind_table.entries) {
+    if (!c.o.has_kind(kind)) continue;
+    std::vector<ScaledMatrix> P(static_cast<std::size_t>(real), ScaledMatrix::identity(n));
+    for (Index step = 1; step <= c.o.layers; ++step) {
+      const Index layer = kind == ProductKind::Suffix ? c.o.layers + 1 - step : step;
+      block_normals(prefix, static_cast<std::uint64_t>(layer - 1), p, xi.data());
+      block_logits(c.init.data(), c.o.noise, p, xi.data(), Z.data());
+      for (Index l = 0; l < real; ++l) {
+        for (Index i = 0; i < n; ++i)
+          for (Index j = 0; j < n; ++j) Zl(i, j) = Z[static_cast<std::size_t>(l * p + i * n + j)];
+        const SinkhornResult r = sinkhorn(Zl, c.scalar);
+        if (r.summary.status == SinkhornStatus::NumericalIssue) throw_issue(c, block * kLanes + l, layer);
+        ScaledMatrix& S = P[static_cast<std::size_t>(l)];
+        switch (kind) {  // as depth_metrics (analysis/depth_metrics.cpp) forms the three kinds
+          case ProductKind::Layer: S = ScaledMatrix::from_matrix(r.H); break;
+          case ProductKind::Prefix: S.left_multiply(r.H); break;
+          case ProductKind::Suffix: S.right_multiply(r.H); break;
         }
-        fwd = std::max(fwd, std::fabs(rs));
-        bwd = std::max(bwd, std::fabs(cs));
+        DepthStreamPoint& q = pts[static_cast<std::size_t>(l)];
+        q.log2_scale = S.is_zero() ? -kInf : std::nearbyint(S.log_scale / std::numbers::ln2);  // fl(K·ln 2)
+        double fwd = 0.0, bwd = 0.0;
+        for (Index i = 0; i < n; ++i) {
+          double rs = S.M(i, 0), cs = S.M(0, i);
+          for (Index j = 1; j < n; ++j) {
+            rs += S.M(i, j);
+            cs += S.M(j, i);
+          }
+          fwd = std::max(fwd, std::fabs(rs));
+          bwd = std::max(bwd, std::fabs(cs));
+        }
+        q.fwd_gain_hat = fwd;
+        q.bwd_gain_hat = bwd;
+        q.sigma_max_hat = S.is_zero() || !c.o.sigma_max ? 0.0 : sigma_max_eigen(S.M);
       }
-      q.fwd_gain_hat = fwd;
-      q.bwd_gain_hat = bwd;
-      q.sigma_max_hat = S.is_zero() ? 0.0 : sigma_max_eigen(S.M);
+      emit(c, block, layer, kind, pts.data(), real, tot);
     }
-    emit(c, block, layer, pts.data(), real, tot);
   }
   return tot;
 }
@@ -491,6 +548,7 @@ Context make_context(const DepthStreamOptions& o, const DepthStreamSink* sink) {
   mo.sinkhorn.iterations = o.iterations;
   mo.sinkhorn.tau = o.tau;
   mo.sinkhorn.order = o.order;
+  mo.init_tau = o.init_tau;
   Context c{o, make_method(mo)->init_params(o.init, o.init_eps), {}, mo.sinkhorn, sink};
   if (o.batched()) {
     c.batch.n = static_cast<int>(o.n);
@@ -519,8 +577,20 @@ void DepthStreamOptions::validate() const {
     throw InputError("depth_stream.iterations = " + std::to_string(iterations) + "; must be ≥ 1");
   if (!(tau > 0.0) || !std::isfinite(tau))
     throw InputError("depth_stream.tau = " + format_double(tau) + "; must be > 0 and finite");
+  if (!(init_tau >= 0.0) || !std::isfinite(init_tau))
+    throw InputError("depth_stream.init_tau = " + format_double(init_tau) + "; must be ≥ 0 and finite (0 = tau)");
+  if (kinds.empty()) throw InputError("depth_stream.kinds is empty; expected some of " + product_kind_table.names());
+  for (std::size_t a = 0; a < kinds.size(); ++a)
+    for (std::size_t b = a + 1; b < kinds.size(); ++b)
+      if (kinds[a] == kinds[b])
+        throw InputError("depth_stream.kinds lists '" + std::string(product_kind_table.to_string(kinds[a])) +
+                         "' twice");
   if (threads < 0)
     throw InputError("depth_stream.threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+}
+
+bool DepthStreamOptions::has_kind(ProductKind k) const {
+  return std::find(kinds.begin(), kinds.end(), k) != kinds.end();
 }
 
 bool DepthStreamOptions::batched() const {

@@ -37,7 +37,6 @@ void validate_values(const StackOptions& o) {
     throw InputError("eta = " + format_double(o.eta, "%g") + "; must be ≥ 0 and finite");
   if (!(o.rho >= 0.0 && o.rho <= 1.0))
     throw InputError("rho = " + format_double(o.rho, "%g") + "; must be in [0, 1]");
-  o.modifiers.validate();
 }
 
 ParamGeneratorOptions param_options(const StackOptions& o) {
@@ -70,14 +69,14 @@ std::string where(std::uint64_t seed, std::size_t entry, long step, const Genera
 }
 
 /// Builds H for every θ of `st` (appending H and sinkhorn), throwing ComputeError on a numerical issue.
-void build_all(const Method& method, const Modifiers& mod, std::uint64_t seed, GeneratedStack& st,
+void build_all(const Method& method, std::uint64_t seed, GeneratedStack& st,
                const std::string& origin) {
   st.H.reserve(st.thetas.size());
   st.sinkhorn.reserve(st.thetas.size());
   for (std::size_t e = 0; e < st.thetas.size(); ++e) {
     MixResult r;
     try {
-      r = mix(method, st.thetas[e], mod);
+      r = method.mix(st.thetas[e]);
     } catch (const InputError& err) {
       throw InputError(origin + where(seed, e, st.step, st) + ": " + err.what());
     }
@@ -127,7 +126,7 @@ std::vector<GeneratedStack> drift_stacks(const Method& method, const StackOption
     GeneratedStack st = empty_stack(o.layers, s);
     st.thetas.reserve(L);
     for (std::size_t l = 0; l < L; ++l) st.thetas.push_back(init + o.eta * sum[l]);
-    build_all(method, o.modifiers, seed, st, "");
+    build_all(method, seed, st, "");
     out.push_back(std::move(st));
   }
   return out;
@@ -154,14 +153,14 @@ GeneratedStack file_stack(const Method& method, const StackOptions& o, std::uint
   const std::string origin = o.input + ": ";
   if (o.input_kind == InputKind::Params) {
     st.thetas = std::move(in.params);
-    build_all(method, o.modifiers, seed, st, origin);
+    build_all(method, seed, st, origin);
   } else {
     st.H = std::move(in.matrices);
     st.sinkhorn.assign(st.H.size(), std::nullopt);
     for (std::size_t e = 0; e < st.H.size(); ++e) {
       if (!st.H[e].allFinite())
         throw InputError(origin + where(seed, e, 0, st) + ": the matrix has a non-finite entry");
-      apply_modifiers(st.H[e], o.modifiers);
+      apply_modifiers(st.H[e], method.modifiers());
     }
   }
   return st;
@@ -212,7 +211,7 @@ std::vector<GeneratedStack> generate_stacks(const Method& method, const StackOpt
       st.thetas.reserve(static_cast<std::size_t>(o.layers));
       for (Index l = 0; l < o.layers; ++l)
         st.thetas.push_back(generate_params(method, po, seed, static_cast<std::uint64_t>(l), 0));
-      build_all(method, o.modifiers, seed, st, "");
+      build_all(method, seed, st, "");
       std::vector<GeneratedStack> out;
       out.push_back(std::move(st));
       return out;

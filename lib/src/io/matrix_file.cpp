@@ -183,6 +183,42 @@ Vec read_vector(const std::string& path, const std::string& tensor) {
   return Eigen::Map<const Vec>(a.data.data(), static_cast<Index>(a.data.size()));
 }
 
+Vec read_params(const std::string& path, Index p, Index rows, Index cols, const std::string& tensor) {
+  const std::string expected = "expected shape (" + std::to_string(p) + ",)" +
+                               (rows > 0 ? " or (" + std::to_string(rows) + ", " + std::to_string(cols) + ")" : "");
+  const FileType type = file_type(path);
+  check_tensor(path, type, tensor);
+  Vec theta;
+  if (type == FileType::Csv) {
+    const std::string text = read_file_bytes(path);
+    std::size_t lines = 0, commas = 0;
+    for (char ch : text) lines += ch == '\n' ? 1 : 0, commas += ch == ',' ? 1 : 0;
+    const bool matrix_like = rows > 0 && lines > 1 && commas > 0;  // several lines of several numbers
+    if (matrix_like) {
+      const Mat A = read_matrix(path, Layout::ToFrom, tensor);
+      if (A.rows() != rows || A.cols() != cols)
+        throw InputError(path + ": a " + std::to_string(A.rows()) + "×" + std::to_string(A.cols()) + " matrix; " +
+                         expected);
+      theta.resize(p);
+      for (Index i = 0; i < rows; ++i)
+        for (Index j = 0; j < cols; ++j) theta[i * cols + j] = A(i, j);
+      return theta;
+    }
+    theta = read_csv_vector(path);
+  } else {
+    const NpyArray a = type == FileType::Safetensors ? read_safetensors(path, tensor) : read_npy(path);
+    const bool as_matrix = rows > 0 && a.shape.size() == 2 && a.shape[0] == static_cast<std::size_t>(rows) &&
+                           a.shape[1] == static_cast<std::size_t>(cols);
+    if (a.shape.size() != 1 && !as_matrix)
+      throw InputError(path + ": shape " + shape_string(a.shape) + "; " + expected);
+    theta = Eigen::Map<const Vec>(a.data.data(), static_cast<Index>(a.data.size()));  // C order = row-major
+  }
+  if (theta.size() != p)
+    throw InputError(path + ": takes " + std::to_string(p) + " parameters; the file holds " +
+                     std::to_string(theta.size()) + " (" + expected + ")");
+  return theta;
+}
+
 Mat read_matrix(const std::string& path, Layout layout, const std::string& tensor) {
   StackReadOptions o;
   o.tensor = tensor;

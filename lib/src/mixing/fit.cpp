@@ -11,8 +11,8 @@ namespace mhclab {
 
 namespace {
 /// mix(θ) − T, refusing a failed projection.
-Mat residual(const Method& method, const Vec& theta, const Mat& T, const Modifiers& modifiers, Index step) {
-  const MixResult r = mix(method, theta, modifiers);
+Mat residual(const Method& method, const Vec& theta, const Mat& T, Index step) {
+  const MixResult r = method.mix(theta);
   if (r.sinkhorn && r.sinkhorn->status == SinkhornStatus::NumericalIssue)
     throw ComputeError("fit: Sinkhorn numerical issue at step " + std::to_string(step) + ": " + r.sinkhorn->issue);
   return r.H - T;
@@ -30,7 +30,7 @@ void FitOptions::validate() const {
     throw InputError("fit tol = " + format_double(tol) + "; must be ≥ 0 and finite");
 }
 
-FitSummary fit_target(const Method& method, Vec theta, const Mat& T, const Modifiers& modifiers, const FitOptions& o) {
+FitSummary fit_target(const Method& method, Vec theta, const Mat& T, const FitOptions& o) {
   o.validate();
   const Index n = method.n();
   if (T.rows() != n || T.cols() != n)
@@ -43,20 +43,20 @@ FitSummary fit_target(const Method& method, Vec theta, const Mat& T, const Modif
   const Index p = theta.size();
   Vec m = Vec::Zero(p), v = Vec::Zero(p);
   FitSummary s;
-  Mat R = residual(method, theta, T, modifiers, 0);
+  Mat R = residual(method, theta, T, 0);
   s.initial_residual_fro = R.norm();
   double b1t = 1.0, b2t = 1.0;  // β^t
   Index t = 0;
   while (t < o.steps && !(o.tol > 0.0 && R.norm() <= o.tol)) {
     ++t;
-    const Vec g = mix_vjp(method, theta, R, modifiers);  // ∇ ½‖R‖² = (∂H/∂θ)ᵀ R
+    const Vec g = method.vjp(theta, R);  // ∇ ½‖R‖² = (∂H/∂θ)ᵀ R
     if (!g.allFinite()) throw ComputeError("fit: non-finite gradient at step " + std::to_string(t));
     m = o.beta1 * m + (1.0 - o.beta1) * g;
     v = o.beta2 * v + (1.0 - o.beta2) * g.cwiseAbs2();
     b1t *= o.beta1;
     b2t *= o.beta2;
     theta.array() -= o.lr * (m.array() / (1.0 - b1t)) / ((v.array() / (1.0 - b2t)).sqrt() + o.eps);
-    R = residual(method, theta, T, modifiers, t);
+    R = residual(method, theta, T, t);
   }
   s.residual_fro = R.norm();
   s.residual_max = R.size() ? R.cwiseAbs().maxCoeff() : 0.0;

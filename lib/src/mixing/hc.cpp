@@ -25,7 +25,7 @@ class HyperConnections final : public Method {
       for (Index j = 0; j < n_; ++j) H(i, j) = theta[i * n_ + j];
     return {std::move(H), std::nullopt};
   }
-  Vec vjp(const Vec&, const Mat& dH) const override {  // ∂H_ij/∂θ_{i·n+j} = 1
+  Vec build_vjp(const Vec&, const Mat& dH) const override {  // ∂H_ij/∂θ_{i·n+j} = 1
     Vec d(n_ * n_);
     for (Index i = 0; i < n_; ++i)
       for (Index j = 0; j < n_; ++j) d[i * n_ + j] = dH(i, j);

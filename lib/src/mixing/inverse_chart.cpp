@@ -108,8 +108,8 @@ std::optional<Vec> inverse_chart(const MethodOptions& options, const Mat& T) {
   }
 }
 
-double reach_error(const Method& method, const Vec& theta, const Mat& T, const Modifiers& modifiers) {
-  const MixResult r = mix(method, theta, modifiers);
+double reach_error(const Method& method, const Vec& theta, const Mat& T) {
+  const MixResult r = method.mix(theta);
   if (r.sinkhorn && r.sinkhorn->status == SinkhornStatus::NumericalIssue)
     throw ComputeError("reach error: Sinkhorn numerical issue: " + r.sinkhorn->issue);
   return (r.H - T).cwiseAbs().maxCoeff();

@@ -109,7 +109,7 @@ class KromHC final : public Method {
     Mat H = Mat::Ones(1, 1);
     for (std::size_t k = 0; k < blocks_.size(); ++k) {
       const Index p = blocks_[k]->num_params();
-      Mat U = blocks_[k]->build(theta.segment(offsets_[k], p)).H;
+      Mat U = blocks_[k]->mix(theta.segment(offsets_[k], p)).H;
       H = k == 0 ? std::move(U) : kronecker(H, U);
     }
     return {std::move(H), std::nullopt};
@@ -119,7 +119,7 @@ class KromHC final : public Method {
   /// mixed radix (factor 1 most significant, as kronecker()), H[I, J] = Π_k U^k[a_k, c_k], so
   ///     dU^k[a, c] = Σ_{I, J: a_k = a, c_k = c} dH[I, J]·Π_{l≠k} U^l[a_l, c_l],
   /// then dθ^k = mhc-lite's vjp(θ^k, dU^k). O(n²·K) plus the factors' vjps.
-  Vec vjp(const Vec& theta, const Mat& dH) const override {
+  Vec build_vjp(const Vec& theta, const Mat& dH) const override {
     if (theta.size() != p_ || dH.rows() != n_ || dH.cols() != n_)
       throw InputError("kromhc vjp with factors " + format_factors(factors_) + " takes " + std::to_string(p_) +
                        " parameters and an n×n dH");
@@ -128,7 +128,7 @@ class KromHC final : public Method {
     if (K == 0) return d;
     std::vector<Mat> U(K), dU(K);
     for (std::size_t k = 0; k < K; ++k) {
-      U[k] = blocks_[k]->build(theta.segment(offsets_[k], blocks_[k]->num_params())).H;
+      U[k] = blocks_[k]->mix(theta.segment(offsets_[k], blocks_[k]->num_params())).H;
       dU[k] = Mat::Zero(factors_[k], factors_[k]);
     }
     std::vector<Index> a(K), c(K);

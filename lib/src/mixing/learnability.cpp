@@ -5,8 +5,8 @@
 
 namespace mhclab {
 
-LearnabilitySummary learnability(const Method& method, const Vec& theta, const Modifiers& modifiers, Mat* jacobian) {
-  Mat J = mix_jacobian(method, theta, modifiers);  // n²×p; validates θ
+LearnabilitySummary learnability(const Method& method, const Vec& theta, Mat* jacobian) {
+  Mat J = mix_jacobian(method, theta);  // n²×p; validates θ
   LearnabilitySummary s;
   s.params = method.num_params();
   if (s.params > 0) {

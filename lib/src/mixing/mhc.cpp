@@ -44,7 +44,7 @@ class MHC final : public Method {
     return {std::move(r.H), r.summary};
   }
   // dθ = vec(dZ), dZ = (∂H/∂Z)ᵀ dH from the unrolled Sinkhorn iterations (sinkhorn_vjp: fp64 map, fixed count).
-  Vec vjp(const Vec& theta, const Mat& dH) const override {
+  Vec build_vjp(const Vec& theta, const Mat& dH) const override {
     const Mat dZ = sinkhorn_vjp(logits_matrix(theta, n_), sinkhorn_, dH);
     Vec d(n_ * n_);
     for (Index i = 0; i < n_; ++i)

@@ -177,7 +177,7 @@ class MHCLite final : public Method {
   /// H = Σ_k w_k P_k with w = softmax(θ): ∂H/∂θ_k = w_k(P_k − H), so dθ_k = ⟨dH, ∂H/∂θ_k⟩ = w_k(g_k − ⟨w, g⟩)
   /// with g_k = ⟨dH, P_k⟩ = Σ_i dH[i, σ_k(i)]. O(n!·e) time, n! memory (the output), no permutation matrices.
   /// Σ_k dθ_k = 0 (softmax is invariant to a common shift of θ).
-  Vec vjp(const Vec& theta, const Mat& dH) const override {
+  Vec build_vjp(const Vec& theta, const Mat& dH) const override {
     if (theta.size() != count_ || dH.rows() != n_ || dH.cols() != n_)
       throw InputError("mhc-lite vjp with n = " + std::to_string(n_) + " takes " + std::to_string(count_) +
                        " parameters and an n×n dH; got " + std::to_string(theta.size()) + " and " +

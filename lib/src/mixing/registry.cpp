@@ -11,20 +11,29 @@ namespace mhclab {
 
 namespace {
 using Factory = std::unique_ptr<Method> (*)(const MethodOptions&);
+/// θ as a matrix: none, n×n, or (n−1)×(n−1) (row-major).
+enum class ParamMatrix { None, N, NMinus1 };
 struct Entry {
   MethodId id;
   Factory make;
+  ParamMatrix param_matrix;
 };
 constexpr Entry kRegistry[] = {
-    {MethodId::ResNet, &detail::make_resnet},
-    {MethodId::HC, &detail::make_hc},
-    {MethodId::MHC, &detail::make_mhc},
-    {MethodId::Tropical, &detail::make_tropical},
-    {MethodId::MHCLite, &detail::make_mhc_lite},
-    {MethodId::KromHC, &detail::make_kromhc},
-    {MethodId::TBP, &detail::make_tbp},
-    {MethodId::RTBP, &detail::make_rtbp},
+    {MethodId::ResNet, &detail::make_resnet, ParamMatrix::None},
+    {MethodId::HC, &detail::make_hc, ParamMatrix::N},
+    {MethodId::MHC, &detail::make_mhc, ParamMatrix::N},
+    {MethodId::Tropical, &detail::make_tropical, ParamMatrix::N},
+    {MethodId::MHCLite, &detail::make_mhc_lite, ParamMatrix::None},
+    {MethodId::KromHC, &detail::make_kromhc, ParamMatrix::None},
+    {MethodId::TBP, &detail::make_tbp, ParamMatrix::NMinus1},
+    {MethodId::RTBP, &detail::make_rtbp, ParamMatrix::None},
 };
+
+const Entry& entry_of(MethodId id) {
+  for (const Entry& e : kRegistry)
+    if (e.id == id) return e;
+  throw InputError("method '" + std::string(method_table.to_string(id)) + "' is not available in this build");
+}
 
 }  // namespace
 
@@ -48,10 +57,18 @@ void MethodOptions::validate() const {
 
 std::unique_ptr<Method> make_method(const MethodOptions& options) {
   options.validate();
-  for (const Entry& e : kRegistry)
-    if (e.id == options.method) return e.make(options);
-  throw InputError("method '" + std::string(method_table.to_string(options.method)) +
-                   "' is not available in this build");
+  std::unique_ptr<Method> m = entry_of(options.method).make(options);
+  m->modifiers_ = options.modifiers;
+  return m;
+}
+
+ParamMatrixShape param_matrix_shape(MethodId method, Index n) {
+  switch (entry_of(method).param_matrix) {
+    case ParamMatrix::None: return {};
+    case ParamMatrix::N: return {n, n};
+    case ParamMatrix::NMinus1: return n >= 2 ? ParamMatrixShape{n - 1, n - 1} : ParamMatrixShape{};
+  }
+  return {};
 }
 
 void apply_modifiers(Mat& H, const Modifiers& m) {
@@ -78,32 +95,32 @@ void check_theta(const Method& method, const Vec& theta) {
 }
 }  // namespace
 
-MixResult mix(const Method& method, const Vec& theta, const Modifiers& modifiers) {
-  check_theta(method, theta);
-  MixResult r = method.build(theta);
-  if (r.H.size() != 0) apply_modifiers(r.H, modifiers);
+MixResult Method::mix(const Vec& theta) const {
+  check_theta(*this, theta);
+  MixResult r = build(theta);
+  if (r.H.size() != 0) apply_modifiers(r.H, modifiers_);
   return r;
 }
 
-Vec mix_vjp(const Method& method, const Vec& theta, const Mat& dH, const Modifiers& modifiers) {
-  check_theta(method, theta);
-  const Index n = method.n();
+Vec Method::vjp(const Vec& theta, const Mat& dH) const {
+  check_theta(*this, theta);
+  const Index n = this->n();
   if (dH.rows() != n || dH.cols() != n)
     throw InputError("dH is " + std::to_string(dH.rows()) + "×" + std::to_string(dH.cols()) + "; expected " +
                      std::to_string(n) + "×" + std::to_string(n));
   // H' = (1−δ)((1−α)I + αH) + δJ/n is affine in H: ∂H'/∂H = (1−δ)·α (α = 1 when lazy is off).
-  const double scale = (modifiers.lazy != 0.0 ? modifiers.lazy : 1.0) * (1.0 - modifiers.minorize);
-  return method.vjp(theta, scale == 1.0 ? dH : Mat(scale * dH));
+  const double scale = (modifiers_.lazy != 0.0 ? modifiers_.lazy : 1.0) * (1.0 - modifiers_.minorize);
+  return build_vjp(theta, scale == 1.0 ? dH : Mat(scale * dH));
 }
 
-Mat mix_jacobian(const Method& method, const Vec& theta, const Modifiers& modifiers) {
+Mat mix_jacobian(const Method& method, const Vec& theta) {
   const Index n = method.n();
   Mat J(n * n, method.num_params());
   Mat E = Mat::Zero(n, n);
   for (Index i = 0; i < n; ++i)
     for (Index j = 0; j < n; ++j) {
       E(i, j) = 1.0;
-      J.row(i * n + j) = mix_vjp(method, theta, E, modifiers).transpose();
+      J.row(i * n + j) = method.vjp(theta, E).transpose();
       E(i, j) = 0.0;
     }
   return J;

@@ -15,7 +15,7 @@ class ResNet final : public Method {
     return Vec(0);
   }
   MixResult build(const Vec&) const override { return {Mat::Identity(n_, n_), std::nullopt}; }
-  Vec vjp(const Vec&, const Mat&) const override { return Vec(0); }
+  Vec build_vjp(const Vec&, const Mat&) const override { return Vec(0); }
 
  private:
   Index n_;

@@ -42,7 +42,7 @@ class TransportChartMethod final : public Method {
   }
   MixResult build(const Vec& theta) const override { return {chart_(theta, n_, nullptr), std::nullopt}; }
   /// Reverse mode through the chart's walk (tbp_chart_vjp / rtbp_chart_vjp: active branches of max/min).
-  Vec vjp(const Vec& theta, const Mat& dH) const override { return vjp_(theta, n_, dH); }
+  Vec build_vjp(const Vec& theta, const Mat& dH) const override { return vjp_(theta, n_, dH); }
 
  private:
   MethodId id_;

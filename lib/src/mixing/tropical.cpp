@@ -18,7 +18,7 @@ class Tropical final : public Method {
   }
   // H is piecewise constant in θ (a vertex that changes only where the optimal assignment ties): ∂H/∂θ = 0
   // almost everywhere; at ties the one-sided derivatives are not finite and 0 is returned as well.
-  Vec vjp(const Vec&, const Mat&) const override { return Vec::Zero(n_ * n_); }
+  Vec build_vjp(const Vec&, const Mat&) const override { return Vec::Zero(n_ * n_); }
   double logit_tau() const override { return sinkhorn_tau_; }
 
  private:

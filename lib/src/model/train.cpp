@@ -75,7 +75,7 @@ void fill_figures(const TrainNetwork& net, const Vec& params, const TrainBatch& 
     double s = 0;
     if (net.p > 0) {
       const Vec theta = params.segment(net.layout.layers[static_cast<std::size_t>(l)].theta, net.p);
-      s = sigma_max(mix_jacobian(*net.method, theta, net.options.method.modifiers));
+      s = sigma_max(mix_jacobian(*net.method, theta));
     }
     jmin = std::min(jmin, s);
     jmax = std::max(jmax, s);

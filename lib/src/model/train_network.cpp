@@ -29,7 +29,7 @@ double gate_derivative(bool sigmoid_gates, double a, double scale) {
 /// H = mix(method, θ); false if θ or H is not finite (or the Sinkhorn reported a numerical issue).
 bool build_h(const TrainNetwork& net, const Vec& theta, Mat& H) {
   if (!theta.allFinite()) return false;
-  MixResult r = mix(*net.method, theta, net.options.method.modifiers);
+  MixResult r = net.method->mix(theta);
   if (r.H.size() == 0 || !r.H.allFinite()) return false;
   H = std::move(r.H);
   return true;
@@ -264,7 +264,7 @@ void backward_chunk(const TrainNetwork& net, const Vec& params, const std::vecto
             Gp.col(b).segment(j * C, C) += H(i, j) * G.col(b).segment(i * C, C);
           }
         for (Index i = 0; i < n; ++i) Gp.col(b).segment(i * C, C) += c.pre(i, b) * dh.col(b);
-        if (p > 0) dTheta.col(b) = mix_vjp(*net.method, c.theta.col(b), dHb, net.options.method.modifiers);
+        if (p > 0) dTheta.col(b) = net.method->vjp(c.theta.col(b), dHb);
       }
     } else {
       const Mat& H = c.H[0];
@@ -398,7 +398,7 @@ LossGradient network_loss_and_gradient(const TrainNetwork& net, const Vec& param
   if (!dyn && net.p > 0)
     for (std::size_t l = 0; l < dH.size(); ++l)
       out.gradient.segment(net.layout.layers[l].theta, net.p) +=
-          mix_vjp(*net.method, sp.theta[l], dH[l], net.options.method.modifiers);
+          net.method->vjp(sp.theta[l], dH[l]);
   if (!out.gradient.allFinite()) out.finite = false;
   return out;
 }

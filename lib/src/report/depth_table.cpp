@@ -7,6 +7,7 @@
 
 #include "mhclab/analysis/lyapunov.hpp"
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/format.hpp"
 #include "mhclab/core/statistics.hpp"
 #include "mhclab/mixing/hungarian.hpp"
 #include "mixing/factories.hpp"
@@ -77,11 +78,53 @@ bool needs_log_form(const MetricCell& c) {
 
 }  // namespace
 
-std::vector<std::string> depth_table_columns(Index n, const DepthTableOptions& options) {
+namespace {
+/// Every column of the table with these options, ignoring the selection.
+std::vector<std::string> all_columns(Index n, const DepthTableOptions& options) {
   std::vector<std::string> cols = depth_metric_columns();
   if (options.sinkhorn_columns) cols.insert(cols.end(), sinkhorn_columns().begin(), sinkhorn_columns().end());
   if (options.lyapunov)
     for (Index k = 1; k <= n; ++k) cols.push_back("lyap_" + std::to_string(k));
+  return cols;
+}
+
+/// Indices into all_columns of the selected columns (all when none are selected).
+std::vector<std::size_t> selected_indices(Index n, const DepthTableOptions& options) {
+  const std::vector<std::string> all = all_columns(n, options);
+  std::vector<std::size_t> idx;
+  for (std::size_t c = 0; c < all.size(); ++c)
+    if (options.metrics.empty() ||
+        std::find(options.metrics.begin(), options.metrics.end(), all[c]) != options.metrics.end())
+      idx.push_back(c);
+  return idx;
+}
+}  // namespace
+
+bool DepthTableOptions::has_kind(ProductKind k) const {
+  return std::find(kinds.begin(), kinds.end(), k) != kinds.end();
+}
+
+void DepthTableOptions::validate(Index n) const {
+  if (kinds.empty()) throw InputError("kinds is empty; expected one or more of " + product_kind_table.names());
+  for (std::size_t a = 0; a < kinds.size(); ++a)
+    for (std::size_t b = a + 1; b < kinds.size(); ++b)
+      if (kinds[a] == kinds[b])
+        throw InputError("kinds lists '" + std::string(product_kind_table.to_string(kinds[a])) + "' twice");
+  const std::vector<std::string> all = all_columns(n, *this);
+  for (std::size_t a = 0; a < metrics.size(); ++a) {
+    if (std::find(all.begin(), all.end(), metrics[a]) == all.end())
+      throw InputError("metrics: unknown column '" + metrics[a] + "'; expected some of " + joined(all, ", ") +
+                       (sinkhorn_columns ? "" : " (the Sinkhorn columns exist for mhc stacks only)") +
+                       (lyapunov ? "" : " (lyap_k needs the Lyapunov option)"));
+    for (std::size_t b = a + 1; b < metrics.size(); ++b)
+      if (metrics[a] == metrics[b]) throw InputError("metrics lists '" + metrics[a] + "' twice");
+  }
+}
+
+std::vector<std::string> depth_table_columns(Index n, const DepthTableOptions& options) {
+  const std::vector<std::string> all = all_columns(n, options);
+  std::vector<std::string> cols;
+  for (std::size_t c : selected_indices(n, options)) cols.push_back(all[c]);
   return cols;
 }
 
@@ -94,15 +137,24 @@ std::vector<DepthRow> depth_table(const std::vector<Mat>& H, const std::vector<L
   if (!precomputed.empty() && precomputed.size() != product_kind_table.entries.size())
     throw InputError("depth table: precomputed metrics need one list per kind");
   const Index n = H.front().rows();
+  options.validate(n);
+  const std::vector<std::size_t> keep = selected_indices(n, options);
+  const bool all = keep.size() == all_columns(n, options).size();
+  const std::vector<std::string> cols = all ? std::vector<std::string>{} : depth_table_columns(n, options);
+  const DepthMetricGroups groups = all ? DepthMetricGroups{} : DepthMetricGroups::for_columns(cols);
+  const bool lyap_wanted = options.lyapunov && options.has_kind(ProductKind::Prefix) &&
+                           (all || std::any_of(cols.begin(), cols.end(),
+                                               [](const std::string& c) { return c.rfind("lyap_", 0) == 0; }));
   std::vector<Vec> lyap;
-  if (options.lyapunov) lyap = lyapunov_exponents(H).running;
+  if (lyap_wanted) lyap = lyapunov_exponents(H).running;
   std::vector<DepthRow> rows;
-  rows.reserve(3 * H.size());
+  rows.reserve(options.kinds.size() * H.size());
   std::size_t kind_index = 0;
   for (const auto& [kind, name] : product_kind_table.entries) {
+    const std::size_t this_kind = kind_index++;
+    if (!options.has_kind(kind)) continue;
     const std::vector<DepthMetrics> metrics =
-        precomputed.empty() ? depth_metrics(H, kind) : precomputed[kind_index];
-    ++kind_index;
+        precomputed.empty() ? depth_metrics(H, kind, groups) : precomputed[this_kind];
     for (std::size_t l = 0; l < metrics.size(); ++l) {
       DepthRow row{static_cast<Index>(l + 1), kind, depth_metric_cells(metrics[l])};
       if (options.sinkhorn_columns) {
@@ -115,11 +167,40 @@ std::vector<DepthRow> depth_table(const std::vector<Mat>& H, const std::vector<L
       }
       if (options.lyapunov)
         for (Index k = 0; k < n; ++k)
-          row.cells.push_back(kind == ProductKind::Prefix ? MetricCell::number(lyap[l][k]) : MetricCell{});
+          row.cells.push_back(kind == ProductKind::Prefix && lyap_wanted ? MetricCell::number(lyap[l][k])
+                                                                         : MetricCell{});
+      if (!all) {
+        std::vector<MetricCell> picked;
+        picked.reserve(keep.size());
+        for (std::size_t c : keep) picked.push_back(std::move(row.cells[c]));
+        row.cells = std::move(picked);
+      }
       rows.push_back(std::move(row));
     }
   }
   return rows;
+}
+
+std::string depth_csv_header(const std::vector<std::string>& lead, const std::vector<std::string>& columns) {
+  std::vector<std::string> all = lead;
+  all.push_back("depth");
+  all.push_back("kind");
+  all.insert(all.end(), columns.begin(), columns.end());
+  return joined(all, ",") + "\n";
+}
+
+void append_depth_rows(std::string& out, std::string_view lead_cells, const std::vector<DepthRow>& rows) {
+  for (const DepthRow& r : rows) {
+    out += lead_cells;
+    out += std::to_string(r.depth);
+    out += ',';
+    out += product_kind_table.to_string(r.kind);
+    for (const MetricCell& c : r.cells) {
+      out += ',';
+      out += c.format();
+    }
+    out += '\n';
+  }
 }
 
 std::vector<LayerExtras> sinkhorn_extras(MethodId method, Index n, const std::vector<Vec>& thetas,

@@ -97,6 +97,22 @@ struct DepthMetrics {
   } log10_abs;
 };
 
+/// Which groups of DepthMetrics to compute; a group not asked for is left at its default value (0 / false). Each
+/// group costs differently (gains and margins: O(n²) sums; singular: one SVD; eigen: one SVD and one eigen solve;
+/// collapse: another SVD and, for prefix/suffix, the centred product), and every group is computed by the same code
+/// whether or not the others are, so a selected column has the same bits as in the full table.
+struct DepthMetricGroups {
+  bool gains = true;          ///< fwd/bwd_gain, _min, _abs and their log10 columns
+  bool margins = true;        ///< row_err, col_err, min_entry
+  bool singular = true;       ///< sigma_max, sigma_min, cond, effective_rank (+log10, sigma_min/cond_resolved)
+  bool eigen = true;          ///< spectral_radius, lambda2 (+log10, resolved flags)
+  bool dist_identity = true;  ///< dist_identity (+log10)
+  bool collapse = true;       ///< collapse (+log10, collapse_centred)
+
+  /// The groups that the depth_metric_columns() named in `columns` need (names not in that list are ignored).
+  [[nodiscard]] static DepthMetricGroups for_columns(const std::vector<std::string>& columns);
+};
+
 /// Unit-margin tolerance per factor: 64·n·u (u = 2^-53), the margin error of a DS matrix built in double.
 [[nodiscard]] double unit_margin_tolerance(Index n);
 
@@ -107,12 +123,14 @@ struct DepthMetrics {
 /// Metrics of one product. `centred`, when given (same n), is the scaled Π(H_l − J/n) of the same factors:
 /// collapse is then σ_max(centred) and collapse_centred = true; otherwise collapse = σ_max(M − J/n) dense.
 /// Throws ComputeError if the eigen solver fails.
-[[nodiscard]] DepthMetrics product_metrics(const ScaledMatrix& product, const ScaledMatrix* centred = nullptr);
+[[nodiscard]] DepthMetrics product_metrics(const ScaledMatrix& product, const ScaledMatrix* centred = nullptr,
+                                           const DepthMetricGroups& groups = {});
 
 /// One entry per depth l = 1..L (entry l−1) of the `kind` products of `stack` (H_1 = stack[0]), computed
 /// incrementally. An empty stack gives an empty vector. Throws InputError unless all factors are n×n
 /// (n ≥ 1, the same n) with finite entries.
-[[nodiscard]] std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKind kind);
+[[nodiscard]] std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKind kind,
+                                                      const DepthMetricGroups& groups = {});
 
 /// CSV column names of depth_metric_row, in a fixed order: the 17 linear metrics in SPEC §4 order, the 13
 /// log10_ columns, then sigma_min_resolved, cond_resolved, lambda2_resolved, spectral_radius_resolved,

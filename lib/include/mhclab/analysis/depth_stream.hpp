@@ -1,8 +1,10 @@
 #pragma once
-// Streaming depth analysis of many seeds (the `mhclab bench depth` workload, SPEC §4/§6): for S seeds × L
-// layers of the `random` generator and the mhc (Sinkhorn) method, per (seed, layer) the forward and backward
-// gains and sigma_max of the prefix product M_l = H_l ··· H_1 (SPEC §1), without storing any stack:
-// θ_l is generated on the fly, so memory is O(n²) per seed lane, O(16·n²·threads) in all.
+// Streaming depth analysis of many seeds (the engine of `mhclab depth` when only gains and σ_max are asked for,
+// and of `mhclab bench depth`; SPEC §4/§6): for S seeds × L layers of the `random` generator and the mhc
+// (Sinkhorn) method, per (seed, layer) the forward and backward gains and sigma_max of the layer, prefix
+// (M_l = H_l ··· H_1) and/or suffix (S_l = H_L ··· H_l) products (SPEC §1), without storing any stack:
+// θ_l is generated on the fly, so memory is O(n²) per seed lane, O(16·n²·threads) in all. The documentation
+// below describes the prefix; layer and suffix products are formed the same way (suffix: M̂ ← M̂·H_l).
 //
 // Per (seed, layer l = 1..L) — exactly the workload of generate_stacks (generators/stack.hpp, kind random)
 // followed by depth_metrics(stack, ProductKind::Prefix) (analysis/depth_metrics.hpp), restricted to three metrics:
@@ -43,7 +45,9 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <vector>
 
+#include "mhclab/analysis/depth_metrics.hpp"
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
 #include "mhclab/mixing/method.hpp"
@@ -73,11 +77,17 @@ struct DepthStreamOptions {
   int iterations = 20;              ///< Sinkhorn t ≥ 1 (all run: tol = 0)
   double tau = 1.0;                 ///< Sinkhorn τ > 0
   SinkhornOrder order = SinkhornOrder::ColThenRow;
+  double init_tau = 0.0;            ///< τ of the identity-init logits (MethodOptions::init_tau; 0 = tau)
+  /// The products to stream, each at most once; processed in table order (layer, prefix, suffix) per block.
+  /// Suffix products S_l = H_L···H_l are formed from l = L down to 1 (the sink sees layers in that order).
+  std::vector<ProductKind> kinds = {ProductKind::Prefix};
+  bool sigma_max = true;            ///< compute σ̂_max (false: sigma_max_hat = 0, no Jacobi/eigen solve)
   DepthStreamPath path = DepthStreamPath::Auto;
   int threads = 0;                  ///< worker threads (0 = all cores); results do not depend on it
 
   /// Throws InputError naming the offending field, e.g. "depth_stream.layers = 0; must be ≥ 1".
   void validate() const;
+  [[nodiscard]] bool has_kind(ProductKind k) const;
   /// True when the batched kernel runs (path Batched, or Auto with n ≤ 8).
   [[nodiscard]] bool batched() const;
 };
@@ -103,10 +113,12 @@ struct DepthStreamPoint {
 struct DepthStreamBatch {
   Index seed_index = 0;                     ///< index (0-based, into first_seed + k) of points[0]
   Index layer = 1;                          ///< depth l ∈ 1..L
+  ProductKind kind = ProductKind::Prefix;   ///< which product the points describe
   std::span<const DepthStreamPoint> points; ///< up to kDepthStreamBlock consecutive seeds
 };
 
-/// Called for every block of seeds and every layer (l = 1..L in order within a block), concurrently from
+/// Called for every block of seeds, kind and layer (per block: kinds in table order, layers l = 1..L, suffix
+/// l = L..1), concurrently from
 /// the worker threads for different blocks: it must be thread-safe.
 using DepthStreamSink = std::function<void(const DepthStreamBatch&)>;
 

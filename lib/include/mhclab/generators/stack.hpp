@@ -70,7 +70,6 @@ struct StackOptions {
   /// Number of layers L ≥ 1 (init/random/drift: required). file: 0 = as in the file, otherwise the file's
   /// layer extent must equal it.
   Index layers = 0;
-  Modifiers modifiers;           ///< applied to every H (also to matrices read from a file)
 
   /// Throws InputError naming the offending option.
   void validate() const;
@@ -83,7 +82,8 @@ struct GeneratedStack {
   std::vector<std::string> lead_axes;   ///< {"layer"} for generated stacks; file: as requested
   std::vector<std::size_t> lead_shape;  ///< {L} for generated stacks; file: the file's leading extents
   std::vector<Vec> thetas;              ///< p-vectors θ; empty for file input-kind matrices
-  std::vector<Mat> H;                   ///< n × n, paper orientation, modifiers applied
+  std::vector<Mat> H;                   ///< n × n, paper orientation, the method's modifiers applied (also to
+                                        ///< matrices read from a file)
   std::vector<std::optional<SinkhornSummary>> sinkhorn;  ///< mhc only (nullopt otherwise and for file matrices)
 
   [[nodiscard]] std::size_t count() const { return H.size(); }

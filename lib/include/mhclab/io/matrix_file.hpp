@@ -76,6 +76,12 @@ struct StackReadOptions {
 /// file), or a CSV vector (one line, or one number per line).
 [[nodiscard]] Vec read_vector(const std::string& path, const std::string& tensor = "");
 
+/// Reads one parameter set θ of length p: a vector as read_vector, or — when `rows` > 0 (a method whose θ is a
+/// row-major matrix, mixing/method.hpp param_matrix_shape) — also a rows×cols array (.npy/.safetensors of shape
+/// (rows, cols) in C order, or a CSV matrix of rows lines), flattened row-major: θ[i·cols + j] = A[i, j].
+/// InputError naming the file, the shape found and the shapes expected.
+[[nodiscard]] Vec read_params(const std::string& path, Index p, Index rows, Index cols, const std::string& tensor = "");
+
 /// Reads one square matrix: a .npy of shape (n, n), or a CSV matrix (n lines of n numbers, or long form
 /// with header `i,j,value`), or the (n, n) tensor `tensor` of a .safetensors file; transposed if layout = from_to.
 [[nodiscard]] Mat read_matrix(const std::string& path, Layout layout = Layout::ToFrom, const std::string& tensor = "");

@@ -1,7 +1,7 @@
 #pragma once
 // Fitting a method's parameters to a target matrix by gradient descent (the `expressivity` experiment,
 // `mhclab fit`): minimise
-//     L(θ) = ½‖mix(θ) − T‖_F²,          ∇L = (∂H/∂θ)ᵀ (H − T) = mix_vjp(method, θ, H − T, modifiers)
+//     L(θ) = ½‖mix(θ) − T‖_F²,          ∇L = (∂H/∂θ)ᵀ (H − T) = method.vjp(θ, H − T)
 // (mixing/method.hpp; the backward of mix including the modifiers) with Adam (Kingma & Ba 2015):
 //     m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  θ ← θ − lr·(m/(1−β1^t)) / (√(v/(1−β2^t)) + ε),  t = 1, 2, …
 // with a constant learning rate and no other schedule, so the budget (steps, lr) is the whole story. The
@@ -34,7 +34,7 @@ struct FitSummary {
 /// Minimises ½‖mix(θ) − T‖_F² from θ₀ (see the header comment). T must be n×n and finite, θ₀ of length
 /// num_params() (InputError otherwise). ComputeError when a Sinkhorn projection reports a numerical issue or
 /// the gradient is not finite (with the step number), or when the method has no backward.
-[[nodiscard]] FitSummary fit_target(const Method& method, Vec theta0, const Mat& T, const Modifiers& modifiers,
+[[nodiscard]] FitSummary fit_target(const Method& method, Vec theta0, const Mat& T,
                                     const FitOptions& options);
 
 }  // namespace mhclab

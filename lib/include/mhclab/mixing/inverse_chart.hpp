@@ -32,13 +32,13 @@ namespace mhclab {
 /// True for hc, mhc, mhc-lite, tbp, rtbp.
 [[nodiscard]] bool has_inverse_chart(MethodId method);
 
-/// θ with mix(make_method(options), θ, options.modifiers) = T (see the header comment), or nullopt.
+/// θ with make_method(options)->mix(θ) = T (modifiers included) (see the header comment), or nullopt.
 /// Takes the options rather than a Method because mhc's chart needs τ. T must be n×n (n = options.n), finite,
 /// with row and column sums within 1e-9·n of 1 (InputError otherwise; hc takes any finite T).
 [[nodiscard]] std::optional<Vec> inverse_chart(const MethodOptions& options, const Mat& T);
 
 /// ‖mix(θ) − T‖_max for θ from inverse_chart (the experiment's reach_err); ComputeError if the Sinkhorn
 /// projection reports a numerical issue.
-[[nodiscard]] double reach_error(const Method& method, const Vec& theta, const Mat& T, const Modifiers& modifiers);
+[[nodiscard]] double reach_error(const Method& method, const Vec& theta, const Mat& T);
 
 }  // namespace mhclab

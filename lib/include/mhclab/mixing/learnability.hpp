@@ -29,10 +29,10 @@ struct LearnabilitySummary {
 /// Relative threshold of the numerical rank (a dense SVD resolves σ down to ≈ 1e-15·σ_max; 1e-12 leaves margin).
 inline constexpr double kLearnabilityRankTol = 1e-12;
 
-/// Singular values of J = mix_jacobian(method, θ, modifiers) (Eigen JacobiSVD) and the logit range. Throws like
+/// Singular values of J = mix_jacobian(method, θ) (modifiers included) (Eigen JacobiSVD) and the logit range. Throws like
 /// mix_jacobian (InputError for a bad θ; ComputeError when an mhc forward has status numerical_issue).
 /// `jacobian` (optional) receives J (n²×p).
-[[nodiscard]] LearnabilitySummary learnability(const Method& method, const Vec& theta, const Modifiers& modifiers = {},
+[[nodiscard]] LearnabilitySummary learnability(const Method& method, const Vec& theta,
                                                Mat* jacobian = nullptr);
 
 }  // namespace mhclab

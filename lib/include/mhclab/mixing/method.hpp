@@ -51,7 +51,7 @@ struct MethodOptions {
   /// fixed while τ varies (the temperature experiment).
   double init_tau = 0.0;
   std::vector<Index> factors;       ///< kromhc factor sizes (each 2..8, product n); empty = default from n
-  Modifiers modifiers;
+  Modifiers modifiers;              ///< applied by the Method that make_method returns
   void validate() const;            ///< throws InputError naming the option
 };
 
@@ -61,7 +61,11 @@ struct [[nodiscard]] MixResult {
   std::optional<SinkhornSummary> sinkhorn;  ///< mhc only
 };
 
-/// A mixing method. Implementations are stateless after construction and thread-safe to call.
+/// A mixing method: θ → H with its modifiers (MethodOptions::modifiers, applied by mix and differentiated by vjp).
+/// Implementations are stateless after construction and thread-safe to call. Callers use the public checked
+/// interface (mix, vjp); an implementation overrides the private, unchecked build / build_vjp (without modifiers).
+/// Adding a method: one file with a class deriving from Method and a factory, plus one row of the registry
+/// (mixing/registry.cpp) with its traits.
 class Method {
  public:
   virtual ~Method() = default;
@@ -73,34 +77,55 @@ class Method {
   [[nodiscard]] virtual bool exact_ds() const = 0;
   /// Parameters of the `authors` or `identity` init (eps = ε of H₀ = (1−ε)I + εJ/n).
   [[nodiscard]] virtual Vec init_params(InitKind kind, double eps) const = 0;
-  /// H(θ) without modifiers. θ has num_params() entries (checked by `mix`).
-  [[nodiscard]] virtual MixResult build(const Vec& theta) const = 0;
-  /// Backward (vector–Jacobian product) of build, without modifiers: dθ_k = Σ_ij dH_ij ∂H_ij/∂θ_k, i.e.
-  /// dθ = (∂H/∂θ)ᵀ vec(dH) with the row-major vec of §2. θ: num_params(); dH: n×n; returns num_params().
-  /// Exact derivative of the computed map (mhc: of the unrolled Sinkhorn iterations actually run, in
-  /// exact arithmetic — precision emulation is not differentiated); tropical: 0 (piecewise constant).
-  [[nodiscard]] virtual Vec vjp(const Vec& theta, const Mat& dH) const = 0;
   /// The temperature τ that divides the logit matrix of an exp(Z/τ) method (mhc: the Sinkhorn τ; tropical:
   /// the Sinkhorn τ of its options, for which it is the τ → 0 limit); 0 for methods without one.
   [[nodiscard]] virtual double logit_tau() const { return 0.0; }
+
+  /// The modifiers this method applies (those of the MethodOptions it was made from).
+  [[nodiscard]] const Modifiers& modifiers() const { return modifiers_; }
+  /// H(θ) with the modifiers applied. Throws InputError when θ does not have num_params() entries or has a
+  /// non-finite one. (mhc: H is empty when the Sinkhorn status is numerical_issue.)
+  [[nodiscard]] MixResult mix(const Vec& theta) const;
+  /// Backward (vector–Jacobian product) of mix: dθ_k = Σ_ij dH_ij ∂H_ij/∂θ_k, i.e. dθ = (∂H/∂θ)ᵀ vec(dH) with
+  /// the row-major vec of §2. The modifiers are affine in H: the inner dH is (1−δ)·α'·dH (α' = α when lazy is
+  /// on, else 1). Exact derivative of the computed map (mhc: of the unrolled Sinkhorn iterations actually run,
+  /// in exact arithmetic — precision emulation is not differentiated); tropical: 0 (piecewise constant).
+  /// Throws InputError like mix, and for a dH that is not n×n.
+  [[nodiscard]] Vec vjp(const Vec& theta, const Mat& dH) const;
+
+ private:
+  friend std::unique_ptr<Method> make_method(const MethodOptions& options);
+  /// H(θ) without modifiers; θ already checked.
+  [[nodiscard]] virtual MixResult build(const Vec& theta) const = 0;
+  /// Backward of build (without modifiers); θ and dH already checked.
+  [[nodiscard]] virtual Vec build_vjp(const Vec& theta, const Mat& dH) const = 0;
+  Modifiers modifiers_;
 };
+
+/// The shape of θ as a row-major matrix, for methods whose parameters are one (hc, mhc, tropical: the n×n logit
+/// matrix Z[i, j] = θ[i·n + j]; tbp: the (n−1)×(n−1) chart matrix, SPEC §2.1); {0, 0} for the others. A registry
+/// trait: readers accept such an array (as PyTorch exports it) as well as the flat (p,) vector.
+struct ParamMatrixShape {
+  Index rows = 0, cols = 0;
+  [[nodiscard]] bool is_matrix() const { return rows > 0; }
+};
+[[nodiscard]] ParamMatrixShape param_matrix_shape(MethodId method, Index n);
 
 /// Constructs the method named in `options` (validates them first). The one registry: mixing/registry.cpp.
 [[nodiscard]] std::unique_ptr<Method> make_method(const MethodOptions& options);
 
-/// Builds H(θ) and applies the modifiers. Throws InputError when θ has the wrong length or a
-/// non-finite entry.
-[[nodiscard]] MixResult mix(const Method& method, const Vec& theta, const Modifiers& modifiers = {});
+/// method.mix(θ) (the free form used by generic code).
+[[nodiscard]] inline MixResult mix(const Method& method, const Vec& theta) { return method.mix(theta); }
 
-/// Applies lazy and minorised modifiers to H in place.
+/// Applies lazy and minorised modifiers to H in place (matrices that do not come from a method, e.g. read from a
+/// file as matrices).
 void apply_modifiers(Mat& H, const Modifiers& modifiers);
 
-/// Backward of `mix`: dθ = (∂H/∂θ)ᵀ dH for H = mix(method, θ, modifiers). The modifiers are affine in H, so
-/// dH_inner = (1−δ)·α'·dH with α' = α when lazy is on, else 1. Throws InputError like `mix` (θ length,
-/// non-finite entries) and for a dH that is not n×n.
-[[nodiscard]] Vec mix_vjp(const Method& method, const Vec& theta, const Mat& dH, const Modifiers& modifiers = {});
+/// method.vjp(θ, dH).
+[[nodiscard]] inline Vec mix_vjp(const Method& method, const Vec& theta, const Mat& dH) { return method.vjp(theta, dH); }
 
-/// Dense Jacobian J = ∂vec(H)/∂θ of `mix` (n²×p, row i·n + j, column k), from n² vector–Jacobian products.
-[[nodiscard]] Mat mix_jacobian(const Method& method, const Vec& theta, const Modifiers& modifiers = {});
+/// Dense Jacobian J = ∂vec(H)/∂θ of `mix` (modifiers included; n²×p, row i·n + j, column k), from n²
+/// vector–Jacobian products.
+[[nodiscard]] Mat mix_jacobian(const Method& method, const Vec& theta);
 
 }  // namespace mhclab

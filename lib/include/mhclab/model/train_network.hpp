@@ -19,7 +19,7 @@
 //              a_pre  = α_pre ·(φ_preᵀ  x̃) + b_pre     (φ_pre  ∈ R^{nC×n}, b_pre  ∈ R^n)
 //              a_post = α_post·(φ_postᵀ x̃) + b_post    (φ_post ∈ R^{nC×n}, b_post ∈ R^n)
 //            α, φ, b all trained; α init `alpha_init` (0.01), φ init N(0, 1/(nC)), b init = the static init.
-//   H_l = mix(method, θ_l, modifiers) (any method of SPEC §2; resnet: H = I, no H_res parameters).
+//   H_l = method.mix(θ_l) (modifiers included) (any method of SPEC §2; resnet: H = I, no H_res parameters).
 //   Activations (SPEC §5, mHC Eq. 8): mhc, mhc-lite, kromhc, tbp, rtbp, tropical: pre = σ(a_pre), post = 2σ(a_post),
 //     a init −1 except +1 at stream (l mod n); hc, resnet: pre = a_pre, post = a_post (raw linear), init
 //     a_pre = e_{l mod n}, a_post = 1_n. So at init pre/post equal static_pre_post() of propagation.hpp.

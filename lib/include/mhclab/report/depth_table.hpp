@@ -14,6 +14,7 @@
 // statistics of token_statistics() over tokens (aggregate_cells).
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mhclab/analysis/depth_metrics.hpp"
@@ -27,6 +28,17 @@ namespace mhclab {
 struct DepthTableOptions {
   bool lyapunov = false;          ///< lyap_1..lyap_n columns
   bool sinkhorn_columns = false;  ///< the Sinkhorn-family layer columns
+  /// The kinds of product to compute and write. Rows come in table order (layer, prefix, suffix) whatever the
+  /// order here; each kind at most once, at least one.
+  std::vector<ProductKind> kinds = {ProductKind::Layer, ProductKind::Prefix, ProductKind::Suffix};
+  /// The columns after `depth,kind` to compute and write (names of the full table's columns, e.g. fwd_gain,
+  /// log10_sigma_max, status, lyap_1); empty = all. Written in the full table's order; each name at most once.
+  /// Only the metric groups these columns need are computed (DepthMetricGroups).
+  std::vector<std::string> metrics = {};
+
+  /// Throws InputError naming `kinds` or `metrics` (an unknown name lists the available ones).
+  void validate(Index n) const;
+  [[nodiscard]] bool has_kind(ProductKind k) const;
 };
 
 /// What a layer row of the Sinkhorn family needs beyond H.
@@ -41,7 +53,7 @@ struct DepthRow {
   std::vector<MetricCell> cells;  ///< matching depth_table_columns (after depth,kind)
 };
 
-/// Columns after `depth,kind`.
+/// Columns after `depth,kind` (the selected ones when options.metrics is not empty).
 [[nodiscard]] std::vector<std::string> depth_table_columns(Index n, const DepthTableOptions& options);
 
 /// Rows of one stack (H_1 = H[0]). extras: one entry per layer when options.sinkhorn_columns (InputError
@@ -50,6 +62,13 @@ struct DepthRow {
 [[nodiscard]] std::vector<DepthRow> depth_table(const std::vector<Mat>& H, const std::vector<LayerExtras>& extras,
                                                 const DepthTableOptions& options,
                                                 const std::vector<std::vector<DepthMetrics>>& precomputed = {});
+
+/// CSV header `lead…,depth,kind,<columns…>` (one line, with '\n').
+[[nodiscard]] std::string depth_csv_header(const std::vector<std::string>& lead, const std::vector<std::string>& columns);
+
+/// Appends one CSV line per row: `lead_cells` (already joined with its trailing comma, e.g. "3,0,"; empty for
+/// none), then `depth,kind,<cells…>` (MetricCell::format).
+void append_depth_rows(std::string& out, std::string_view lead_cells, const std::vector<DepthRow>& rows);
 
 /// Sinkhorn extras of a generated stack of the mhc method: P_trop from θ (Z[i, j] = θ[i·n + j]) and the
 /// summaries. Empty unless method == mhc and thetas/summaries are present for every layer.

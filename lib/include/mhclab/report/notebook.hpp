@@ -73,7 +73,7 @@ struct NotebookEntry {
 };
 
 struct NotebookRunOptions {
-  std::string out_dir = "docs/notebooks";  ///< created if missing
+  std::string out_dir = "results/notebooks";  ///< created if missing (untracked; docs/notebooks is refreshed by scripts/refresh_docs.sh)
   bool fast = false;
 };
 

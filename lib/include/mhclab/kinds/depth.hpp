@@ -1,0 +1,63 @@
+#pragma once
+// The `depth` experiment kind (CLI.md `mhclab depth`, `kind = "depth"` in experiment files): S seeds of generated
+// stacks (SPEC §6) → the depth table of SPEC §4 (report/depth_table.hpp) with `seed,step` first, one CSV text.
+// The CLI verb and the sweep runner are shells over depth_kind_csv.
+//
+// Rows come in (seed, step, kind, depth) order (kinds in table order layer, prefix, suffix) and every seed is a
+// pure function of its index, so the text is bitwise identical for any thread count.
+//
+// Engines (DepthEngine):
+//   dense   generate_stacks per seed, then depth_table (only the kinds and the metric groups asked for);
+//   stream  analysis/depth_stream.hpp: θ and H generated per (block of 16 seeds, layer) on the fly, the products
+//           kept as M̂·2^K, SIMD over seeds for n ≤ 8; memory O(n²·threads) plus the output. It takes the
+//           requests it was built for: method mhc with the exp-domain, fp64, constant-τ, fixed-iteration
+//           Sinkhorn (tol = 0), no modifiers, generator random, no Lyapunov columns, and metrics ⊆ {fwd_gain,
+//           bwd_gain, sigma_max and their log10 columns} (an explicit list: the full table is dense).
+//   auto    stream when the request fits it, else dense.
+// The two engines agree to round-off, not bit for bit (tests/kinds/test_depth_kind.cpp checks 1e-12 relative): the
+// stream draws its normals with vectorised log/sin/cos (≤ 4 ulp·max(1,|θ|) from RandomStream's, analysis/
+// depth_stream.hpp), projects with sinkhorn_batch (≤ 1 ulp per entry from sinkhorn()), sums the products in a
+// fixed order and takes σ_max by Jacobi on M̂ᵀM̂ instead of an SVD of M̂. A request's output never depends on
+// the thread count; `engine` fixes which computation a script gets.
+#include <cstdint>
+#include <string>
+
+#include "mhclab/core/enum_table.hpp"
+#include "mhclab/core/types.hpp"
+#include "mhclab/generators/stack.hpp"
+#include "mhclab/mixing/method.hpp"
+#include "mhclab/report/depth_table.hpp"
+
+namespace mhclab {
+
+enum class DepthEngine { Auto, Dense, Stream };
+inline constexpr EnumTable<DepthEngine, 3> depth_engine_table{
+    "engine", {{{DepthEngine::Auto, "auto"}, {DepthEngine::Dense, "dense"}, {DepthEngine::Stream, "stream"}}}};
+
+struct DepthKindOptions {
+  MethodOptions method;          ///< the method (modifiers included)
+  StackOptions stack;            ///< generator, layers, file input
+  Index seeds = 1;               ///< S ≥ 1 (file generator: exactly 1)
+  std::uint64_t first_seed = 0;  ///< seeds first_seed .. first_seed + S − 1
+  /// kinds, metrics, lyapunov. sinkhorn_columns is decided here (mhc stacks that carry their θ), not read.
+  DepthTableOptions table;
+  DepthEngine engine = DepthEngine::Auto;
+  int threads = 0;               ///< over seeds (0 = all cores); results do not depend on it
+
+  /// Throws InputError naming the field (method, stack, seeds, table.kinds/metrics, engine).
+  void validate() const;
+};
+
+/// Why the stream engine cannot run these options ("" when it can).
+[[nodiscard]] std::string depth_stream_refusal(const DepthKindOptions& options);
+
+struct DepthKindResult {
+  std::string csv;        ///< header `seed,step,depth,kind,<columns>` and the rows
+  DepthEngine engine{};   ///< the engine that ran (Dense or Stream)
+};
+
+/// The depth table of every seed (see the top of this file). InputError for bad options, ComputeError for a
+/// failed computation (naming seed and layer).
+[[nodiscard]] DepthKindResult depth_kind_csv(const DepthKindOptions& options);
+
+}  // namespace mhclab

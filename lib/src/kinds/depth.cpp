@@ -1,0 +1,183 @@
+// kinds/depth.hpp: the depth experiment kind, dense and streaming engines.
+#include "mhclab/kinds/depth.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "mhclab/analysis/depth_stream.hpp"
+#include "mhclab/analysis/format_scaled.hpp"
+#include "mhclab/core/error.hpp"
+#include "mhclab/core/format.hpp"
+#include "mhclab/core/parallel.hpp"
+
+namespace mhclab {
+namespace {
+
+/// The columns the stream engine computes, in the full table's order (depth_metric_columns()).
+constexpr std::array<const char*, 6> kStreamColumns{"fwd_gain",       "bwd_gain",       "sigma_max",
+                                                    "log10_fwd_gain", "log10_bwd_gain", "log10_sigma_max"};
+
+bool sinkhorn_columns_for(const DepthKindOptions& o) {
+  return o.method.method == MethodId::MHC &&
+         !(o.stack.kind == GeneratorKind::File && o.stack.input_kind == InputKind::Matrices);
+}
+
+// ---- dense -----------------------------------------------------------------------------------------------
+std::string dense_csv(const DepthKindOptions& o, const DepthTableOptions& table) {
+  const auto method = make_method(o.method);
+  std::vector<std::string> text(static_cast<std::size_t>(o.seeds));
+  parallel_for(o.seeds, o.threads, [&](Index k) {
+    const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(k);
+    const std::vector<GeneratedStack> stacks = generate_stacks(*method, o.stack, seed);
+    std::string& out = text[static_cast<std::size_t>(k)];
+    for (const GeneratedStack& g : stacks) {
+      if (g.lead_shape.size() != 1)
+        throw InputError(o.stack.input + ": depth reads a (layer, …) stack; use `mhclab analyze --token-average` for "
+                                         "per-token stacks");
+      const std::vector<LayerExtras> extras = sinkhorn_extras(o.method.method, o.method.n, g.thetas, g.sinkhorn);
+      DepthTableOptions t = table;
+      t.sinkhorn_columns = table.sinkhorn_columns && !extras.empty();
+      if (t.sinkhorn_columns != table.sinkhorn_columns)
+        throw ComputeError("seed " + std::to_string(seed) + ": missing Sinkhorn summaries");
+      append_depth_rows(out, std::to_string(seed) + "," + std::to_string(g.step) + ",", depth_table(g.H, extras, t));
+    }
+  });
+  std::string csv = depth_csv_header({"seed", "step"}, depth_table_columns(o.method.n, table));
+  std::size_t total = csv.size();
+  for (const std::string& t : text) total += t.size();
+  csv.reserve(total);
+  for (const std::string& t : text) csv += t;
+  return csv;
+}
+
+// ---- stream ----------------------------------------------------------------------------------------------
+/// A linear metric cell x̂·2^K as the dense table writes it (MetricCell::format of number(value, log10)).
+void append_linear(std::string& out, double value, double log10_abs) {
+  if (std::isfinite(value) && std::fabs(value) >= 0x1p-1022) append_double(out, value);
+  else out += format_metric(value, log10_abs);
+}
+
+std::string stream_csv(const DepthKindOptions& o, const std::vector<std::string>& columns) {
+  DepthStreamOptions s;
+  s.n = o.method.n;
+  s.layers = o.stack.layers;
+  s.seeds = o.seeds;
+  s.first_seed = o.first_seed;
+  s.init = o.stack.init;
+  s.init_eps = o.stack.init_eps;
+  s.noise = o.stack.noise;
+  s.iterations = o.method.sinkhorn.iterations;
+  s.tau = o.method.sinkhorn.tau;
+  s.order = o.method.sinkhorn.order;
+  s.init_tau = o.method.init_tau;
+  s.kinds = o.table.kinds;
+  s.threads = o.threads;
+  std::array<bool, kStreamColumns.size()> want{};
+  for (std::size_t c = 0; c < kStreamColumns.size(); ++c)
+    want[c] = std::find(columns.begin(), columns.end(), kStreamColumns[c]) != columns.end();
+  s.sigma_max = want[2] || want[5];
+
+  // Per block: the points of every kind slot, layer and lane; formatted when the block's last point arrives.
+  const Index L = s.layers, blocks = (s.seeds + kDepthStreamBlock - 1) / kDepthStreamBlock;
+  std::vector<ProductKind> kinds;  // table order
+  for (const auto& [kind, name] : product_kind_table.entries)
+    if (s.has_kind(kind)) kinds.push_back(kind);
+  const ProductKind last_kind = kinds.back();
+  const Index last_layer = last_kind == ProductKind::Suffix ? 1 : L;
+  std::vector<std::vector<DepthStreamPoint>> points(static_cast<std::size_t>(blocks));
+  std::vector<std::string> text(static_cast<std::size_t>(blocks));
+  const auto slot_of = [&](ProductKind k) {
+    return static_cast<Index>(std::find(kinds.begin(), kinds.end(), k) - kinds.begin());
+  };
+  const auto kslots = static_cast<Index>(kinds.size());
+
+  const DepthStreamSink sink = [&](const DepthStreamBatch& b) {
+    const Index block = b.seed_index / kDepthStreamBlock;
+    auto& buf = points[static_cast<std::size_t>(block)];
+    const auto lanes = static_cast<Index>(b.points.size());
+    if (buf.empty()) buf.resize(static_cast<std::size_t>(kslots * L * lanes));
+    const Index base = (slot_of(b.kind) * L + (b.layer - 1)) * lanes;
+    std::copy(b.points.begin(), b.points.end(), buf.begin() + base);
+    if (b.kind != last_kind || b.layer != last_layer) return;
+    std::string& out = text[static_cast<std::size_t>(block)];
+    for (Index lane = 0; lane < lanes; ++lane) {
+      std::string lead = std::to_string(o.first_seed + static_cast<std::uint64_t>(b.seed_index + lane)) + ",0,";
+      for (Index k = 0; k < kslots; ++k) {
+        const std::string_view kind_name = product_kind_table.to_string(kinds[static_cast<std::size_t>(k)]);
+        for (Index l = 0; l < L; ++l) {
+          const DepthStreamPoint& q = buf[static_cast<std::size_t>((k * L + l) * lanes + lane)];
+          out += lead;
+          out += std::to_string(l + 1);
+          out += ',';
+          out += kind_name;
+          if (want[0]) out += ',', append_linear(out, q.fwd_gain(), q.log10_fwd_gain());
+          if (want[1]) out += ',', append_linear(out, q.bwd_gain(), q.log10_bwd_gain());
+          if (want[2]) out += ',', append_linear(out, q.sigma_max(), q.log10_sigma_max());
+          if (want[3]) out += ',', append_double(out, q.log10_fwd_gain());
+          if (want[4]) out += ',', append_double(out, q.log10_bwd_gain());
+          if (want[5]) out += ',', append_double(out, q.log10_sigma_max());
+          out += '\n';
+        }
+      }
+    }
+    std::vector<DepthStreamPoint>().swap(buf);
+  };
+  (void)depth_stream(s, sink);
+  std::string csv = depth_csv_header({"seed", "step"}, columns);
+  std::size_t total = csv.size();
+  for (const std::string& t : text) total += t.size();
+  csv.reserve(total);
+  for (const std::string& t : text) csv += t;
+  return csv;
+}
+
+}  // namespace
+
+void DepthKindOptions::validate() const {
+  method.validate();
+  stack.validate();
+  if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
+  if (stack.kind == GeneratorKind::File && seeds != 1)
+    throw InputError("seeds = " + std::to_string(seeds) + "; the file generator is deterministic: use 1 seed");
+  if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+  DepthTableOptions t = table;
+  t.sinkhorn_columns = sinkhorn_columns_for(*this);
+  t.validate(method.n);
+  if (engine == DepthEngine::Stream) {
+    const std::string why = depth_stream_refusal(*this);
+    if (!why.empty()) throw InputError("engine = stream: " + why + " (use engine auto or dense)");
+  }
+}
+
+std::string depth_stream_refusal(const DepthKindOptions& o) {
+  const SinkhornOptions& sk = o.method.sinkhorn;
+  if (o.method.method != MethodId::MHC) return "the stream engine runs method mhc only";
+  if (sk.domain != SinkhornDomain::Exp || sk.precision != Precision::FP64 || sk.schedule != TauSchedule::Constant ||
+      sk.tol != 0.0)
+    return "the stream engine runs the exp-domain, fp64, constant-tau Sinkhorn with tol = 0 only";
+  if (o.method.modifiers.active()) return "the stream engine does not apply the lazy/minorize modifiers";
+  if (o.stack.kind != GeneratorKind::Random) return "the stream engine runs the random generator only";
+  if (o.table.lyapunov) return "the stream engine has no Lyapunov columns";
+  if (o.table.metrics.empty()) return "the stream engine computes gains and sigma_max only; list them in metrics";
+  for (const std::string& m : o.table.metrics)
+    if (std::find(kStreamColumns.begin(), kStreamColumns.end(), m) == kStreamColumns.end())
+      return "the stream engine does not compute '" + m + "' (it computes fwd_gain, bwd_gain, sigma_max and their "
+             "log10 columns)";
+  return {};
+}
+
+DepthKindResult depth_kind_csv(const DepthKindOptions& o) {
+  o.validate();
+  DepthTableOptions table = o.table;
+  table.sinkhorn_columns = sinkhorn_columns_for(o);
+  const bool stream = o.engine == DepthEngine::Stream ||
+                      (o.engine == DepthEngine::Auto && depth_stream_refusal(o).empty());
+  if (stream) return {stream_csv(o, depth_table_columns(o.method.n, table)), DepthEngine::Stream};
+  return {dense_csv(o, table), DepthEngine::Dense};
+}
+
+}  // namespace mhclab
