@@ -37,6 +37,7 @@ struct AnalyzeCli {
   std::string singular_values;
   long topk = 0;
   bool lyapunov = false;
+  SelectionCli selection;
 };
 
 constexpr Index kAutoTopkN = 512;  ///< n from which --eigenvalues/--singular-values use the top-k solver
@@ -112,6 +113,7 @@ int run_analyze(const AnalyzeCli& c) {
   const Index n = g.H.front().rows();
   DepthTableOptions table;
   table.lyapunov = c.lyapunov;
+  c.selection.apply(table);
   std::string csv;
   if (!per_token) {
     const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, g.thetas, g.sinkhorn);
@@ -190,6 +192,7 @@ void setup_analyze(CLI::App& app, Registry& r) {
                       " (metric = statistics of per-token metrics)");
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
   sub->add_flag("--lyapunov", c->lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)");
+  c->selection.add_to(sub);
   sub->add_option("--eigenvalues", c->eigenvalues, "Write all eigenvalues per depth and kind (CSV)");
   sub->add_option("--singular-values", c->singular_values, "Write all singular values per depth and kind (CSV)");
   sub->add_option("--topk", c->topk,

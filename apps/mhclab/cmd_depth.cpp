@@ -7,7 +7,6 @@
 
 #include "commands.hpp"
 #include "mhclab/core/error.hpp"
-#include "mhclab/core/list.hpp"
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/generators/stack.hpp"
 #include "mhclab/io/matrix_file.hpp"
@@ -20,12 +19,12 @@ struct DepthCli {
   MethodCli method;
   GeneratorCli gen;
   long layers = 0;
-  std::string kinds = "layer,prefix,suffix";
-  std::string metrics;  ///< empty = every column
+  SelectionCli selection;
   std::string engine = "auto";
   std::string out;
   std::string save_matrices;
   bool lyapunov = false;
+  bool aggregate = false;
   int threads = 0;
 
   [[nodiscard]] DepthKindOptions resolve() const {
@@ -34,10 +33,10 @@ struct DepthCli {
     o.stack = gen.resolve(method, o.method, layers);
     o.seeds = gen.seeds;
     o.first_seed = gen.seed;
-    o.table.kinds = parse_enum_list(kinds, "kinds", product_kind_table);
-    o.table.metrics = parse_name_list(metrics, "metrics");
+    selection.apply(o.table);
     o.table.lyapunov = lyapunov;
     o.engine = depth_engine_table.from_string(engine);
+    o.aggregate = aggregate;
     o.threads = threads;
     o.validate();
     return o;
@@ -76,13 +75,7 @@ VerbFunctions declare_depth(CLI::App* sub) {
   c->method.add_to(sub);
   c->gen.add_to(sub);
   sub->add_option("--layers", c->layers, "Number of layers L (file generator: 0 = as in the file)");
-  sub->add_option("--kinds", c->kinds,
-                  "Products to compute, comma-separated: layer, prefix (H_l···H_1), suffix (H_L···H_l); rows in "
-                  "that order")
-      ->capture_default_str();
-  sub->add_option("--metrics", c->metrics,
-                  "Columns to compute and write, comma-separated (e.g. fwd_gain,bwd_gain,sigma_max); default: all. "
-                  "Only what they need is computed; written in the table's column order");
+  c->selection.add_to(sub);
   sub->add_option("--engine", c->engine,
                   "auto|dense|stream: stream (SIMD over seeds, O(n²) memory per thread) takes mhc (exp, fp64, "
                   "constant tau, tol 0), generator random and only gains/sigma_max metrics; auto picks it when "
@@ -91,6 +84,9 @@ VerbFunctions declare_depth(CLI::App* sub) {
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
   sub->add_option("--save-matrices", c->save_matrices, "Also write the generated matrices (.npy or .csv)");
   sub->add_flag("--lyapunov", c->lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)");
+  sub->add_flag("--aggregate", c->aggregate,
+                "Write per (step, depth, kind) the statistics over seeds (count, mean, sd, median, q05, q95, 95% CI; "
+                "as a sweep's aggregates.csv) instead of the rows");
   sub->add_option("--threads", c->threads, "Threads over seeds (0 = all cores; results do not depend on it)")
       ->capture_default_str();
   return {[c] { (void)c->resolve(); }, [c] { return depth_kind_csv(c->resolve()).csv; },

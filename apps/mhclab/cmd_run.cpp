@@ -34,7 +34,7 @@ struct KindEntry {
 
 const std::vector<KindEntry>& kinds() {
   static const std::vector<KindEntry> k{
-      {"depth", &declare_depth, {"step", "depth", "kind"}, {"seed", "out", "threads", "save-matrices"}},
+      {"depth", &declare_depth, {"step", "depth", "kind"}, {"seed", "out", "threads", "save-matrices", "aggregate"}},
       {"propagate", &declare_propagate, {"step", "layer"}, {"seed", "out", "threads"}},
       {"mix", &declare_mix, {}, {"seed", "out", "threads", "logits"}},
       {"train", &declare_train, {"step"}, {"seed", "out", "threads", "force"}},

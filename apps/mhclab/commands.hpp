@@ -72,6 +72,15 @@ struct GeneratorCli {
   [[nodiscard]] StackOptions resolve(const MethodCli& method, const MethodOptions& resolved, long layers) const;
 };
 
+/// `--kinds` and `--metrics` of the depth-table verbs (`depth`, `analyze`): which products and columns.
+struct SelectionCli {
+  std::string kinds = "layer,prefix,suffix";
+  std::string metrics;  ///< empty = every column
+  void add_to(CLI::App* sub);
+  /// Parses both lists into the table options (InputError naming kinds or metrics).
+  void apply(DepthTableOptions& table) const;
+};
+
 /// A verb that can also be an experiment kind (`mhclab run`): declare_<verb>(sub) adds the verb's options to
 /// `sub` (bound to a fresh options struct) and returns what to do after parsing.
 struct VerbFunctions {

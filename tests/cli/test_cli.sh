@@ -335,6 +335,12 @@ $PY -c "import sys,numpy as np; a=np.load(sys.argv[1]); sys.exit(0 if a.shape==(
   && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: train: h_res.npy shape"; }
 grep -q '"status": "completed"' "$TMP/t1/manifest.json" && grep -q '"snapshot_steps": \[' "$TMP/t1/manifest.json" \
   && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: train: manifest"; }
+# the trained generator reads the run's snapshots (steps 0 and 5) as stacks
+expect 0 "^0,0,1,prefix," -- depth --method hc --n 4 --generator trained --input "$TMP/t1" --kinds prefix --metrics fwd_gain
+[ "$("$BIN" depth --method hc --n 4 --generator trained --input "$TMP/t1" --kinds prefix --metrics fwd_gain | cut -d, -f2 | sort -u | tr '\n' ' ')" = "0 5 step " ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: depth --generator trained: steps 0 and 5"; }
+expect 2 "no snapshot at step 3" -- depth --method hc --n 4 --generator trained --input "$TMP/t1" --steps 3
+expect 2 "manifest.json" -- depth --method hc --n 4 --generator trained --input "$TMP/nb"
 expect 0 "status completed" -- train $T --steps 5 --out "$TMP/t2" --threads 2
 cmp -s "$TMP/t1/steps.csv" "$TMP/t2/steps.csv" && cmp -s "$TMP/t1/h_res.npy" "$TMP/t2/h_res.npy" && pass=$((pass+1)) \
   || { fail=$((fail+1)); echo "FAIL: train: results depend on --threads"; }
@@ -451,5 +457,9 @@ expect 2 "unknown column 'gain'" -- depth --method mhc --n 4 --layers 4 --metric
 expect 2 "metrics = 'fwd_gain,'" -- depth --method mhc --n 4 --layers 4 --metrics fwd_gain,
 expect 2 "engine = stream: the stream engine runs method mhc only" -- depth --method hc --n 4 --layers 4 --metrics fwd_gain --engine stream
 expect 2 "unknown engine 'fast'" -- depth --method mhc --n 4 --layers 4 --engine fast
+expect 0 "^depth,kind,collapse$" -- analyze --input "$TMP/h20.npy" --kinds prefix --metrics collapse
+[ "$("$BIN" analyze --input "$TMP/h20.npy" --kinds prefix --metrics collapse | wc -l)" = 21 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --kinds prefix should write 20 rows"; }
+expect 0 "^step,depth,kind,metric,count,mean,sd,median,q05,q95,ci95_lo,ci95_hi$" -- depth --method hc --n 3 --layers 4 --seeds 5 --kinds suffix --metrics fwd_gain --aggregate
+[ "$("$BIN" depth --method hc --n 3 --layers 4 --seeds 5 --kinds suffix --metrics fwd_gain --aggregate | sed -n 2p | cut -d, -f1-5)" = "0,1,suffix,fwd_gain,5" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: depth --aggregate first row"; }
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

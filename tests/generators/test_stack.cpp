@@ -9,7 +9,9 @@
 #include "mhclab/core/random.hpp"
 #include "mhclab/generators/params.hpp"
 #include "mhclab/generators/stack.hpp"
+#include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/matrix_file.hpp"
+#include "mhclab/io/npy.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "support/check.hpp"
 #include "support/files.hpp"
@@ -326,7 +328,7 @@ TEST_CASE("bad stack options: each its own InputError naming the option") {
   {
     StackOptions o = base;
     o.steps = {1};
-    CHECK_MESSAGE_HAS(err(o), "steps is only for generator 'drift'");
+    CHECK_MESSAGE_HAS(err(o), "steps is only for generators 'drift' and 'trained'");
   }
   {
     StackOptions o = base;
@@ -339,7 +341,7 @@ TEST_CASE("bad stack options: each its own InputError naming the option") {
   {
     StackOptions o = base;
     o.input = "x.npy";
-    CHECK_MESSAGE_HAS(err(o), "input is only for generator 'file'");
+    CHECK_MESSAGE_HAS(err(o), "input is only for generators 'file' and 'trained'");
   }
   {
     StackOptions o = base;
@@ -349,7 +351,7 @@ TEST_CASE("bad stack options: each its own InputError naming the option") {
   {
     StackOptions o = base;
     o.kind = GeneratorKind::Trained;
-    CHECK_MESSAGE_HAS(err(o), "'trained' is not available");
+    CHECK_MESSAGE_HAS(err(o), "needs input");
   }
   {
     StackOptions o = base;
@@ -379,4 +381,54 @@ TEST_CASE("a Sinkhorn numerical issue in a stack is a ComputeError naming seed, 
   d.init = InitKind::Authors;
   CHECK_THROWS_WITH_AS((void)generate_stacks(*m, d, 7), doctest::Contains("step 2"), ComputeError);
 }
+}
+
+TEST_CASE("trained: the snapshots of a training run's directory, one stack per step, static and per token") {
+  test::TempDir dir;
+  const Index n = 3, L = 4;
+  // A run directory as `mhclab train --out DIR` writes it: manifest.json (snapshot_steps) and h_res.npy.
+  write_file_atomically(dir.file("manifest.json"), R"({"snapshot_steps": [0, 10, 25], "h_res_shape": [3, 4, 3, 3]})");
+  NpyArray a;
+  a.shape = {3, static_cast<std::size_t>(L), static_cast<std::size_t>(n), static_cast<std::size_t>(n)};
+  for (std::size_t k = 0; k < 3 * L * n * n; ++k) a.data.push_back(0.001 * static_cast<double>(k));
+  write_npy(dir.file("h_res.npy"), a);
+  MethodOptions mo;
+  mo.method = MethodId::HC;
+  mo.n = n;
+  mo.modifiers.lazy = 0.5;  // not applied again: the snapshots are the network's H_res as trained
+  const auto m = make_method(mo);
+  StackOptions o;
+  o.kind = GeneratorKind::Trained;
+  o.input = dir.path.string();
+  const auto all = generate_stacks(*m, o, 0);
+  REQUIRE(all.size() == 3);
+  CHECK(all[1].step == 10);
+  CHECK(all[1].lead_shape == std::vector<std::size_t>{static_cast<std::size_t>(L)});
+  CHECK(all[2].H[3](2, 1) == 0.001 * static_cast<double>(2 * L * n * n + 3 * n * n + 2 * n + 1));  // C order
+  CHECK(all[0].thetas.empty());
+  o.steps = {25};
+  const auto one = generate_stacks(*m, o, 0);
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].step == 25);
+  CHECK(max_abs_diff(one[0].H[0], all[2].H[0]) == 0.0);
+  o.steps = {5};
+  CHECK_THROWS_WITH_AS((void)generate_stacks(*m, o, 0), doctest::Contains("no snapshot at step 5"), InputError);
+  o.steps = {};
+  o.layers = 5;
+  CHECK_THROWS_WITH_AS((void)generate_stacks(*m, o, 0), doctest::Contains("the run has 4 layers"), InputError);
+  o.layers = 0;
+  MethodOptions m4 = mo;
+  m4.n = 4;
+  CHECK_THROWS_WITH_AS((void)generate_stacks(*make_method(m4), o, 0), doctest::Contains("n = 4"), InputError);
+  // Per token (dynamic mapping): (snapshots, tokens, L, n, n) → lead axes (token, layer).
+  a.shape = {3, 2, static_cast<std::size_t>(L), static_cast<std::size_t>(n), static_cast<std::size_t>(n)};
+  a.data.resize(3 * 2 * L * n * n, 0.25);
+  write_npy(dir.file("h_res.npy"), a);
+  const auto tok = generate_stacks(*m, o, 0);
+  REQUIRE(tok.size() == 3);
+  CHECK(tok[0].lead_axes == std::vector<std::string>{"token", "layer"});
+  CHECK(tok[0].count() == static_cast<std::size_t>(2 * L));
+  // Not a run directory.
+  write_file_atomically(dir.file("manifest.json"), "{}");
+  CHECK_THROWS_WITH_AS((void)generate_stacks(*m, o, 0), doctest::Contains("not the manifest"), InputError);
 }

@@ -250,17 +250,21 @@ struct BatchState {
   alignas(64) double K[kLanes];       // binary exponent K (M = M̂·2^K)
 };
 
-/// M̂ ← H·M̂ (sums over k left to right), then renormalised to max|M̂| ∈ [1/2, 1) by an exact power of two.
+/// C = A·B in every lane ([entry][lane], row-major entries; sums over k left to right).
 template <int N>
-void prefix_update(BatchState<N>& s) {
-  constexpr int NN = N * N;
-  alignas(64) double Pn[NN][kLanes];
+void lane_product(const double (&A)[N * N][kLanes], const double (&B)[N * N][kLanes], double (&C)[N * N][kLanes]) {
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < N; ++j) {
-      for (int l = 0; l < kLanes; ++l) Pn[i * N + j][l] = s.H[i * N][l] * s.P[j][l];
+      for (int l = 0; l < kLanes; ++l) C[i * N + j][l] = A[i * N][l] * B[j][l];
       for (int k = 1; k < N; ++k)
-        for (int l = 0; l < kLanes; ++l) Pn[i * N + j][l] += s.H[i * N + k][l] * s.P[k * N + j][l];
+        for (int l = 0; l < kLanes; ++l) C[i * N + j][l] += A[i * N + k][l] * B[k * N + j][l];
     }
+}
+
+/// M̂ ← Pn·2^{−e} with max|M̂| ∈ [1/2, 1) (an exact power of two), K += e: the value Pn·2^K is kept.
+template <int N>
+void take_normalised(BatchState<N>& s, const double (&Pn)[N * N][kLanes]) {
+  constexpr int NN = N * N;
   alignas(64) double mx[kLanes];
   for (int l = 0; l < kLanes; ++l) mx[l] = 0.0;
   for (int e = 0; e < NN; ++e)
@@ -416,26 +420,27 @@ void block_point_metrics(const Context& c, BatchState<N>& s, Index real, DepthSt
     }
 }
 
-/// M̂ ← M̂·H (suffix update S_l = S_{l+1}·H_l; sums over k left to right), renormalised like prefix_update.
+/// Prefix update M_l = H_l·M_{l−1}: M̂ ← H·M̂, renormalised.
+template <int N>
+void prefix_update(BatchState<N>& s) {
+  alignas(64) double Pn[N * N][kLanes];
+  lane_product<N>(s.H, s.P, Pn);
+  take_normalised<N>(s, Pn);
+}
+
+/// Suffix update S_l = S_{l+1}·H_l: M̂ ← M̂·H, renormalised.
 template <int N>
 void suffix_update(BatchState<N>& s) {
-  // Swap the roles: Pn[i][j] = Σ_k P[i][k]·H[k][j] is prefix_update with H and P exchanged, so form it in H's
-  // place and let prefix_update's renormalisation run on it with a multiplication by the identity.
-  constexpr int NN = N * N;
-  alignas(64) double Pn[NN][kLanes];
-  for (int i = 0; i < N; ++i)
-    for (int j = 0; j < N; ++j) {
-      for (int l = 0; l < kLanes; ++l) Pn[i * N + j][l] = s.P[i * N][l] * s.H[j][l];
-      for (int k = 1; k < N; ++k)
-        for (int l = 0; l < kLanes; ++l) Pn[i * N + j][l] += s.P[i * N + k][l] * s.H[k * N + j][l];
-    }
-  for (int e = 0; e < NN; ++e)
-    for (int l = 0; l < kLanes; ++l) s.H[e][l] = Pn[e][l];
-  alignas(64) double K_old[kLanes];
-  for (int l = 0; l < kLanes; ++l) K_old[l] = s.K[l];
-  set_identity<N>(s);
-  prefix_update<N>(s);  // M̂_new·2^{K_new} = Pn·(I/2)·2^1 = Pn exactly; the value is Pn·2^{K_old}
-  for (int l = 0; l < kLanes; ++l) s.K[l] += K_old[l];  // −inf (zero product) stays −inf
+  alignas(64) double Pn[N * N][kLanes];
+  lane_product<N>(s.P, s.H, Pn);
+  take_normalised<N>(s, Pn);
+}
+
+/// Layer "product": M = H_l itself (M̂ = H·2^{−e}, K = e).
+template <int N>
+void layer_update(BatchState<N>& s) {
+  for (int l = 0; l < kLanes; ++l) s.K[l] = 0.0;
+  take_normalised<N>(s, s.H);
 }
 
 /// H_l of the block's 16 seeds into s.H ([entry][lane]).
@@ -474,7 +479,7 @@ BlockTotals run_block_batched(const Context& c, Index block) {
       const Index layer = kind == ProductKind::Suffix ? c.o.layers + 1 - step : step;
       block_layer_H<N>(c, block, real, prefix, layer, xi, Z, Hb, s);
       switch (kind) {
-        case ProductKind::Layer: set_identity<N>(s); prefix_update<N>(s); break;
+        case ProductKind::Layer: layer_update<N>(s); break;
         case ProductKind::Prefix: prefix_update<N>(s); break;
         case ProductKind::Suffix: suffix_update<N>(s); break;
       }

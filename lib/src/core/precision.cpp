@@ -21,7 +21,7 @@ double round_bits(double x, int bits, int emin, int emax) noexcept {
 }
 }  // namespace
 
-double round_to(double x, Precision p) noexcept {
+double round_to_narrow(double x, Precision p) noexcept {
   switch (p) {
     case Precision::FP64: return x;
     case Precision::FP32: return round_bits(x, 24, -126, 127);

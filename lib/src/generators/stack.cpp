@@ -1,12 +1,18 @@
 #include "mhclab/generators/stack.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <utility>
 
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
 #include "mhclab/core/random.hpp"
+#include "mhclab/io/atomic_file.hpp"
+#include "mhclab/io/npy.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace mhclab {
 namespace {
@@ -29,8 +35,6 @@ void add_drift_step(Vec& S, const Vec& shared, double a, double b, std::uint64_t
 
 /// Checks of the numeric options that do not depend on steps/layers/input (shared with stack_theta).
 void validate_values(const StackOptions& o) {
-  if (o.kind == GeneratorKind::Trained)
-    throw InputError("generator 'trained' is not available for stacks yet (SPEC §7, training issue)");
   if (!(o.noise >= 0.0) || !std::isfinite(o.noise))
     throw InputError("noise = " + format_double(o.noise, "%g") + "; must be ≥ 0 and finite");
   if (!(o.eta >= 0.0) || !std::isfinite(o.eta))
@@ -97,6 +101,60 @@ GeneratedStack empty_stack(Index layers, long step) {
   st.lead_axes = {"layer"};
   st.lead_shape = {static_cast<std::size_t>(layers)};
   return st;
+}
+
+/// Trained: the H_res snapshots of a `mhclab train --out DIR` run (model/train.hpp): DIR/manifest.json names the
+/// snapshot steps and DIR/h_res.npy holds (snapshots, L, n, n), or (snapshots, tokens, L, n, n) for a dynamic
+/// mapping. One stack per selected snapshot, step = the training step; the matrices are the network's H_res as
+/// trained (its own modifiers already applied: the method's are not applied again).
+std::vector<GeneratedStack> trained_stacks(const Method& method, const StackOptions& o) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::is_directory(o.input) ? fs::path(o.input) : fs::path(o.input).parent_path();
+  const std::string manifest_path = (dir / "manifest.json").string(), h_path = (dir / "h_res.npy").string();
+  std::vector<long> snapshot_steps;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(read_file_bytes(manifest_path));
+    snapshot_steps = j.at("snapshot_steps").get<std::vector<long>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(manifest_path + ": not the manifest of a `mhclab train --out` run (" + e.what() + ")");
+  }
+  const NpyArray a = read_npy(h_path);
+  const bool dynamic = a.shape.size() == 5;
+  if ((a.shape.size() != 4 && !dynamic) || a.shape.front() != snapshot_steps.size())
+    throw InputError(h_path + ": shape " + shape_string(a.shape) + "; expected (" +
+                     std::to_string(snapshot_steps.size()) + ", L, n, n) or (" + std::to_string(snapshot_steps.size()) +
+                     ", tokens, L, n, n) for the " + std::to_string(snapshot_steps.size()) +
+                     " snapshot steps of manifest.json");
+  const std::size_t n = a.shape.back(), L = a.shape[a.shape.size() - 3], T = dynamic ? a.shape[1] : 1;
+  if (a.shape[a.shape.size() - 2] != n || n != static_cast<std::size_t>(method.n()))
+    throw InputError(h_path + ": matrices of shape " + shape_string({a.shape[a.shape.size() - 2], n}) +
+                     "; the method has n = " + std::to_string(method.n()));
+  if (o.layers > 0 && L != static_cast<std::size_t>(o.layers))
+    throw InputError(h_path + ": the run has " + std::to_string(L) + " layers; layers = " + std::to_string(o.layers) +
+                     " was asked for");
+  for (const long s : o.steps)
+    if (std::find(snapshot_steps.begin(), snapshot_steps.end(), s) == snapshot_steps.end())
+      throw InputError("steps: the run has no snapshot at step " + std::to_string(s) + " (" + manifest_path + ")");
+  std::vector<GeneratedStack> out;
+  const std::size_t per = T * L * n * n;
+  for (std::size_t k = 0; k < snapshot_steps.size(); ++k) {
+    if (!o.steps.empty() && std::find(o.steps.begin(), o.steps.end(), snapshot_steps[k]) == o.steps.end()) continue;
+    GeneratedStack st;
+    st.step = snapshot_steps[k];
+    st.lead_axes = dynamic ? std::vector<std::string>{"token", "layer"} : std::vector<std::string>{"layer"};
+    st.lead_shape = dynamic ? std::vector<std::size_t>{T, L} : std::vector<std::size_t>{L};
+    for (std::size_t e = 0; e < T * L; ++e) {
+      Mat H(static_cast<Index>(n), static_cast<Index>(n));
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t jj = 0; jj < n; ++jj) H(static_cast<Index>(i), static_cast<Index>(jj)) =
+            a.data[k * per + e * n * n + i * n + jj];  // C order, paper orientation
+      if (!H.allFinite()) throw InputError(h_path + ": snapshot " + std::to_string(k) + " has a non-finite entry");
+      st.H.push_back(std::move(H));
+    }
+    st.sinkhorn.assign(st.H.size(), std::nullopt);
+    out.push_back(std::move(st));
+  }
+  return out;
 }
 
 /// Drift: one pass over k = 1..max(steps), snapshots at each requested step (SPEC §6; header for the recipe).
@@ -171,7 +229,11 @@ GeneratedStack file_stack(const Method& method, const StackOptions& o, std::uint
 void StackOptions::validate() const {
   validate_values(*this);
   const std::string g = "generator '" + kind_name(kind) + "'";
-  if (kind == GeneratorKind::File) {
+  if (kind == GeneratorKind::Trained) {
+    if (input.empty()) throw InputError(g + " needs input (--input DIR: the --out directory of `mhclab train`)");
+    if (layers < 0) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (or 0 = as in the run)");
+    if (!tensor.empty()) throw InputError("tensor is only for generator 'file' with a .safetensors input");
+  } else if (kind == GeneratorKind::File) {
     if (input.empty()) throw InputError(g + " needs input (--input FILE)");
     if (layers < 0) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (or 0 = as in the file)");
     const bool axes_ok = lead_axes == std::vector<std::string>{"layer"} ||
@@ -184,11 +246,16 @@ void StackOptions::validate() const {
     }
   } else {
     if (layers < 1) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1");
-    if (!input.empty()) throw InputError("input is only for generator 'file' (got " + g + ")");
+    if (!input.empty()) throw InputError("input is only for generators 'file' and 'trained' (got " + g + ")");
     if (!tensor.empty())
       throw InputError("tensor is only for generator 'file' with a .safetensors input (got " + g + ")");
   }
-  if (kind == GeneratorKind::Drift) {
+  if (kind == GeneratorKind::Trained) {
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      if (i > 0 && steps[i] <= steps[i - 1])
+        throw InputError("steps must be strictly increasing (no duplicates); got " + std::to_string(steps[i]) +
+                         " after " + std::to_string(steps[i - 1]));
+  } else if (kind == GeneratorKind::Drift) {
     if (steps.empty()) throw InputError(g + " needs steps (--steps K means the single snapshot K)");
     for (std::size_t i = 0; i < steps.size(); ++i) {
       if (steps[i] < 0) throw InputError("steps: " + std::to_string(steps[i]) + " is negative; steps must be ≥ 0");
@@ -197,7 +264,7 @@ void StackOptions::validate() const {
                          " after " + std::to_string(steps[i - 1]));
     }
   } else if (!steps.empty()) {
-    throw InputError("steps is only for generator 'drift' (got " + g + ")");
+    throw InputError("steps is only for generators 'drift' and 'trained' (got " + g + ")");
   }
 }
 
@@ -223,8 +290,7 @@ std::vector<GeneratedStack> generate_stacks(const Method& method, const StackOpt
       out.push_back(file_stack(method, o, seed));
       return out;
     }
-    case GeneratorKind::Trained:
-      break;
+    case GeneratorKind::Trained: return trained_stacks(method, o);
   }
   throw InputError("generator '" + kind_name(o.kind) + "' is not available for stacks yet");
 }

@@ -13,6 +13,8 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
 #include "mhclab/core/parallel.hpp"
+#include "mhclab/io/table.hpp"
+#include "mhclab/sweep/aggregate.hpp"
 
 namespace mhclab {
 namespace {
@@ -22,7 +24,7 @@ constexpr std::array<const char*, 6> kStreamColumns{"fwd_gain",       "bwd_gain"
                                                     "log10_fwd_gain", "log10_bwd_gain", "log10_sigma_max"};
 
 bool sinkhorn_columns_for(const DepthKindOptions& o) {
-  return o.method.method == MethodId::MHC &&
+  return o.method.method == MethodId::MHC && o.stack.kind != GeneratorKind::Trained &&
          !(o.stack.kind == GeneratorKind::File && o.stack.input_kind == InputKind::Matrices);
 }
 
@@ -141,8 +143,9 @@ void DepthKindOptions::validate() const {
   method.validate();
   stack.validate();
   if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
-  if (stack.kind == GeneratorKind::File && seeds != 1)
-    throw InputError("seeds = " + std::to_string(seeds) + "; the file generator is deterministic: use 1 seed");
+  if ((stack.kind == GeneratorKind::File || stack.kind == GeneratorKind::Trained) && seeds != 1)
+    throw InputError("seeds = " + std::to_string(seeds) + "; the file and trained generators read their stack: use 1 "
+                     "seed");
   if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
   DepthTableOptions t = table;
   t.sinkhorn_columns = sinkhorn_columns_for(*this);
@@ -176,8 +179,16 @@ DepthKindResult depth_kind_csv(const DepthKindOptions& o) {
   table.sinkhorn_columns = sinkhorn_columns_for(o);
   const bool stream = o.engine == DepthEngine::Stream ||
                       (o.engine == DepthEngine::Auto && depth_stream_refusal(o).empty());
-  if (stream) return {stream_csv(o, depth_table_columns(o.method.n, table)), DepthEngine::Stream};
-  return {dense_csv(o, table), DepthEngine::Dense};
+  DepthKindResult r = stream ? DepthKindResult{stream_csv(o, depth_table_columns(o.method.n, table)),
+                                               DepthEngine::Stream}
+                             : DepthKindResult{dense_csv(o, table), DepthEngine::Dense};
+  if (o.aggregate) {
+    AggregateOptions a;
+    a.group_columns = {"step", "depth", "kind"};
+    a.drop = {"seed"};
+    r.csv = aggregate_over_seeds(parse_table(r.csv, "depth rows"), a).to_csv();
+  }
+  return r;
 }
 
 }  // namespace mhclab

@@ -18,8 +18,14 @@ enum class Accumulate { FP32, Same };
 inline constexpr EnumTable<Accumulate, 2> accumulate_table{
     "precision-accumulate", {{{Accumulate::FP32, "fp32"}, {Accumulate::Same, "same"}}}};
 
-/// Rounds x (exact fp64) once to `p`. NaN stays NaN; ±inf stays ±inf.
-[[nodiscard]] double round_to(double x, Precision p) noexcept;
+/// Rounds x (exact fp64) to fp32 or bf16 (round_to's work for those formats).
+[[nodiscard]] double round_to_narrow(double x, Precision p) noexcept;
+
+/// Rounds x (exact fp64) once to `p`. NaN stays NaN; ±inf stays ±inf. Inline so that the fp64 identity costs
+/// nothing in the Sinkhorn inner loops (the scalar kernel calls it per entry).
+[[nodiscard]] inline double round_to(double x, Precision p) noexcept {
+  return p == Precision::FP64 ? x : round_to_narrow(x, p);
+}
 
 /// Unit roundoff u = 2^-(significant bits): 2^-53, 2^-24, 2^-8.
 [[nodiscard]] double unit_roundoff(Precision p) noexcept;

@@ -2,8 +2,8 @@
 // Parameter generators of SPEC §6 for single matrices: `init` (θ = the method's init) and `random`
 // (θ = init + σ·N(0,1) per entry). Counter-based seeding: the noise of (seed, layer, step) is the stream
 // RandomStream(seed, Purpose::Theta, {layer, step}) consumed in θ order, so any subset of layers/steps can
-// be generated in any order or thread with the same numbers. (Stacks, drift, trained and file
-// generators arrive with the depth-analysis issue.)
+// be generated in any order or thread with the same numbers. The stack generators (drift, trained, file) are
+// in generators/stack.hpp.
 #include <cstdint>
 
 #include "mhclab/core/enum_table.hpp"

@@ -14,7 +14,11 @@
 //           (θ left empty), params → H(θ) of the method per entry. Leading axes (layer), (step, layer) or
 //           (token, layer); all entries are returned in one GeneratedStack, flattened in C order (layer
 //           fastest), with lead_axes/lead_shape so a caller can group by token or step.
-//   trained is SPEC §7 (training issue): InputError "not available yet".
+//   trained the H_res snapshots of a training run (`mhclab train --out DIR`, model/train.hpp): input = DIR (or a
+//           file in it); DIR/manifest.json lists the snapshot steps, DIR/h_res.npy holds (snapshots, L, n, n) or,
+//           for a dynamic mapping, (snapshots, tokens, L, n, n). One stack per snapshot (`steps` selects some;
+//           empty = all), step = the training step, lead axes (layer) or (token, layer); the matrices as trained
+//           (the run's modifiers are in them; the method's are not applied again; no θ).
 //
 // Random streams (mhclab/core/random.hpp gives the recipe; all indices uint64, layer index l = 0..L−1 is
 // 0-based, H_1 ↔ l = 0; each stream is consumed as exactly p = method.num_params() normals, in θ order):
@@ -58,10 +62,11 @@ struct StackOptions {
   double noise = 1.0;            ///< σ of `random`, ≥ 0, finite
   double eta = 0.01;             ///< η of `drift`, ≥ 0, finite
   double rho = 0.0;              ///< ρ of `drift`, ∈ [0, 1]
-  /// drift only (required there; must be empty otherwise): snapshot steps, strictly increasing, ≥ 0.
+  /// drift (required there) and trained (optional selection of the run's snapshots; empty = all); must be empty
+  /// otherwise: snapshot steps, strictly increasing, ≥ 0.
   /// The CLI's `--steps K` means the single snapshot {K}.
   std::vector<long> steps = {};
-  std::string input;             ///< file only (required there; must be empty otherwise)
+  std::string input;             ///< file (the stack file) and trained (the run's directory); required there
   InputKind input_kind = InputKind::Matrices;   ///< file: meaning of the trailing axes
   Layout layout = Layout::ToFrom;               ///< file: from_to transposes each matrix on read
   std::string tensor;  ///< file: the tensor of a .safetensors input (`--tensor`; must be empty otherwise)

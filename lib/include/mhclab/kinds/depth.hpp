@@ -42,6 +42,9 @@ struct DepthKindOptions {
   /// kinds, metrics, lyapunov. sinkhorn_columns is decided here (mhc stacks that carry their θ), not read.
   DepthTableOptions table;
   DepthEngine engine = DepthEngine::Auto;
+  /// Instead of the rows: per (step, depth, kind), over seeds, the statistics of sweep/aggregate.hpp (count,
+  /// mean, sd, median, q05, q95, Student-t 95% CI) of every metric column — what a sweep's aggregates.csv holds.
+  bool aggregate = false;
   int threads = 0;               ///< over seeds (0 = all cores); results do not depend on it
 
   /// Throws InputError naming the field (method, stack, seeds, table.kinds/metrics, engine).
@@ -52,7 +55,8 @@ struct DepthKindOptions {
 [[nodiscard]] std::string depth_stream_refusal(const DepthKindOptions& options);
 
 struct DepthKindResult {
-  std::string csv;        ///< header `seed,step,depth,kind,<columns>` and the rows
+  std::string csv;        ///< header `seed,step,depth,kind,<columns>` and the rows (aggregate: `step,depth,kind,
+                          ///< metric,count,mean,sd,median,q05,q95,ci95_lo,ci95_hi`)
   DepthEngine engine{};   ///< the engine that ran (Dense or Stream)
 };
 
