@@ -53,7 +53,9 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2)
 echo "== mhclab info ($bin)"
 "$bin" info
 echo
-echo "== NumPy peer: $("$python" -c 'import sys, numpy; print(f"numpy {numpy.__version__}, python {sys.version.split()[0]}, {sys.executable}")')"
+# The peer runs without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (set on some machines for old OpenBLAS builds; they
+# slow a current NumPy): its best figure.
+echo "== NumPy peer (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset): $("$python" -c 'import sys, numpy; print(f"numpy {numpy.__version__}, python {sys.version.split()[0]}, {sys.executable}")')"
 echo "== repeat $repeat, t $iters, seed $seed, mhclab options: ${select:-(full output)}${*:+ $*}"
 
 rc=0
@@ -70,7 +72,7 @@ for cfg in $configs; do
   done
   for ((r = 0; r < repeat; r++)); do
     rm -f "$tmp/d.npy"
-    np+=("$(timed "$python" "$here/depth_verb_numpy.py" --n "$n" --layers "$layers" --seeds "$seeds" --iters "$iters" \
+    np+=("$(timed env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$here/depth_verb_numpy.py" --n "$n" --layers "$layers" --seeds "$seeds" --iters "$iters" \
       --seed "$seed" --out "$tmp/d.npy")")
   done
   mh_med="$(median "${mh[@]}")"

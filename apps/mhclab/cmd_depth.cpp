@@ -5,6 +5,8 @@
 // seed and one step, else (seed, step, layer, n, n) (.npy, or long-form CSV `seed,step,layer,i,j,value`).
 #include <fmt/core.h>
 
+#include <cstdio>
+
 #include "commands.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/parallel.hpp"
@@ -60,7 +62,11 @@ void save_matrices(const DepthKindOptions& o, const std::string& path) {
 
 int run_depth(const DepthCli& c) {
   const DepthKindOptions o = c.resolve();
-  emit(c.out, depth_kind_csv(o).csv);
+  const DepthKindResult r = depth_kind_csv(o);
+  if (c.out.empty())
+    for (const std::string& chunk : r.chunks) std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+  else
+    r.write(c.out);
   const bool save = !c.save_matrices.empty();
   if (save) save_matrices(o, c.save_matrices);
   if (!c.out.empty() || save)
@@ -89,7 +95,7 @@ VerbFunctions declare_depth(CLI::App* sub) {
                 "as a sweep's aggregates.csv) instead of the rows");
   sub->add_option("--threads", c->threads, "Threads over seeds (0 = all cores; results do not depend on it)")
       ->capture_default_str();
-  return {[c] { (void)c->resolve(); }, [c] { return depth_kind_csv(c->resolve()).csv; },
+  return {[c] { (void)c->resolve(); }, [c] { return depth_kind_csv(c->resolve()).csv(); },
           [c] { return run_depth(*c); }};
 }
 

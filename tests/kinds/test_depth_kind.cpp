@@ -50,7 +50,7 @@ TEST_SUITE("kinds_depth") {
       DepthKindOptions o = mhc_options(3, 12, 2);
       o.method.method = m;
       o.engine = DepthEngine::Dense;
-      const Table full = parse_table(depth_kind_csv(o).csv, "full");
+      const Table full = parse_table(depth_kind_csv(o).csv(), "full");
       for (const std::vector<std::string>& metrics :
            std::vector<std::vector<std::string>>{{"sigma_max"},
                                                  {"fwd_gain", "bwd_gain", "log10_sigma_max"},
@@ -61,7 +61,7 @@ TEST_SUITE("kinds_depth") {
         s.table.metrics = metrics;
         const DepthKindResult r = depth_kind_csv(s);
         CHECK(r.engine == DepthEngine::Dense);
-        const Table sel = parse_table(r.csv, "selected");
+        const Table sel = parse_table(r.csv(), "selected");
         std::vector<std::string> expect_header{"seed", "step", "depth", "kind"};
         std::vector<std::string> ordered;  // the full table's column order
         for (const auto& c : full.header)
@@ -85,11 +85,11 @@ TEST_SUITE("kinds_depth") {
       DepthKindOptions o = mhc_options(n, 24, n == 4 ? 21 : 3);  // 21: a full block of 16 and a partial one
       o.table.metrics = {"fwd_gain", "bwd_gain", "sigma_max", "log10_fwd_gain", "log10_bwd_gain", "log10_sigma_max"};
       o.engine = DepthEngine::Dense;
-      const Table dense = parse_table(depth_kind_csv(o).csv, "dense");
+      const Table dense = parse_table(depth_kind_csv(o).csv(), "dense");
       o.engine = DepthEngine::Auto;
       const DepthKindResult sr = depth_kind_csv(o);
       CHECK(sr.engine == DepthEngine::Stream);
-      const Table stream = parse_table(sr.csv, "stream");
+      const Table stream = parse_table(sr.csv(), "stream");
       REQUIRE(stream.header == dense.header);
       REQUIRE(stream.rows.size() == dense.rows.size());
       double worst = 0.0;
@@ -115,11 +115,11 @@ TEST_SUITE("kinds_depth") {
     o.table.kinds = {ProductKind::Layer, ProductKind::Suffix};
     o.table.metrics = {"fwd_gain", "sigma_max"};
     o.threads = 1;
-    const std::string one = depth_kind_csv(o).csv;
+    const std::string one = depth_kind_csv(o).csv();
     o.threads = 2;
-    CHECK(depth_kind_csv(o).csv == one);
+    CHECK(depth_kind_csv(o).csv() == one);
     o.threads = 3;
-    CHECK(depth_kind_csv(o).csv == one);
+    CHECK(depth_kind_csv(o).csv() == one);
   }
 
   TEST_CASE("requests the stream engine cannot take are refused by name, and auto falls back to dense") {

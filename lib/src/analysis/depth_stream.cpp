@@ -197,7 +197,6 @@ struct Context {
   const DepthStreamOptions& o;
   Vec init;                    // n² init θ of mhc
   SinkhornBatchOptions batch;  // batched Sinkhorn (threads = 1: we thread over blocks)
-  SinkhornOptions scalar;      // scalar Sinkhorn
   const DepthStreamSink* sink;
   [[nodiscard]] Index p() const { return o.n * o.n; }
 };
@@ -497,6 +496,54 @@ constexpr BatchedBlockFn kBatchedFns[kSinkhornBatchMaxN] = {&run_block_batched<1
                                                             &run_block_batched<7>, &run_block_batched<8>};
 
 // ---- scalar path (any n) -----------------------------------------------------------------------------------
+/// Sinkhorn of one n×n logit matrix (row-major `Z`) with the semantics of sinkhorn_batch (mixing/sinkhorn_batch.hpp:
+/// exp_nonpositive of (Z − max Z)/τ, column/row sums left to right, multiplication by the reciprocal of each sum;
+/// ≤ 1 ulp per entry from sinkhorn()), laid out so that the column pass vectorises over j. `work` holds n²
+/// entries of M (row-major) and `sums` n. Returns false for a numerical issue ((Z − max)/τ < −708, or a
+/// non-finite result), leaving H unspecified.
+bool sinkhorn_rowmajor(const double* Z, Index n, const Context& c, std::vector<double>& work,
+                       std::vector<double>& sums, Mat& H) {
+  const Index p = n * n;
+  double zmax = Z[0];
+  for (Index e = 1; e < p; ++e) zmax = Z[e] > zmax ? Z[e] : zmax;
+  double* M = work.data();
+  double* cs = sums.data();
+  bool ok = std::isfinite(zmax);
+  for (Index e = 0; e < p; ++e) {
+    const double x = (Z[e] - zmax) / c.o.tau;
+    ok = ok && x >= -708.0;
+    M[e] = exp_nonpositive(x >= -708.0 ? x : 0.0);
+  }
+  if (!ok) return false;
+  const bool col_first = c.o.order == SinkhornOrder::ColThenRow;
+  const auto columns = [&] {
+    for (Index j = 0; j < n; ++j) cs[j] = M[j];
+    for (Index i = 1; i < n; ++i)
+      for (Index j = 0; j < n; ++j) cs[j] += M[i * n + j];
+    for (Index j = 0; j < n; ++j) cs[j] = 1.0 / cs[j];
+    for (Index i = 0; i < n; ++i)
+      for (Index j = 0; j < n; ++j) M[i * n + j] *= cs[j];
+  };
+  const auto rows = [&] {
+    for (Index i = 0; i < n; ++i) {
+      double r = M[i * n];
+      for (Index j = 1; j < n; ++j) r += M[i * n + j];
+      const double inv = 1.0 / r;
+      for (Index j = 0; j < n; ++j) M[i * n + j] *= inv;
+    }
+  };
+  for (int t = 0; t < c.o.iterations; ++t) {
+    if (col_first) columns(), rows();
+    else rows(), columns();
+  }
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) {
+      H(i, j) = M[i * n + j];
+      ok = ok && std::isfinite(H(i, j));
+    }
+  return ok;
+}
+
 BlockTotals run_block_scalar(const Context& c, Index block) {
   const Index n = c.o.n, p = c.p();
   const Index real = std::min<Index>(kLanes, c.o.seeds - block * kLanes);
@@ -504,7 +551,8 @@ BlockTotals run_block_scalar(const Context& c, Index block) {
   lane_prefixes(c, block, prefix);
   std::vector<double> xi(static_cast<std::size_t>(p * kLanes)), Z(static_cast<std::size_t>(p * kLanes));
   std::vector<DepthStreamPoint> pts(static_cast<std::size_t>(real));
-  Mat Zl(n, n);
+  Mat Hl(n, n);
+  std::vector<double> work(static_cast<std::size_t>(p)), sums(static_cast<std::size_t>(n));
   BlockTotals tot;
   for (const auto& [kind, kind_name] : product_kind_table.entries) {
     if (!c.o.has_kind(kind)) continue;
@@ -514,15 +562,12 @@ BlockTotals run_block_scalar(const Context& c, Index block) {
       block_normals(prefix, static_cast<std::uint64_t>(layer - 1), p, xi.data());
       block_logits(c.init.data(), c.o.noise, p, xi.data(), Z.data());
       for (Index l = 0; l < real; ++l) {
-        for (Index i = 0; i < n; ++i)
-          for (Index j = 0; j < n; ++j) Zl(i, j) = Z[static_cast<std::size_t>(l * p + i * n + j)];
-        const SinkhornResult r = sinkhorn(Zl, c.scalar);
-        if (r.summary.status == SinkhornStatus::NumericalIssue) throw_issue(c, block * kLanes + l, layer);
+        if (!sinkhorn_rowmajor(Z.data() + l * p, n, c, work, sums, Hl)) throw_issue(c, block * kLanes + l, layer);
         ScaledMatrix& S = P[static_cast<std::size_t>(l)];
         switch (kind) {  // as depth_metrics (analysis/depth_metrics.cpp) forms the three kinds
-          case ProductKind::Layer: S = ScaledMatrix::from_matrix(r.H); break;
-          case ProductKind::Prefix: S.left_multiply(r.H); break;
-          case ProductKind::Suffix: S.right_multiply(r.H); break;
+          case ProductKind::Layer: S = ScaledMatrix::from_matrix(Hl); break;
+          case ProductKind::Prefix: S.left_multiply(Hl); break;
+          case ProductKind::Suffix: S.right_multiply(Hl); break;
         }
         DepthStreamPoint& q = pts[static_cast<std::size_t>(l)];
         q.log2_scale = S.is_zero() ? -kInf : std::nearbyint(S.log_scale / std::numbers::ln2);  // fl(K·ln 2)
@@ -554,7 +599,7 @@ Context make_context(const DepthStreamOptions& o, const DepthStreamSink* sink) {
   mo.sinkhorn.tau = o.tau;
   mo.sinkhorn.order = o.order;
   mo.init_tau = o.init_tau;
-  Context c{o, make_method(mo)->init_params(o.init, o.init_eps), {}, mo.sinkhorn, sink};
+  Context c{o, make_method(mo)->init_params(o.init, o.init_eps), {}, sink};
   if (o.batched()) {
     c.batch.n = static_cast<int>(o.n);
     c.batch.iterations = o.iterations;

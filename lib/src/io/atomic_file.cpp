@@ -41,6 +41,10 @@ void sync_parent_dir(const std::string& path) {
 }  // namespace
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
+  write_file_atomically(path, std::vector<std::string_view>{bytes});
+}
+
+void write_file_atomically(const std::string& path, const std::vector<std::string_view>& chunks) {
   if (path.empty()) throw InputError("cannot write a file with an empty name");
   const std::string tmp = temp_name(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -53,6 +57,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     fail(path, what, err);
   };
 
+  for (const std::string_view bytes : chunks) {
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
@@ -64,6 +69,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     if (w == 0) abandon("write to '" + tmp + "' made no progress", EIO, true);
     p += w;
     left -= static_cast<std::size_t>(w);
+  }
   }
   if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) abandon("fsync of '" + tmp + "' failed", errno, true);
   if (::close(fd) != 0) abandon("close of '" + tmp + "' failed", errno, false);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
 #include "mhclab/core/parallel.hpp"
+#include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/table.hpp"
 #include "mhclab/sweep/aggregate.hpp"
 
@@ -29,7 +31,7 @@ bool sinkhorn_columns_for(const DepthKindOptions& o) {
 }
 
 // ---- dense -----------------------------------------------------------------------------------------------
-std::string dense_csv(const DepthKindOptions& o, const DepthTableOptions& table) {
+std::vector<std::string> dense_csv(const DepthKindOptions& o, const DepthTableOptions& table) {
   const auto method = make_method(o.method);
   std::vector<std::string> text(static_cast<std::size_t>(o.seeds));
   parallel_for(o.seeds, o.threads, [&](Index k) {
@@ -48,22 +50,26 @@ std::string dense_csv(const DepthKindOptions& o, const DepthTableOptions& table)
       append_depth_rows(out, std::to_string(seed) + "," + std::to_string(g.step) + ",", depth_table(g.H, extras, t));
     }
   });
-  std::string csv = depth_csv_header({"seed", "step"}, depth_table_columns(o.method.n, table));
-  std::size_t total = csv.size();
-  for (const std::string& t : text) total += t.size();
-  csv.reserve(total);
-  for (const std::string& t : text) csv += t;
-  return csv;
+  text.insert(text.begin(), depth_csv_header({"seed", "step"}, depth_table_columns(o.method.n, table)));
+  return text;
 }
 
 // ---- stream ----------------------------------------------------------------------------------------------
-/// A linear metric cell x̂·2^K as the dense table writes it (MetricCell::format of number(value, log10)).
-void append_linear(std::string& out, double value, double log10_abs) {
+/// A linear metric cell x̂·2^K as the dense table writes it (MetricCell::format of number(value, log10)); the
+/// log10 form is computed only for a value beyond the double range.
+void append_linear(std::string& out, double value, double (DepthStreamPoint::*log10_of)() const,
+                   const DepthStreamPoint& q) {
   if (std::isfinite(value) && std::fabs(value) >= 0x1p-1022) append_double(out, value);
-  else out += format_metric(value, log10_abs);
+  else out += format_metric(value, (q.*log10_of)());
 }
 
-std::string stream_csv(const DepthKindOptions& o, const std::vector<std::string>& columns) {
+void append_index(std::string& out, std::uint64_t k) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, k);
+  out.append(buf, r.ptr);
+}
+
+std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector<std::string>& columns) {
   DepthStreamOptions s;
   s.n = o.method.n;
   s.layers = o.stack.layers;
@@ -106,19 +112,23 @@ std::string stream_csv(const DepthKindOptions& o, const std::vector<std::string>
     std::copy(b.points.begin(), b.points.end(), buf.begin() + base);
     if (b.kind != last_kind || b.layer != last_layer) return;
     std::string& out = text[static_cast<std::size_t>(block)];
+    const auto ncols = static_cast<std::size_t>(std::count(want.begin(), want.end(), true));
+    out.reserve(static_cast<std::size_t>(lanes * kslots * L) * (32 + 24 * ncols));  // typical row length
     for (Index lane = 0; lane < lanes; ++lane) {
-      std::string lead = std::to_string(o.first_seed + static_cast<std::uint64_t>(b.seed_index + lane)) + ",0,";
+      std::string lead;
+      append_index(lead, o.first_seed + static_cast<std::uint64_t>(b.seed_index + lane));
+      lead += ",0,";
       for (Index k = 0; k < kslots; ++k) {
         const std::string_view kind_name = product_kind_table.to_string(kinds[static_cast<std::size_t>(k)]);
         for (Index l = 0; l < L; ++l) {
           const DepthStreamPoint& q = buf[static_cast<std::size_t>((k * L + l) * lanes + lane)];
           out += lead;
-          out += std::to_string(l + 1);
+          append_index(out, static_cast<std::uint64_t>(l + 1));
           out += ',';
           out += kind_name;
-          if (want[0]) out += ',', append_linear(out, q.fwd_gain(), q.log10_fwd_gain());
-          if (want[1]) out += ',', append_linear(out, q.bwd_gain(), q.log10_bwd_gain());
-          if (want[2]) out += ',', append_linear(out, q.sigma_max(), q.log10_sigma_max());
+          if (want[0]) out += ',', append_linear(out, q.fwd_gain(), &DepthStreamPoint::log10_fwd_gain, q);
+          if (want[1]) out += ',', append_linear(out, q.bwd_gain(), &DepthStreamPoint::log10_bwd_gain, q);
+          if (want[2]) out += ',', append_linear(out, q.sigma_max(), &DepthStreamPoint::log10_sigma_max, q);
           if (want[3]) out += ',', append_double(out, q.log10_fwd_gain());
           if (want[4]) out += ',', append_double(out, q.log10_bwd_gain());
           if (want[5]) out += ',', append_double(out, q.log10_sigma_max());
@@ -129,12 +139,8 @@ std::string stream_csv(const DepthKindOptions& o, const std::vector<std::string>
     std::vector<DepthStreamPoint>().swap(buf);
   };
   (void)depth_stream(s, sink);
-  std::string csv = depth_csv_header({"seed", "step"}, columns);
-  std::size_t total = csv.size();
-  for (const std::string& t : text) total += t.size();
-  csv.reserve(total);
-  for (const std::string& t : text) csv += t;
-  return csv;
+  text.insert(text.begin(), depth_csv_header({"seed", "step"}, columns));
+  return text;
 }
 
 }  // namespace
@@ -173,6 +179,20 @@ std::string depth_stream_refusal(const DepthKindOptions& o) {
   return {};
 }
 
+std::string DepthKindResult::csv() const {
+  std::size_t total = 0;
+  for (const std::string& c : chunks) total += c.size();
+  std::string out;
+  out.reserve(total);
+  for (const std::string& c : chunks) out += c;
+  return out;
+}
+
+void DepthKindResult::write(const std::string& path) const {
+  std::vector<std::string_view> views(chunks.begin(), chunks.end());
+  write_file_atomically(path, views);
+}
+
 DepthKindResult depth_kind_csv(const DepthKindOptions& o) {
   o.validate();
   DepthTableOptions table = o.table;
@@ -186,7 +206,7 @@ DepthKindResult depth_kind_csv(const DepthKindOptions& o) {
     AggregateOptions a;
     a.group_columns = {"step", "depth", "kind"};
     a.drop = {"seed"};
-    r.csv = aggregate_over_seeds(parse_table(r.csv, "depth rows"), a).to_csv();
+    r.chunks = {aggregate_over_seeds(parse_table(r.csv(), "depth rows"), a).to_csv()};
   }
   return r;
 }

@@ -21,8 +21,10 @@
 //     through vectorisable log / sin / cos (fdlibm's algorithms, < 1 ulp) instead of libm's: θ equals
 //     RandomStream's to the last bit or one ulp apart (like NumPy's regeneration, see random.hpp). Sinkhorn is
 //     sinkhorn_batch (mixing/sinkhorn_batch.hpp, ≤ 1 ulp per entry from sinkhorn()).
-//   scalar (any n ≥ 1; used above 8): the same θ (same generator code), then per seed sinkhorn(), the prefix as
-//     a ScaledMatrix and sigma_max from Eigen's SelfAdjointEigenSolver on M̂ᵀM̂.
+//   scalar (any n ≥ 1; used above 8): the same θ (same generator code), then per seed a row-major Sinkhorn with
+//     sinkhorn_batch's semantics (exp_nonpositive, sums left to right, reciprocal multiplication: ≤ 1 ulp per
+//     entry from sinkhorn(); the column pass vectorises over j), the product as a ScaledMatrix and sigma_max from
+//     Eigen's SelfAdjointEigenSolver on M̂ᵀM̂.
 //
 // sigma_max (batched path): λ_max of A = M̂ᵀM̂ (n×n symmetric, entries ≤ n: no overflow) by cyclic Jacobi sweeps
 // (Golub–Van Loan Alg. 8.5.3, rotations in Rutishauser's form), vectorised over the 16 lanes; each lane stops

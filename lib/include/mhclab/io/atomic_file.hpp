@@ -16,6 +16,7 @@
 #include <iosfwd>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mhclab {
 
@@ -25,6 +26,9 @@ void write_file_atomically(const std::string& path, const std::function<void(std
 
 /// Writes `bytes` to `path`, atomically.
 void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// Writes the concatenation of `chunks` to `path`, atomically (large outputs without a joined copy).
+void write_file_atomically(const std::string& path, const std::vector<std::string_view>& chunks);
 
 /// The whole contents of the regular file `path`. Throws InputError "<path>: cannot read: <reason>" if it
 /// does not exist, is not a regular file, or cannot be read.

@@ -21,6 +21,7 @@
 // the thread count; `engine` fixes which computation a script gets.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
@@ -55,9 +56,15 @@ struct DepthKindOptions {
 [[nodiscard]] std::string depth_stream_refusal(const DepthKindOptions& options);
 
 struct DepthKindResult {
-  std::string csv;        ///< header `seed,step,depth,kind,<columns>` and the rows (aggregate: `step,depth,kind,
-                          ///< metric,count,mean,sd,median,q05,q95,ci95_lo,ci95_hi`)
+  /// The CSV text in consecutive pieces (header first; a large table stays in its per-block pieces so that it
+  /// is written without a joined copy): header `seed,step,depth,kind,<columns>` and the rows (aggregate:
+  /// `step,depth,kind,metric,count,mean,sd,median,q05,q95,ci95_lo,ci95_hi`).
+  std::vector<std::string> chunks;
   DepthEngine engine{};   ///< the engine that ran (Dense or Stream)
+  /// The whole text (chunks joined).
+  [[nodiscard]] std::string csv() const;
+  /// Writes the text to `path` atomically (io/atomic_file.hpp).
+  void write(const std::string& path) const;
 };
 
 /// The depth table of every seed (see the top of this file). InputError for bad options, ComputeError for a
