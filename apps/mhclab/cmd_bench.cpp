@@ -180,7 +180,7 @@ void project_scalar(ProjectContext& c) {
   fmt::print("scalar_vs_batched_max_abs_diff: {}\n", g17(max_diff));
 }
 
-// Build throughput of every registered method (issue 3): H(θ) for n = 4, 8, 16 (mhc-lite to 8), on all
+// Build throughput of every registered method: H(θ) for n = 4, 8, 16 (mhc-lite to 8), on all
 // requested threads, θ entries N(0,1) from RandomStream(seed, Purpose::Bench, {1000 + method, n, k}) for a
 // pool of `method_pool` parameter vectors generated before timing; each measurement cycles through the pool
 // until at least `method_min_time` seconds have passed. mhc runs the scalar sinkhorn() with the

@@ -71,7 +71,7 @@ TEST_CASE("topk: status strings") {
 }
 
 TEST_CASE("topk: L = 4 layers I + 0.1·G against dense solvers (n = 64, 128, 256; k = 6)") {
-  // Tolerances from the issue. Why they hold: Spectra converges to tol = 1e-12 relative to |λ̂| (≤ ‖M̂‖); the
+  // Tolerances (the depth-analysis requirements). Why they hold: Spectra converges to tol = 1e-12 relative to |λ̂| (≤ ‖M̂‖); the
   // Ritz residual then is ≲ 1e-12·‖M‖₂, and rounding in the 4 factor applications adds ~n·u·‖M‖. So
   // ‖Mv − λv‖ ≤ 1e-10·‖M‖₂ leaves a factor ~100. Singular values: μ = σ̂² is converged to 1e-12 relative, so
   // σ̂ to 5e-13 relative (top σ's are ≥ 0.3·σ_1 here), below 1e-10·σ_1. Eigenvalue moduli against
@@ -128,7 +128,7 @@ TEST_CASE("topk: L = 4 layers I + 0.1·G against dense solvers (n = 64, 128, 256
 TEST_CASE("topk: deep doubly stochastic stack (L = 2000, n = 64): σ_1 = λ_1 = 1, converged") {
   // Random positive DS factors: Sinkhorn of exp(G) run to its fixed point (margins 1 to ≤ 1e-14; ~14
   // iterations each). With H1 = 1 and ‖H‖₂ ≤ 1 the product has M1 = 1 and ‖M‖₂ = 1, so σ_1 = λ_1 = 1.
-  // Tolerance 1e-10 (the issue's): margin errors δ ≤ 1e-14 per factor change λ_1 and σ_1 by at most ~L·δ =
+  // Tolerance 1e-10 (required): margin errors δ ≤ 1e-14 per factor change λ_1 and σ_1 by at most ~L·δ =
   // 2e-11 (observed 2e-14), and Spectra's tol adds 1e-12 relative. k = 6 is asked for, but after 2000 contractions every other value of the
   // product is rounding noise (λ̂ ~1e-32, σ̂ ~1e-16 through the Gram operator): only σ_1, λ_1 and the status
   // are asserted.
@@ -161,7 +161,7 @@ TEST_CASE("topk: deep doubly stochastic stack (L = 2000, n = 64): σ_1 = λ_1 = 
 
 TEST_CASE("topk: deep scaled stack 1.5·Q_l (L = 5000, n = 16): log10 σ = L·log10 1.5, printed from the log form") {
   // Every singular value and eigenvalue modulus of Π 1.5·Q_l is 1.5^L = 10^880.4 (beyond the double range).
-  // Tolerance 1e-10 relative on log10 (the issue's): the normalised operator applies 5000 orthogonal factors
+  // Tolerance 1e-10 relative on log10 (required): the normalised operator applies 5000 orthogonal factors
   // with relative rounding ≲ L·n·u ≈ 1e-11 of σ̂, i.e. ~5e-12 absolute in log10 ≈ 6e-15 relative; Σ e_l is exact.
   const Index n = 16;
   const long L = test::test_size(5000, 1000);

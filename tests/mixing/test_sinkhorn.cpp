@@ -213,7 +213,7 @@ TEST_CASE("tolerance stop: converged / max_iterations / fixed_iterations") {
 }
 
 // The entropic solution itself sits off the vertex by ≈ exp(−gap/(k·τ)), k ≤ n the cycle length of the
-// runner-up assignment (the entropic duals split the gap over the k reduced costs of the cycle). The issue's
+// runner-up assignment (the entropic duals split the gap over the k reduced costs of the cycle). The requirement
 // "within 1e-6 for gap ≥ 30τ" therefore holds for 2-cycles (exp(−15) = 3e-7) but not for every draw: one
 // n = 4 draw with a 3-cycle runner-up and gap = 40.9τ sits 1.2e-6 from the vertex at convergence (marginal
 // errors 2e-14). The test asserts dist ≤ max(1e-6, 2·exp(−gap/(n·τ))) and marginal errors ≤ 1e-6.

@@ -9,7 +9,7 @@ std::unique_ptr<Method> make_resnet(const MethodOptions& o);
 std::unique_ptr<Method> make_hc(const MethodOptions& o);
 std::unique_ptr<Method> make_mhc(const MethodOptions& o);
 std::unique_ptr<Method> make_tropical(const MethodOptions& o);
-// Exact doubly stochastic charts (issue 3): declared here, defined in their own files.
+// Exact doubly stochastic charts: declared here, defined in their own files.
 std::unique_ptr<Method> make_mhc_lite(const MethodOptions& o);
 std::unique_ptr<Method> make_kromhc(const MethodOptions& o);
 std::unique_ptr<Method> make_tbp(const MethodOptions& o);
