@@ -7,14 +7,14 @@
 #   index 1: lr=0.01; method=mhc; y=log10_dist (24 points)
 #   index 2: lr=0.01; method=mhc-lite; y=log10_dist (24 points)
 #   index 3: lr=0.01; method=kromhc; y=log10_dist (24 points)
-#   index 4: lr=0.01; method=tbp; y=log10_dist (22 points)
-#   index 5: lr=0.01; method=rtbp; y=log10_dist (22 points)
+#   index 4: lr=0.01; method=tbp; y=log10_dist (24 points)
+#   index 5: lr=0.01; method=rtbp; y=log10_dist (24 points)
 #   index 6: lr=0.3; method=hc; y=log10_dist (24 points)
 #   index 7: lr=0.3; method=mhc; y=log10_dist (24 points)
 #   index 8: lr=0.3; method=mhc-lite; y=log10_dist (24 points)
 #   index 9: lr=0.3; method=kromhc; y=log10_dist (24 points)
-#   index 10: lr=0.3; method=tbp; y=log10_dist (22 points)
-#   index 11: lr=0.3; method=rtbp; y=log10_dist (22 points)
+#   index 10: lr=0.3; method=tbp; y=log10_dist (24 points)
+#   index 11: lr=0.3; method=rtbp; y=log10_dist (24 points)
 
 data = 'moved.dat'
 formats = 'png'  # any of: png svg pdf
@@ -24,7 +24,7 @@ set tics out nomirror
 set border 3
 set key tmargin center horizontal Left reverse noautotitle title 'method' noenhanced
 set xlabel 'layer' noenhanced
-set ylabel 'log10 ‖H_l(final) − H_l(0)‖_F' noenhanced
+set ylabel 'log10 max(‖H_l(final) − H_l(0)‖_F, 1e-17)' noenhanced
 
 do for [fmt in formats] {
   if (fmt eq 'png') {
