@@ -32,7 +32,7 @@ struct DepthCli {
   [[nodiscard]] DepthKindOptions resolve() const {
     DepthKindOptions o;
     o.method = method.resolve();
-    o.stack = gen.resolve(method, o.method, layers);
+    o.stack = gen.resolve(method, layers);
     o.seeds = gen.seeds;
     o.first_seed = gen.seed;
     selection.apply(o.table);

@@ -87,7 +87,7 @@ PropagationOptions propagation_options(const PropagateCli& c) {
 void check_propagate(const PropagateCli& c) {
   const MethodOptions mo = c.method.resolve();
   (void)make_method(mo);
-  (void)c.gen.resolve(c.method, mo, c.layers);
+  (void)c.gen.resolve(c.method, c.layers);
   (void)propagation_options(c);
   if (c.threads < 0) throw InputError("threads = " + std::to_string(c.threads) + "; must be ≥ 0");
 }
@@ -95,7 +95,7 @@ void check_propagate(const PropagateCli& c) {
 std::string propagate_csv(const PropagateCli& c) {
   const MethodOptions mo = c.method.resolve();
   const auto method = make_method(mo);
-  const StackOptions so = c.gen.resolve(c.method, mo, c.layers);
+  const StackOptions so = c.gen.resolve(c.method, c.layers);
   const PropagationOptions po = propagation_options(c);
   const auto S = static_cast<Index>(c.gen.seeds);
   std::vector<std::string> text(static_cast<std::size_t>(S));

@@ -68,8 +68,8 @@ struct GeneratorCli {
 
   void add_to(CLI::App* sub);
   /// StackOptions for `layers` layers (≥ 1; file: 0 = as in the file, and exactly one seed) with the method's
-  /// init and modifiers; validated (InputError naming the option).
-  [[nodiscard]] StackOptions resolve(const MethodCli& method, const MethodOptions& resolved, long layers) const;
+  /// init (the modifiers live in the method); validated (InputError naming the option).
+  [[nodiscard]] StackOptions resolve(const MethodCli& method, long layers) const;
 };
 
 /// `--kinds` and `--metrics` of the depth-table verbs (`depth`, `analyze`): which products and columns.

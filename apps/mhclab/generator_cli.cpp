@@ -24,8 +24,7 @@ void GeneratorCli::add_to(CLI::App* sub) {
   sub->add_option("--seed", seed, "First seed S0")->capture_default_str();
 }
 
-StackOptions GeneratorCli::resolve(const MethodCli& method, [[maybe_unused]] const MethodOptions& resolved,
-                                   long layers) const {
+StackOptions GeneratorCli::resolve(const MethodCli& method, long layers) const {
   StackOptions s;
   s.kind = generator_table.from_string(generator);
   s.init = method.init_kind();

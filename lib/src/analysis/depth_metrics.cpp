@@ -112,6 +112,14 @@ Mat centred_factor(const Mat& H) {
 
 }  // namespace
 
+void validate_kinds(const std::vector<ProductKind>& kinds, const std::string& field) {
+  if (kinds.empty()) throw InputError(field + " is empty; expected one or more of " + product_kind_table.names());
+  for (std::size_t a = 0; a < kinds.size(); ++a)
+    for (std::size_t b = a + 1; b < kinds.size(); ++b)
+      if (kinds[a] == kinds[b])
+        throw InputError(field + " lists '" + std::string(product_kind_table.to_string(kinds[a])) + "' twice");
+}
+
 double unit_margin_tolerance(Index n) { return 64.0 * static_cast<double>(n) * (DBL_EPSILON / 2); }
 
 bool has_unit_margins(const std::vector<Mat>& stack) {

@@ -629,12 +629,7 @@ void DepthStreamOptions::validate() const {
     throw InputError("depth_stream.tau = " + format_double(tau) + "; must be > 0 and finite");
   if (!(init_tau >= 0.0) || !std::isfinite(init_tau))
     throw InputError("depth_stream.init_tau = " + format_double(init_tau) + "; must be ≥ 0 and finite (0 = tau)");
-  if (kinds.empty()) throw InputError("depth_stream.kinds is empty; expected some of " + product_kind_table.names());
-  for (std::size_t a = 0; a < kinds.size(); ++a)
-    for (std::size_t b = a + 1; b < kinds.size(); ++b)
-      if (kinds[a] == kinds[b])
-        throw InputError("depth_stream.kinds lists '" + std::string(product_kind_table.to_string(kinds[a])) +
-                         "' twice");
+  validate_kinds(kinds, "depth_stream.kinds");
   if (threads < 0)
     throw InputError("depth_stream.threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
 }

@@ -105,11 +105,7 @@ bool DepthTableOptions::has_kind(ProductKind k) const {
 }
 
 void DepthTableOptions::validate(Index n) const {
-  if (kinds.empty()) throw InputError("kinds is empty; expected one or more of " + product_kind_table.names());
-  for (std::size_t a = 0; a < kinds.size(); ++a)
-    for (std::size_t b = a + 1; b < kinds.size(); ++b)
-      if (kinds[a] == kinds[b])
-        throw InputError("kinds lists '" + std::string(product_kind_table.to_string(kinds[a])) + "' twice");
+  validate_kinds(kinds, "kinds");
   const std::vector<std::string> all = all_columns(n, *this);
   for (std::size_t a = 0; a < metrics.size(); ++a) {
     if (std::find(all.begin(), all.end(), metrics[a]) == all.end())

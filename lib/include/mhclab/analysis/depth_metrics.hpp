@@ -43,6 +43,9 @@ enum class ProductKind { Layer, Prefix, Suffix };
 inline constexpr EnumTable<ProductKind, 3> product_kind_table{
     "kind", {{{ProductKind::Layer, "layer"}, {ProductKind::Prefix, "prefix"}, {ProductKind::Suffix, "suffix"}}}};
 
+/// Checks a list of kinds: at least one, each at most once. InputError naming `field` (e.g. "kinds").
+void validate_kinds(const std::vector<ProductKind>& kinds, const std::string& field);
+
 /// SPEC §4 metrics of one product M (n×n). Gains per SPEC §1 (forward ↔ row sums M1, backward ↔ column
 /// sums 1ᵀM).
 struct DepthMetrics {
