@@ -21,12 +21,18 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/generators/stack.hpp"
 #include "mhclab/io/matrix_file.hpp"
+#include "mhclab/kinds/common_options.hpp"
+#include "mhclab/report/depth_table.hpp"
 
 namespace mhclab::app {
 
 namespace {
 struct AnalyzeCli {
-  MethodCli method;
+  MethodOptions method;       ///< parameter stacks: the method that turns θ into H; its modifiers apply to matrices too
+  InitKind init = InitKind::Identity;  ///< (accepted with the other method options; unused by analyze)
+  double init_eps = 0.01;
+  DepthTableOptions table;    ///< kinds, metrics, lyapunov
+  OptionSet options;
   std::string input;
   std::string input_kind = "matrices";
   std::string layout = "to_from";
@@ -36,8 +42,6 @@ struct AnalyzeCli {
   std::string eigenvalues;
   std::string singular_values;
   long topk = 0;
-  bool lyapunov = false;
-  SelectionCli selection;
 };
 
 constexpr Index kAutoTopkN = 512;  ///< n from which --eigenvalues/--singular-values use the top-k solver
@@ -107,13 +111,12 @@ GeneratedStack load(const AnalyzeCli& c, const MethodOptions& mo, bool per_token
 }
 
 int run_analyze(const AnalyzeCli& c) {
-  MethodOptions mo = c.method.resolve();
+  const MethodOptions& mo = c.method;
+  mo.validate();
   const bool per_token = !c.token_average.empty();
   const GeneratedStack g = load(c, mo, per_token);
   const Index n = g.H.front().rows();
-  DepthTableOptions table;
-  table.lyapunov = c.lyapunov;
-  c.selection.apply(table);
+  DepthTableOptions table = c.table;
   std::string csv;
   if (!per_token) {
     const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, g.thetas, g.sinkhorn);
@@ -137,7 +140,7 @@ int run_analyze(const AnalyzeCli& c) {
       std::vector<std::vector<DepthMetrics>> metrics;
       for (const auto& [kind, name] : product_kind_table.entries) metrics.push_back(composite_metrics(tokens, kind));
       // Lyapunov exponents of a mean of products are not defined by a stack: refuse rather than guess.
-      if (c.lyapunov) throw InputError("--lyapunov needs a stack of factors; with --token-average composite there is none "
+      if (table.lyapunov) throw InputError("--lyapunov needs a stack of factors; with --token-average composite there is none "
                                        "(use matrix or metric)");
       csv = depth_csv_header({}, depth_table_columns(n, table));
       append_depth_rows(csv, "", depth_table(mean_stack(tokens), {}, table, metrics));
@@ -178,7 +181,9 @@ int run_analyze(const AnalyzeCli& c) {
 void setup_analyze(CLI::App& app, Registry& r) {
   auto c = std::make_shared<AnalyzeCli>();
   CLI::App* sub = app.add_subcommand("analyze", "SPEC §4 metrics of a stack of matrices (layer, prefix, suffix)");
-  c->method.add_to(sub);
+  bind_method_options(c->options, c->method, c->init, c->init_eps);
+  bind_selection_options(c->options, c->table);
+  add_option_set(sub, c->options);
   sub->add_option("--input", c->input,
                   "Stack file (.npy (L,n,n) / (L,p), long-form .csv, or .safetensors with --tensor)")
       ->required();
@@ -191,8 +196,6 @@ void setup_analyze(CLI::App& app, Registry& r) {
                   "Per-token stack (token, layer, ...): " + token_average_table.names() +
                       " (metric = statistics of per-token metrics)");
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
-  sub->add_flag("--lyapunov", c->lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)");
-  c->selection.add_to(sub);
   sub->add_option("--eigenvalues", c->eigenvalues, "Write all eigenvalues per depth and kind (CSV)");
   sub->add_option("--singular-values", c->singular_values, "Write all singular values per depth and kind (CSV)");
   sub->add_option("--topk", c->topk,

@@ -1,10 +1,9 @@
-// `mhclab run EXPERIMENT.toml` (CLI.md): a sweep over the options of one verb (sweep/sweep.hpp). Each grid point
-// is parsed by the verb's own CLI11 options from "--key=value" arguments, so an experiment file and the command
-// line accept exactly the same names and values, and the verb's validation names the offending key.
+// `mhclab run EXPERIMENT.toml` (CLI.md): a sweep over the options of one experiment kind (sweep/sweep.hpp). Each grid
+// point sets the kind's options by name (kinds/kind_registry.hpp) and runs its library function, so an experiment
+// file and the command line accept exactly the same names and values, and the kind's validation names the key.
 #include <fmt/core.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -23,74 +22,6 @@ struct RunCli {
   bool resume = false, dry_run = false, force = false, quiet = false;
 };
 
-using Declare = VerbFunctions (*)(CLI::App*);
-
-struct KindEntry {
-  const char* name;
-  Declare declare;
-  std::vector<std::string> row_keys;  ///< columns naming a row within a point besides seed
-  std::vector<std::string> reserved;  ///< options the runner sets, or that write files of their own
-};
-
-const std::vector<KindEntry>& kinds() {
-  static const std::vector<KindEntry> k{
-      {"depth", &declare_depth, {"step", "depth", "kind"}, {"seed", "out", "threads", "save-matrices", "aggregate"}},
-      {"propagate", &declare_propagate, {"step", "layer"}, {"seed", "out", "threads"}},
-      {"mix", &declare_mix, {}, {"seed", "out", "threads", "logits"}},
-      {"train", &declare_train, {"step"}, {"seed", "out", "threads", "force"}},
-      {"fit", &declare_fit, {}, {"seed", "out", "threads"}},
-  };
-  return k;
-}
-
-/// Parses a point's arguments with a fresh copy of the verb's options; returns the verb's functions.
-VerbFunctions parse_point(Declare declare, const SweepPoint& p) {
-  auto app = std::make_shared<CLI::App>("point");
-  VerbFunctions f = declare(app.get());
-  std::vector<std::string> args;
-  const std::vector<std::string> a = p.arguments();
-  for (std::size_t k = 0; k < a.size(); ++k) {
-    // "--key=value" keeps values such as "-0.5" from being read as options.
-    if (k + 1 < a.size() && a[k + 1].rfind("--", 0) != 0) {
-      args.push_back(a[k] + "=" + a[k + 1]);
-      ++k;
-    } else {
-      args.push_back(a[k]);
-    }
-  }
-  args.emplace_back("--threads=1");
-  std::reverse(args.begin(), args.end());  // CLI11 takes the vector in reverse order
-  try {
-    app->parse(args);
-  } catch (const CLI::ParseError& e) {
-    throw InputError(e.what());
-  }
-  // Keep the App (which owns the options struct bound to `f`) alive as long as the functions.
-  return {[app, f] { f.check(); }, [app, f] { return f.csv(); }, [app, f] { return f.run(); }};
-}
-
-SweepKind make_kind(const std::string& name, const std::string& file) {
-  for (const KindEntry& k : kinds()) {
-    if (name != k.name) continue;
-    SweepKind s;
-    s.name = k.name;
-    s.row_keys = k.row_keys;
-    s.reserved = k.reserved;
-    s.reserved.emplace_back("help");
-    CLI::App probe("probe");
-    (void)k.declare(&probe);
-    for (const CLI::Option* o : probe.get_options()) {
-      if (o->get_lnames().empty()) continue;
-      s.options.push_back({o->get_lnames().front(), o->get_expected_max() == 0});
-    }
-    const Declare declare = k.declare;
-    s.check = [declare](const SweepPoint& p) { parse_point(declare, p).check(); };
-    s.run = [declare](const SweepPoint& p) { return parse_point(declare, p).csv(); };
-    return s;
-  }
-  throw InputError(file + ": [experiment] kind = '" + name + "'; expected depth|propagate|mix|train|fit");
-}
-
 long fail_after_from_env() {
   const char* v = std::getenv("MHCLAB_FAIL_AFTER");
   if (!v || !*v) return -1;
@@ -102,8 +33,7 @@ long fail_after_from_env() {
 
 int run_run(const RunCli& c, const std::string& command_line) {
   const Experiment e = read_experiment(c.experiment);
-  const SweepKind kind = make_kind(e.kind, c.experiment);
-  const std::vector<SweepPoint> points = resolve_sweep(e, kind);
+  const std::vector<SweepPoint> points = resolve_sweep(e);
   if (c.dry_run) {
     fmt::print("{}", describe_sweep(e, points));
     return 0;
@@ -117,7 +47,7 @@ int run_run(const RunCli& c, const std::string& command_line) {
   o.progress = !c.quiet && isatty(STDERR_FILENO) == 1;
   o.fail_after = fail_after_from_env();
   o.command_line = command_line;
-  const SweepSummary s = run_sweep(e, kind, points, o);
+  const SweepSummary s = run_sweep(e, points, o);
   if (!c.quiet) {
     fmt::print(stderr, "mhclab run: {}: {} point(s) ({} run, {} reused), {} rows, {} aggregate rows, {} figure file(s), "
                        "{:.1f} s on {} thread(s) -> {}\n",

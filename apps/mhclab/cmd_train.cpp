@@ -1,5 +1,5 @@
 // `mhclab train [CONFIG.toml] [--option value ...] [--out DIR] [--threads T] [--force]` (CLI.md, SPEC §7): the training
-// harness of model/train.hpp.
+// harness of model/train.hpp through the train experiment kind (kinds/train.hpp: its options by name, its tables).
 //
 // CONFIG.toml holds the same keys as the command-line options (kebab-case, without the dashes), either as a flat
 // top-level table or inside a [train] table (not both); lists (snapshot-steps) may be TOML arrays or "0,50,100".
@@ -34,7 +34,7 @@
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/npy.hpp"
-#include "mhclab/model/train.hpp"
+#include "mhclab/kinds/train.hpp"
 
 namespace mhclab::app {
 
@@ -43,95 +43,14 @@ namespace fs = std::filesystem;
 
 struct TrainCli {
   std::string config;
-  MethodCli method;
-  std::string mapping = "static";
-  std::string task = "teacher";
-  long layers = 24;
-  long width = 64;
-  long outputs = 10;
-  std::string branch = "tanh";
-  double gain = 1.0;
-  double alpha_init = 0.01;
-  long teacher_depth = 4;
-  double cluster_scale = 0.25;
-  std::string optimizer = "adam";
-  double lr = 1e-3;
-  double momentum = 0.0;
-  double beta1 = 0.9, beta2 = 0.999, adam_eps = 1e-8;
-  double clip = 0.0;
-  long steps = 100;
-  long batch = 64;
-  long log_every = 1;
-  std::string snapshot_steps;
-  long probe_tokens = 8;
-  bool train_res = true, train_pre_post = true, train_weights = true;
-  std::uint64_t seed = 0;
-  long seeds = 1;  ///< S ≥ 1 runs with seeds seed, seed+1, …, seed+S−1 (CSV with a leading seed column; not with --out)
+  TrainKindOptions o;  ///< every training option (the library's defaults)
+  OptionSet options;
   std::string out;
-  int threads = 0;
   bool force = false;
 };
 
 /// Keys that are not part of the training configuration (not written to config.toml).
-bool is_run_key(const std::string& k) {
-  return k == "out" || k == "threads" || k == "force" || k == "help" || k == "help-all";
-}
-
-std::vector<Index> parse_steps(const std::string& s) {
-  std::vector<Index> v;
-  if (s.empty()) return v;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      std::size_t pos = 0;
-      const long k = std::stol(item, &pos);
-      if (pos != item.size()) throw std::invalid_argument(item);
-      v.push_back(k);
-    } catch (const std::exception&) {
-      throw InputError("snapshot-steps = '" + s + "'; expected comma-separated integers, e.g. 0,50,100");
-    }
-  }
-  return v;
-}
-
-TrainOptions resolve(const TrainCli& c) {
-  if (c.seeds < 1) throw InputError("seeds = " + std::to_string(c.seeds) + "; must be ≥ 1 (--seeds)");
-  TrainOptions o;
-  NetworkOptions& nw = o.network;
-  nw.method = c.method.resolve();
-  nw.init = c.method.init_kind();
-  nw.init_eps = c.method.init_eps;
-  nw.mapping = mapping_table.from_string(c.mapping);
-  nw.task = train_task_table.from_string(c.task);
-  nw.layers = c.layers;
-  nw.width = c.width;
-  nw.outputs = c.outputs;
-  nw.branch = branch_table.from_string(c.branch);
-  nw.gain = c.gain;
-  nw.alpha_init = c.alpha_init;
-  nw.teacher_depth = c.teacher_depth;
-  nw.cluster_scale = c.cluster_scale;
-  o.optimizer = optimizer_table.from_string(c.optimizer);
-  o.lr = c.lr;
-  o.momentum = c.momentum;
-  o.beta1 = c.beta1;
-  o.beta2 = c.beta2;
-  o.adam_eps = c.adam_eps;
-  o.clip = c.clip;
-  o.steps = c.steps;
-  o.batch = c.batch;
-  o.log_every = c.log_every;
-  o.snapshot_steps = parse_steps(c.snapshot_steps);
-  o.probe_tokens = c.probe_tokens;
-  o.train_res = c.train_res;
-  o.train_pre_post = c.train_pre_post;
-  o.train_weights = c.train_weights;
-  o.seed = c.seed;
-  if (c.threads < 0) throw InputError("threads = " + std::to_string(c.threads) + "; must be ≥ 0");
-  o.validate();
-  return o;
-}
+bool is_run_key(const std::string& k) { return k == "threads"; }
 
 std::string toml_value_text(const std::string& file, const std::string& key, const toml::node& n) {
   const std::string where = file + ":" + std::to_string(n.source().begin.line) + ": ";
@@ -150,8 +69,9 @@ std::string toml_value_text(const std::string& file, const std::string& key, con
   throw InputError(where + "key '" + key + "' has an unsupported value type");
 }
 
-/// Applies CONFIG.toml to the options of `sub` that were not given on the command line.
-void apply_config(CLI::App* sub, const std::string& file) {
+/// Applies CONFIG.toml to the options that were not given on the command line.
+void apply_config(const TrainCli& c, CLI::App* sub) {
+  const std::string& file = c.config;
   toml::table root;
   try {
     root = toml::parse_file(file);
@@ -169,15 +89,14 @@ void apply_config(CLI::App* sub, const std::string& file) {
   for (const auto& [k, node] : *t) {
     const std::string key(k.str());
     const std::string where = file + ":" + std::to_string(k.source().begin.line) + ": ";
-    CLI::Option* opt = is_run_key(key) ? nullptr : sub->get_option_no_throw("--" + key);
-    if (opt == nullptr) throw InputError(where + "unknown key '" + key + "' (see mhclab train --help for the keys)");
-    if (opt->count() > 0) continue;  // the command line wins
+    const OptionSpec* spec = is_run_key(key) ? nullptr : c.options.find(key);
+    if (spec == nullptr) throw InputError(where + "unknown key '" + key + "' (see mhclab train --help for the keys)");
+    if (sub->count("--" + spec->key) > 0) continue;  // the command line wins
     const std::string text = toml_value_text(file, key, node);
     try {
-      opt->add_result(text);
-      opt->run_callback();
-    } catch (const CLI::Error& e) {
-      throw InputError(where + "key '" + key + "' = '" + text + "': " + e.what());
+      spec->set(text);
+    } catch (const InputError& e) {
+      throw InputError(where + "key '" + key + "': " + e.what());
     }
   }
 }
@@ -189,21 +108,11 @@ bool is_number(const std::string& s) {
   return *end == '\0';
 }
 
-/// The resolved configuration: every option (but out/threads/force/help) with its value, in declaration order.
-std::vector<std::pair<std::string, std::string>> resolved_config(const CLI::App* sub) {
+/// The resolved configuration: every training option (not threads) with its value, in declaration order.
+std::vector<std::pair<std::string, std::string>> resolved_config(const OptionSet& options) {
   std::vector<std::pair<std::string, std::string>> kv;
-  for (const CLI::Option* o : sub->get_options()) {
-    if (o->get_lnames().empty()) continue;
-    const std::string key = o->get_lnames().front();
-    if (is_run_key(key)) continue;
-    std::string v;
-    if (o->count() > 0) {
-      for (const std::string& r : o->results()) v += (v.empty() ? "" : ",") + r;
-    } else {
-      v = o->get_default_str();
-    }
-    kv.emplace_back(key, v);
-  }
+  for (const OptionSpec& o : options.specs())
+    if (!is_run_key(o.key)) kv.emplace_back(o.key, o.get());
   return kv;
 }
 
@@ -225,28 +134,10 @@ std::string now_utc() {
   return buf;
 }
 
-/// The runs of seeds seed..seed+S−1, one after the other: `seed,` + train_csv columns, one row per logged step.
-std::string seeds_csv(const TrainCli& c, TrainOptions o) {
-  std::string out = "seed," + train_csv_columns().front();
-  for (std::size_t k = 1; k < train_csv_columns().size(); ++k) out += "," + train_csv_columns()[k];
-  out += "\n";
-  const std::uint64_t first = o.seed;
-  for (long k = 0; k < c.seeds; ++k) {
-    o.seed = first + static_cast<std::uint64_t>(k);
-    const std::string csv = train_csv(train(o, c.threads).log);
-    const std::string prefix = std::to_string(o.seed) + ",";
-    for (std::size_t pos = csv.find('\n') + 1; pos < csv.size();) {  // skip the header
-      const std::size_t end = csv.find('\n', pos);
-      out += prefix + csv.substr(pos, end - pos + 1);
-      pos = end + 1;
-    }
-  }
-  return out;
-}
-
 int run_train(const TrainCli& c, CLI::App* sub) {
-  if (!c.config.empty()) apply_config(sub, c.config);
-  const TrainOptions o = resolve(c);
+  if (!c.config.empty()) apply_config(c, sub);
+  c.o.validate();
+  const TrainOptions& o = c.o.train;
   if (!c.out.empty()) {
     const fs::path dir(c.out);
     if (fs::exists(dir) && !fs::is_directory(dir))
@@ -255,16 +146,16 @@ int run_train(const TrainCli& c, CLI::App* sub) {
       throw InputError("--out " + c.out + ": directory is not empty; use --force to overwrite its results");
     fs::create_directories(dir);
   }
-  if (c.seeds > 1) {
+  if (c.o.seeds > 1) {
     if (!c.out.empty())
-      throw InputError("--seeds " + std::to_string(c.seeds) + " with --out: a results directory holds one run; "
+      throw InputError("--seeds " + std::to_string(c.o.seeds) + " with --out: a results directory holds one run; "
                        "drop --out (CSV of every seed to stdout) or sweep seeds with `mhclab run`");
-    fmt::print("{}", seeds_csv(c, o));
+    fmt::print("{}", train_kind(c.o).to_csv());
     return 0;
   }
   const std::string started = now_utc();
-  const TrainSummary s = train(o, c.threads);
-  const std::string csv = train_csv(s.log);
+  const TrainSummary s = train(o, c.o.threads);
+  const std::string csv = train_log_table(s.log).to_csv();
   if (c.out.empty()) {
     fmt::print("{}", csv);
   } else {
@@ -273,7 +164,7 @@ int run_train(const TrainCli& c, CLI::App* sub) {
     write_npy((dir / "h_res.npy").string(), NpyArray{s.snapshot_shape, s.snapshots});
     if (!s.snapshot_bias_shape.empty())
       write_npy((dir / "h_res_bias.npy").string(), NpyArray{s.snapshot_bias_shape, s.snapshots_bias});
-    const auto kv = resolved_config(sub);
+    const auto kv = resolved_config(c.options);
     write_file_atomically((dir / "config.toml").string(), config_toml(kv));
     const BuildInfo b = build_info();
     nlohmann::ordered_json j;
@@ -289,7 +180,7 @@ int run_train(const TrainCli& c, CLI::App* sub) {
     for (const auto& [k, v] : kv) cfg[k] = v;
     j["config"] = cfg;
     j["seed"] = o.seed;
-    j["threads"] = resolve_threads(c.threads);
+    j["threads"] = resolve_threads(c.o.threads);
     j["status"] = s.status;
     if (s.diverged_step >= 0) j["diverged_step"] = s.diverged_step;
     j["steps_done"] = s.steps_done;
@@ -309,7 +200,8 @@ int run_train(const TrainCli& c, CLI::App* sub) {
   }
   const TrainStep* last = s.log.empty() ? nullptr : &s.log.back();
   fmt::print(stderr, "mhclab train: {} {} n = {} L = {} C = {}: status {}{}, {} step(s), loss {} -> {}, {:.2f} s{}\n",
-             c.method.method, c.mapping, c.method.n, c.layers, c.width, s.status,
+             method_table.to_string(o.network.method.method), mapping_table.to_string(o.network.mapping),
+             o.network.method.n, o.network.layers, o.network.width, s.status,
              s.diverged_step >= 0 ? fmt::format(" at step {}", s.diverged_step) : std::string(), s.steps_done,
              s.log.empty() ? std::string("-") : g17(s.log.front().loss), last ? g17(last->loss) : std::string("-"),
              s.wall_seconds, c.out.empty() ? std::string() : ", wrote " + c.out);
@@ -317,54 +209,16 @@ int run_train(const TrainCli& c, CLI::App* sub) {
 }
 }  // namespace
 
-VerbFunctions declare_train(CLI::App* sub) {
-  auto c = std::make_shared<TrainCli>();
-  sub->add_option("config", c->config, "Configuration file (TOML: the option names as keys, flat or in [train])");
-  c->method.add_to(sub);
-  sub->add_option("--mapping", c->mapping, "H_res/pre/post mappings: " + mapping_table.names())->capture_default_str();
-  sub->add_option("--task", c->task, "Synthetic task: " + train_task_table.names())->capture_default_str();
-  sub->add_option("--layers", c->layers, "Number of layers L")->capture_default_str();
-  sub->add_option("--width", c->width, "Stream width C")->capture_default_str();
-  sub->add_option("--outputs,--classes", c->outputs, "K: teacher outputs or number of clusters")->capture_default_str();
-  sub->add_option("--branch", c->branch, "Branch nonlinearity φ: " + branch_table.names())->capture_default_str();
-  sub->add_option("--gain", c->gain, "Branch gain g")->capture_default_str();
-  sub->add_option("--alpha-init", c->alpha_init, "Dynamic mappings: initial α_res, α_pre, α_post")
-      ->capture_default_str();
-  sub->add_option("--teacher-depth", c->teacher_depth, "Teacher: residual tanh blocks")->capture_default_str();
-  sub->add_option("--cluster-scale", c->cluster_scale, "Clusters: centres scale·N(0, I)")->capture_default_str();
-  sub->add_option("--optimizer", c->optimizer, "Optimizer: " + optimizer_table.names())->capture_default_str();
-  sub->add_option("--lr", c->lr, "Learning rate")->capture_default_str();
-  sub->add_option("--momentum", c->momentum, "SGD momentum μ")->capture_default_str();
-  sub->add_option("--beta1", c->beta1, "Adam β1")->capture_default_str();
-  sub->add_option("--beta2", c->beta2, "Adam β2")->capture_default_str();
-  sub->add_option("--adam-eps", c->adam_eps, "Adam ε")->capture_default_str();
-  sub->add_option("--clip", c->clip, "Global gradient-norm clipping (0 = off)")->capture_default_str();
-  sub->add_option("--steps", c->steps, "Optimizer steps")->capture_default_str();
-  sub->add_option("--batch", c->batch, "Tokens per step")->capture_default_str();
-  sub->add_option("--log-every", c->log_every, "Log every k steps (step 0 and the last always)")->capture_default_str();
-  sub->add_option("--snapshot-steps", c->snapshot_steps,
-                  "H_res snapshot steps, e.g. 0,50,100 (default: 0 and the last)");
-  sub->add_option("--probe-tokens", c->probe_tokens, "Probe batch size (dynamic snapshots and Amax)")
-      ->capture_default_str();
-  sub->add_option("--train-res", c->train_res, "Train H_res parameters (true|false)")->capture_default_str();
-  sub->add_option("--train-pre-post", c->train_pre_post, "Train pre/post parameters (true|false)")
-      ->capture_default_str();
-  sub->add_option("--train-weights", c->train_weights, "Train branch weights W_l (true|false)")->capture_default_str();
-  sub->add_option("--seed", c->seed, "Seed of every random stream")->capture_default_str();
-  sub->add_option("--seeds", c->seeds, "Runs with seeds seed..seed+S-1 (CSV with a seed column; not with --out)")
-      ->capture_default_str();
-  sub->add_option("--out", c->out, "Results directory (default: the CSV to stdout, no files)");
-  sub->add_option("--threads", c->threads, "Threads over gradient chunks (0 = all cores; results do not depend on it)")
-      ->capture_default_str();
-  sub->add_flag("--force", c->force, "Write into a non-empty --out directory (overwrites the result files)");
-  return {[c] { (void)resolve(*c); }, [c] { return seeds_csv(*c, resolve(*c)); },
-          [c, sub] { return run_train(*c, sub); }};
-}
-
 void setup_train(CLI::App& app, Registry& r) {
   CLI::App* sub =
       app.add_subcommand("train", "Training harness (SPEC §7): train the §5 network, log gains, snapshot H_res");
-  r.add(sub, declare_train(sub).run);
+  auto c = std::make_shared<TrainCli>();
+  sub->add_option("config", c->config, "Configuration file (TOML: the option names as keys, flat or in [train])");
+  bind_train_options(c->options, c->o);
+  add_option_set(sub, c->options);
+  sub->add_option("--out", c->out, "Results directory (default: the CSV to stdout, no files)");
+  sub->add_flag("--force", c->force, "Write into a non-empty --out directory (overwrites the result files)");
+  r.add(sub, [c, sub] { return run_train(*c, sub); });
 }
 
 }  // namespace mhclab::app

@@ -15,12 +15,12 @@ int main(int argc, char** argv) {
   mhclab::app::Registry verbs;
   mhclab::app::setup_all(app, verbs);
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  try {
+    try {
+      app.parse(argc, argv);  // option values are parsed here by the library's parsers (InputError)
+    } catch (const CLI::ParseError& e) {
+      const int rc = app.exit(e);
+      return rc == 0 ? 0 : 2;
+    }
     return verbs.run_selected();
   } catch (const mhclab::InputError& e) {
     std::fprintf(stderr, "mhclab: error: %s\n", e.what());

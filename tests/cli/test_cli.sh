@@ -134,7 +134,9 @@ expect 1 "numerical issue.*-708" -- mix --method mhc --n 4 --tau 0.001 --init au
 expect 2 "seeds = -1" -- mix --method mhc --n 4 --seeds -1
 expect 2 "generator 'drift' is not available" -- mix --method mhc --n 4 --seeds 3 --generator drift
 expect 2 "unknown generator" -- mix --method mhc --n 4 --seeds 3 --generator foo
-expect 2 "(argument|Could not convert|invalid|Invalid)" -- mix --method mhc --n abc
+expect 2 "n = 'abc'; expected an integer" -- mix --method mhc --n abc
+expect 2 "seed = '18446744073709551616'; expected an integer in \[0, 2\^64 - 1\]" -- depth --method hc --n 4 --layers 2 --seed 18446744073709551616
+expect 2 "train-res = '-1'; expected true or false" -- train --method hc --layers 2 --width 4 --steps 1 --train-res -1
 expect 2 "(required|A subcommand)" --
 # exact-DS charts (issue 3)
 expect 0 "status=none" -- mix --method kromhc --n 6 --factors 2,3 --init authors

@@ -10,6 +10,7 @@
 
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/random.hpp"
+#include "mhclab/kinds/train.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/model/propagation.hpp"
 #include "mhclab/model/train.hpp"
@@ -161,13 +162,13 @@ TEST_SUITE("model_train") {
       const TrainOptions o = tiny_run(MethodId::HC, mp);
       const TrainSummary a = train(o, 1), b = train(o, 3);
       REQUIRE(a.status == "completed");
-      CHECK(train_csv(a.log) == train_csv(b.log));
+      CHECK(train_log_table(a.log).to_csv() == train_log_table(b.log).to_csv());
       CHECK((a.final_parameters.array() == b.final_parameters.array()).all());
       CHECK(a.snapshots == b.snapshots);
       // A different seed gives a different run.
       TrainOptions o2 = o;
       o2.seed = 6;
-      CHECK(train_csv(train(o2, 1).log) != train_csv(a.log));
+      CHECK(train_log_table(train(o2, 1).log).to_csv() != train_log_table(a.log).to_csv());
     }
   }
 
@@ -228,8 +229,8 @@ TEST_SUITE("model_train") {
       CHECK(std::isfinite(r.loss));
       CHECK(std::isfinite(r.grad_norm));
     }
-    CHECK(train_csv(s.log).find("nan") == std::string::npos);
-    CHECK(train_csv(s.log).find("inf") == std::string::npos);
+    CHECK(train_log_table(s.log).to_csv().find("nan") == std::string::npos);
+    CHECK(train_log_table(s.log).to_csv().find("inf") == std::string::npos);
     CHECK(s.snapshot_steps == std::vector<Index>{0});  // the last step was never reached
   }
 

@@ -1,6 +1,8 @@
 // kinds/depth.hpp: the depth experiment kind, dense and streaming engines.
 #include "mhclab/kinds/depth.hpp"
 
+#include "mhclab/kinds/common_options.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -160,6 +162,23 @@ void DepthKindOptions::validate() const {
     const std::string why = depth_stream_refusal(*this);
     if (!why.empty()) throw InputError("engine = stream: " + why + " (use engine auto or dense)");
   }
+}
+
+void bind_depth_options(OptionSet& s, DepthKindOptions& o) {
+  bind_method_options(s, o.method, o.stack.init, o.stack.init_eps);
+  bind_stack_options(s, o.stack);
+  bind_seed_options(s, o.seeds, o.first_seed);
+  s.bind("layers", o.stack.layers, "Number of layers L (file generator: 0 = as in the file)");
+  bind_selection_options(s, o.table);
+  s.bind("engine", o.engine, depth_engine_table,
+         "Engine: stream (SIMD over seeds, O(n²) memory per thread) takes mhc (exp, fp64, constant tau, tol 0), "
+         "generator random and only gains/sigma_max metrics; auto picks it when the request fits; the engines agree "
+         "to round-off (1e-12 relative), not bit for bit");
+  s.bind("aggregate", o.aggregate,
+         "Write per (step, depth, kind) the statistics over seeds (count, mean, sd, median, q05, q95, 95% CI; as a "
+         "sweep's aggregates.csv) instead of the rows",
+         true);
+  bind_threads_option(s, o.threads);
 }
 
 std::string depth_stream_refusal(const DepthKindOptions& o) {

@@ -120,35 +120,6 @@ std::vector<Index> TrainOptions::resolved_snapshot_steps() const {
   return {0, steps};
 }
 
-const std::vector<std::string>& train_csv_columns() {
-  static const std::vector<std::string> c{"step",         "loss",
-                                          "accuracy",     "grad_norm",
-                                          "fwd_amax_max", "log10_fwd_amax_max",
-                                          "fwd_amax_min", "log10_fwd_amax_min",
-                                          "bwd_amax_max", "log10_bwd_amax_max",
-                                          "bwd_amax_min", "log10_bwd_amax_min",
-                                          "jac_smax_min", "jac_smax_max"};
-  return c;
-}
-
-std::string train_csv(const std::vector<TrainStep>& log) {
-  std::string out;
-  const auto& cols = train_csv_columns();
-  for (std::size_t k = 0; k < cols.size(); ++k) out += (k ? "," : "") + cols[k];
-  out += '\n';
-  auto g = [](double x) { return std::isnan(x) ? std::string() : format_double(x); };
-  auto lin = [](double v, double la) { return MetricCell::number(v, la).format(); };
-  for (const TrainStep& r : log) {
-    out += std::to_string(r.step) + ',' + g(r.loss) + ',' + (r.accuracy >= 0 ? g(r.accuracy) : std::string()) + ',' +
-           g(r.grad_norm) + ',' + lin(r.fwd_amax_max, r.log10_fwd_amax_max) + ',' + g(r.log10_fwd_amax_max) + ',' +
-           lin(r.fwd_amax_min, r.log10_abs_fwd_amax_min) + ',' + g(r.log10_fwd_amax_min) + ',' +
-           lin(r.bwd_amax_max, r.log10_bwd_amax_max) + ',' + g(r.log10_bwd_amax_max) + ',' +
-           lin(r.bwd_amax_min, r.log10_abs_bwd_amax_min) + ',' + g(r.log10_bwd_amax_min) + ',' + g(r.jac_smax_min) +
-           ',' + g(r.jac_smax_max) + '\n';
-  }
-  return out;
-}
-
 TrainSummary train(const TrainOptions& o, int threads) {
   o.validate();
   const auto t0 = std::chrono::steady_clock::now();

@@ -305,7 +305,7 @@ Experiment parse_experiment(const std::string& text, const std::string& file) {
   }
   Parser(e).document(doc);
   if (e.name.empty()) e.name = std::filesystem::path(file).stem().string();
-  if (e.kind.empty()) throw InputError(e.where(0) + "[experiment] kind is missing; expected depth|propagate|mix|fit");
+  if (e.kind.empty()) throw InputError(e.where(0) + "[experiment] kind is missing; expected depth|propagate|mix|train|fit");
   // A key may be set in one place only: [base], one grid key or one zip.
   std::set<std::string> seen;
   auto once = [&](const std::string& k, long line) {

@@ -26,21 +26,6 @@ std::string SweepPoint::describe(const std::vector<std::string>& keys) const {
   return out;
 }
 
-std::vector<std::string> SweepPoint::arguments() const {
-  std::vector<std::string> args;
-  for (const ConfigValue& v : config) {
-    if (v.boolean) {
-      if (v.text == "true") args.push_back("--" + v.key);
-      continue;
-    }
-    args.push_back("--" + v.key);
-    args.push_back(v.text);
-  }
-  args.push_back("--seed");
-  args.push_back(std::to_string(seed));
-  return args;
-}
-
 void check_keys(const Experiment& e, const std::vector<OptionSchema>& accepted, const std::vector<std::string>& reserved) {
   auto names = [&] {
     std::string s;
@@ -57,7 +42,7 @@ void check_keys(const Experiment& e, const std::vector<OptionSchema>& accepted, 
       throw InputError(e.where(v.line) + "unknown key '" + v.key + "' for kind '" + e.kind + "'; expected one of " + names());
     if (it->flag && !v.boolean)
       throw InputError(e.where(v.line) + "key '" + v.key + "' is a flag; expected true or false, got '" + v.text + "'");
-    if (!it->flag && v.boolean)
+    if (!it->flag && !it->boolean && v.boolean)
       throw InputError(e.where(v.line) + "key '" + v.key + "' takes a value, not a boolean");
   };
   for (const ConfigValue& v : e.base) check(v);

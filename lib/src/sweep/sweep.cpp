@@ -21,6 +21,7 @@
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/table.hpp"
+#include "mhclab/kinds/kind_registry.hpp"
 #include "mhclab/sweep/aggregate.hpp"
 #include "mhclab/sweep/figures.hpp"
 
@@ -66,6 +67,15 @@ std::string locate(const Experiment& e, const SweepPoint& p, const std::string& 
   return e.where(0) + desc + ": " + msg;
 }
 
+/// The kind's request for point `p`: its configuration set by name, its seed, one thread (points run in parallel).
+std::unique_ptr<KindRequest> point_request(const Experiment& e, const SweepPoint& p) {
+  std::unique_ptr<KindRequest> r = make_kind_request(e.kind);
+  for (const ConfigValue& v : p.config) r->options().set(v.key, v.text);
+  r->options().set("seed", std::to_string(p.seed));
+  r->options().set("threads", "1");
+  return r;
+}
+
 std::string now_utc() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
@@ -82,10 +92,10 @@ nlohmann::ordered_json config_json(const std::vector<ConfigValue>& config) {
 }
 
 /// The resolved grid; its text is the resume fingerprint.
-nlohmann::ordered_json grid_json(const Experiment& e, const SweepKind& kind, const std::vector<SweepPoint>& points) {
+nlohmann::ordered_json grid_json(const Experiment& e, const std::vector<SweepPoint>& points) {
   nlohmann::ordered_json j;
   j["name"] = e.name;
-  j["kind"] = kind.name;
+  j["kind"] = e.kind;
   j["experiment_seed"] = e.seed;
   j["seed_keys"] = e.has_seed_keys ? nlohmann::ordered_json(e.seed_keys) : nlohmann::ordered_json("all");
   j["base"] = config_json(e.base);
@@ -183,7 +193,7 @@ class Progress {
 };
 
 /// Runs the points not yet done; returns how many ran.
-std::size_t run_points(const Experiment& e, const SweepKind& kind, const std::vector<SweepPoint>& points,
+std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& points,
                        const fs::path& dir, const SweepOptions& o) {
   std::vector<const SweepPoint*> todo;
   for (const SweepPoint& p : points)
@@ -200,10 +210,11 @@ std::size_t run_points(const Experiment& e, const SweepKind& kind, const std::ve
       const SweepPoint& p = *todo[k];
       try {
         const auto t0 = std::chrono::steady_clock::now();
-        const std::string csv = kind.run(p);
+        const std::vector<std::string> csv = point_request(e, p)->csv();
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         write_file_atomically((dir / "points" / (p.id + ".seconds")).string(), format_double(secs) + "\n");
-        write_file_atomically((dir / "points" / (p.id + ".csv")).string(), csv);
+        write_file_atomically((dir / "points" / (p.id + ".csv")).string(),
+                              std::vector<std::string_view>(csv.begin(), csv.end()));
       } catch (const std::exception& ex) {
         std::lock_guard<std::mutex> lock(mu);
         if (!error) {
@@ -242,7 +253,7 @@ struct Merged {
 };
 
 /// rows.csv, aggregates.csv and timings.csv from the point files, in grid order.
-Merged merge(const Experiment& e, const SweepKind& kind, const std::vector<SweepPoint>& points, const fs::path& dir) {
+Merged merge(const Experiment& e, const std::vector<SweepPoint>& points, const fs::path& dir) {
   // Configuration columns: the point's keys in snake_case (prefixed config_ if a verb column has that name).
   std::vector<Table> tables;
   tables.reserve(points.size());
@@ -262,7 +273,7 @@ Merged merge(const Experiment& e, const SweepKind& kind, const std::vector<Sweep
   std::vector<std::string> head{"point_id"};
   head.insert(head.end(), config_cols.begin(), config_cols.end());
   std::vector<std::string> row_keys;
-  for (const std::string& k : kind.row_keys)
+  for (const std::string& k : experiment_kind(e.kind).row_keys)
     if (std::find(columns.begin(), columns.end(), k) != columns.end()) row_keys.push_back(k);
 
   std::vector<std::string> metrics_seen;
@@ -337,12 +348,23 @@ Merged merge(const Experiment& e, const SweepKind& kind, const std::vector<Sweep
 
 }  // namespace
 
-std::vector<SweepPoint> resolve_sweep(const Experiment& e, const SweepKind& kind) {
-  check_keys(e, kind.options, kind.reserved);
+std::vector<SweepPoint> resolve_sweep(const Experiment& e) {
+  const KindInfo* info = nullptr;
+  std::string names;
+  for (const KindInfo& k : experiment_kinds()) {
+    if (k.name == e.kind) info = &k;
+    names += (names.empty() ? "" : "|") + k.name;
+  }
+  if (info == nullptr) throw InputError(e.where(0) + "[experiment] kind = '" + e.kind + "'; expected " + names);
+  std::vector<OptionSchema> schema;
+  const std::unique_ptr<KindRequest> probe = make_kind_request(e.kind);  // outlives the loop over its options
+  for (const OptionSpec& o : probe->options().specs())
+    schema.push_back({o.key, o.type == OptionType::Flag, o.type == OptionType::Boolean});
+  check_keys(e, schema, info->reserved);
   std::vector<SweepPoint> points = expand_grid(e);
   for (const SweepPoint& p : points) {
     try {
-      kind.check(p);
+      point_request(e, p)->validate();
     } catch (const InputError& ex) {
       throw InputError(locate(e, p, ex.what()));
     }
@@ -367,19 +389,18 @@ std::string describe_sweep(const Experiment& e, const std::vector<SweepPoint>& p
   return out;
 }
 
-SweepSummary run_sweep(const Experiment& e, const SweepKind& kind, const std::vector<SweepPoint>& points,
-                       const SweepOptions& o) {
+SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& points, const SweepOptions& o) {
   if (o.out_dir.empty()) throw InputError("run: no output directory (--out)");
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started = now_utc();
   const fs::path dir(o.out_dir);
-  const nlohmann::ordered_json grid = grid_json(e, kind, points);
+  const nlohmann::ordered_json grid = grid_json(e, points);
   prepare_dir(dir, grid.dump(2) + "\n", o);
   SweepSummary s;
   s.points = points.size();
-  s.ran = run_points(e, kind, points, dir, o);
+  s.ran = run_points(e, points, dir, o);
   s.reused = s.points - s.ran;
-  const Merged m = merge(e, kind, points, dir);
+  const Merged m = merge(e, points, dir);
   s.rows = m.rows;
   s.aggregate_rows = m.aggregate_rows;
   write_file_atomically((dir / "experiment.toml").string(), read_file_bytes(e.file));

@@ -26,6 +26,7 @@
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
 #include "mhclab/generators/stack.hpp"
+#include "mhclab/kinds/option_set.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/report/depth_table.hpp"
 
@@ -51,6 +52,9 @@ struct DepthKindOptions {
   /// Throws InputError naming the field (method, stack, seeds, table.kinds/metrics, engine).
   void validate() const;
 };
+
+/// Every option of the kind by its CLI name (kinds/option_set.hpp), bound to the fields of `o`.
+void bind_depth_options(OptionSet& s, DepthKindOptions& o);
 
 /// Why the stream engine cannot run these options ("" when it can).
 [[nodiscard]] std::string depth_stream_refusal(const DepthKindOptions& options);

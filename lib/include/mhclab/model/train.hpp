@@ -67,7 +67,7 @@ struct TrainOptions {
   [[nodiscard]] std::vector<Index> resolved_snapshot_steps() const;
 };
 
-/// One logged step. Linear gain columns come with their log10 (format with MetricCell::number(value, log10_abs)).
+/// One logged step (as a table: kinds/train.hpp train_log_table). Linear gain columns come with their log10.
 struct TrainStep {
   Index step = 0;
   double loss = 0;
@@ -80,11 +80,6 @@ struct TrainStep {
   double log10_abs_fwd_amax_min = 0, log10_abs_bwd_amax_min = 0;  ///< log10 |value| (for the linear cells)
   double jac_smax_min = 0, jac_smax_max = 0;
 };
-
-/// CSV columns of train_csv, in order.
-[[nodiscard]] const std::vector<std::string>& train_csv_columns();
-/// The per-step CSV (header + one row per logged step; accuracy empty unless clusters).
-[[nodiscard]] std::string train_csv(const std::vector<TrainStep>& log);
 
 struct [[nodiscard]] TrainSummary {
   std::vector<TrainStep> log;

@@ -10,10 +10,12 @@
 
 namespace mhclab {
 
-/// An option the kind's verb accepts: its key (CLI spelling without "--") and whether it is a flag.
+/// An option the kind accepts (kinds/option_set.hpp): its key (CLI spelling without "--"), whether it is a switch
+/// (only TOML booleans) and whether its value is a boolean (TOML booleans accepted, as well as "true"/"false").
 struct OptionSchema {
   std::string key;
   bool flag = false;
+  bool boolean = false;
 };
 
 struct SweepPoint {
@@ -25,14 +27,11 @@ struct SweepPoint {
   [[nodiscard]] const ConfigValue* find(const std::string& key) const;
   /// "method=hc, eta=0.1" (axes only when `axes_only`, i.e. what varies).
   [[nodiscard]] std::string describe(const std::vector<std::string>& keys) const;
-  /// Command-line arguments for the verb: "--key", "text" per option; a flag is "--key" when true, absent when
-  /// false. The seed is appended as "--seed", "<seed>".
-  [[nodiscard]] std::vector<std::string> arguments() const;
 };
 
-/// Throws InputError "<file>:<line>: unknown key 'x' for kind 'depth'; …" for a key the verb does not take, a
-/// reserved key (set by the runner: seed, out, threads, …), or a boolean given to a non-flag option / a
-/// non-boolean to a flag.
+/// Throws InputError "<file>:<line>: unknown key 'x' for kind 'depth'; …" for a key the kind does not take, a
+/// reserved key (set by the runner: seed, threads, …), or a boolean given to an option that takes no boolean / a
+/// non-boolean to a switch.
 void check_keys(const Experiment& e, const std::vector<OptionSchema>& accepted, const std::vector<std::string>& reserved);
 
 /// All points, excluded ones dropped; InputError if none is left or two points have the same configuration.

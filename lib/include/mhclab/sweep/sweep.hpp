@@ -6,7 +6,7 @@
 //   sweep.json            the resolved grid (written first; `--resume` refuses a directory whose grid differs)
 //   points/<id>.csv       one point's rows, written atomically when the point finishes (resume unit)
 //   points/<id>.seconds   its wall time
-//   rows.csv              point_id, the configuration columns, then the verb's columns (union over points;
+//   rows.csv              point_id, the configuration columns, then the kind's columns (union over points;
 //                         a column a point does not have is empty) — points in grid order; a list value
 //                         such as steps = [5, 20] is written "5;20" so the cell holds no ','.
 //   aggregates.csv        rows aggregated over seeds (sweep/aggregate.hpp)
@@ -27,16 +27,6 @@
 
 namespace mhclab {
 
-/// What a kind of experiment (a verb) provides to the runner.
-struct SweepKind {
-  std::string name;                           ///< depth | propagate | mix | fit
-  std::vector<OptionSchema> options;          ///< the verb's options (CLI spelling)
-  std::vector<std::string> reserved;          ///< options the runner sets or forbids (seed, out, threads, …)
-  std::vector<std::string> row_keys;          ///< columns identifying a row within a point besides `seed`
-  std::function<void(const SweepPoint&)> check;        ///< parses and validates; throws InputError
-  std::function<std::string(const SweepPoint&)> run;   ///< the point's CSV text (single-threaded)
-};
-
 struct SweepOptions {
   std::string out_dir;        ///< required
   int threads = 0;            ///< workers over points (0 = all cores)
@@ -55,15 +45,17 @@ struct SweepSummary {
   double wall_seconds = 0;
 };
 
-/// Checks keys (file:line messages) and every point (the verb's own validation, located to the key's line).
-[[nodiscard]] std::vector<SweepPoint> resolve_sweep(const Experiment& e, const SweepKind& kind);
+/// Checks keys against the kind's options (kinds/kind_registry.hpp; file:line messages) and every point (the kind's
+/// own validation, located to the key's line).
+[[nodiscard]] std::vector<SweepPoint> resolve_sweep(const Experiment& e);
 
 /// The resolved grid as text for --dry-run: one line per point (index, id, seed, configuration).
 [[nodiscard]] std::string describe_sweep(const Experiment& e, const std::vector<SweepPoint>& points);
 
 /// Runs the points and writes the outputs listed above. InputError for a directory that exists without
 /// --force/--resume, or whose grid differs on --resume.
-SweepSummary run_sweep(const Experiment& e, const SweepKind& kind, const std::vector<SweepPoint>& points,
-                       const SweepOptions& options);
+/// Each point runs the kind's library function (make_kind_request: the point's configuration set by name, its
+/// seed, one thread).
+SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& points, const SweepOptions& options);
 
 }  // namespace mhclab

@@ -1,0 +1,75 @@
+#pragma once
+// The typed result of an experiment kind: columns declared once (name, type, meaning) and stored as numbers,
+// column by column, so a caller can aggregate, plot or hand them to NumPy without parsing text. The CSV that the
+// CLI and the sweep runner write is one rendering of it (to_csv).
+//
+// Types and their CSV cells:
+//   Integer   int64, `std::to_string`          Unsigned  uint64 (seeds), `std::to_string`
+//   Real      double, %.17g (core/format.hpp); a Real column declared `scaled` also keeps log10|x| per cell, and a
+//             value beyond the double range is written from it (SPEC §4: "1.2345e+4139", never inf or 0)
+//   Boolean   true|false                        Text      verbatim (enum names, statuses; never ',' or '"')
+// Every cell may be empty (written as ""), e.g. a column that only the last layer's row fills.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mhclab/core/types.hpp"
+
+namespace mhclab {
+
+enum class ColumnType { Integer, Unsigned, Real, Boolean, Text };
+
+struct ColumnSpec {
+  std::string name;      ///< CSV header, unique within a table
+  ColumnType type = ColumnType::Real;
+  std::string meaning;   ///< one line: what the column holds (units, definition)
+  bool scaled = false;   ///< Real only: cells carry log10|x| for values beyond the double range
+};
+
+/// One column's cells; only the vector of its type is used (`present` for every type).
+struct ColumnData {
+  ColumnSpec spec;
+  std::vector<std::uint8_t> present;   ///< 1 = the cell has a value
+  std::vector<std::int64_t> integer;   ///< Integer; Boolean as 0/1
+  std::vector<std::uint64_t> unsigned_;  ///< Unsigned
+  std::vector<double> real;            ///< Real
+  std::vector<double> log10_abs;       ///< Real and scaled: log10 of the true magnitude (NaN: `real` is exact)
+  std::vector<std::string> text;       ///< Text
+};
+
+class ResultTable {
+ public:
+  ResultTable() = default;
+  explicit ResultTable(std::vector<ColumnSpec> columns);
+
+  [[nodiscard]] const std::vector<ColumnData>& columns() const { return columns_; }
+  [[nodiscard]] std::size_t rows() const { return rows_; }
+  /// Index of column `name`, or -1.
+  [[nodiscard]] long find(std::string_view name) const;
+
+  /// Appends a row of empty cells; the setters below fill the last row.
+  void add_row();
+  void set_integer(std::size_t column, std::int64_t v);
+  void set_unsigned(std::size_t column, std::uint64_t v);
+  /// A Real cell; `log10_abs` (scaled columns only) = log10 of the true magnitude when `v` may be out of range.
+  void set_real(std::size_t column, double v, double log10_abs);
+  void set_real(std::size_t column, double v);
+  void set_boolean(std::size_t column, bool v);
+  void set_text(std::size_t column, std::string v);
+
+  /// Appends the rows of `other` (same columns, else InputError naming the first difference).
+  void append(const ResultTable& other);
+
+  /// The CSV text of cell (row, column).
+  [[nodiscard]] std::string cell_text(std::size_t row, std::size_t column) const;
+  /// Header line and one line per row, '\n' after each.
+  [[nodiscard]] std::string to_csv() const;
+
+ private:
+  void check_set(std::size_t column, ColumnType type) const;
+  std::vector<ColumnData> columns_;
+  std::size_t rows_ = 0;
+};
+
+}  // namespace mhclab

@@ -1,0 +1,78 @@
+// Shared option groups: see mhclab/kinds/common_options.hpp.
+#include "mhclab/kinds/common_options.hpp"
+
+#include <string>
+
+#include "mhclab/core/list.hpp"
+
+namespace mhclab {
+
+void bind_method_options(OptionSet& s, MethodOptions& o, InitKind& init, double& init_eps) {
+  s.bind("method", o.method, method_table, "Mixing method");
+  s.bind("n", o.n, "Number of streams n");
+  s.bind("init", init, init_table, "Parameter init");
+  s.bind("init-eps", init_eps, "ε of the identity init H0 = (1-ε)I + εJ/n");
+  s.bind("lazy", o.modifiers.lazy, "Lazy modifier H <- (1-α)I + αH");
+  s.bind("minorize", o.modifiers.minorize, "Minorised modifier H <- (1-δ)H + δJ/n");
+  s.bind("iters", o.sinkhorn.iterations, "Sinkhorn iterations t");
+  s.bind("tau", o.sinkhorn.tau, "Sinkhorn temperature τ");
+  s.bind("init-tau", o.init_tau,
+         "mhc identity init logits τ0·log H0 computed at τ0 (0 = tau); a fixed τ0 holds the logits fixed while tau "
+         "varies");
+  s.bind("order", o.sinkhorn.order, sinkhorn_order_table, "Sinkhorn order");
+  s.bind("domain", o.sinkhorn.domain, sinkhorn_domain_table, "Sinkhorn domain");
+  s.bind("tol", o.sinkhorn.tol, "Stop when the max marginal error < tol (0 = run all iterations)");
+  s.bind("tau-schedule", o.sinkhorn.schedule, tau_schedule_table, "τ schedule (geometric: log domain)");
+  s.bind("precision", o.sinkhorn.precision, precision_table, "Emulated storage format");
+  s.bind("precision-accumulate", o.sinkhorn.accumulate, accumulate_table, "Accumulate format of emulated runs");
+  s.bind("factors", o.factors, "KromHC factor sizes, e.g. 2,2 (default from n)");
+}
+
+void bind_stack_options(OptionSet& s, StackOptions& o) {
+  s.bind("generator", o.kind, generator_table,
+         "Stack generator (trained: input = the directory of `mhclab train --out DIR`)");
+  s.bind("noise", o.noise, "σ of `random`: θ_l = init + σ·N(0,1)");
+  s.bind("eta", o.eta, "η of `drift` (step size)");
+  s.bind("steps", o.steps,
+         "`drift` snapshot step(s): K or K1,K2,... (strictly increasing); `trained`: which of the run's snapshots "
+         "(default all)");
+  s.bind("rho", o.rho, "ρ of `drift`: weight of the step component shared by all layers, in [0, 1]");
+  s.bind("input", o.input,
+         "`file` generator: stack file (.npy, long-form .csv, or .safetensors with tensor); `trained`: the run's "
+         "directory");
+  s.bind("tensor", o.tensor, "The tensor to read from a .safetensors input");
+  s.bind("input-kind", o.input_kind, input_kind_table, "What the file's trailing axes hold");
+  s.bind("layout", o.layout, layout_table, "to_from (paper orientation) or from_to (transpose on read)");
+}
+
+void bind_seed_options(OptionSet& s, Index& seeds, std::uint64_t& first_seed, const char* what) {
+  s.bind("seeds", seeds, std::string("Number of ") + what + " S (seeds S0..S0+S-1)");
+  s.bind("seed", first_seed, "First seed S0");
+}
+
+void bind_selection_options(OptionSet& s, DepthTableOptions& table) {
+  s.add({"kinds", {},
+         "Products to compute, comma-separated: layer, prefix (H_l···H_1), suffix (H_L···H_l); rows in that order",
+         OptionType::List, [&table](std::string_view t) { table.kinds = parse_enum_list(t, "kinds", product_kind_table); },
+         [&table] {
+           std::string out;
+           for (ProductKind k : table.kinds) out += (out.empty() ? "" : ",") + std::string(product_kind_table.to_string(k));
+           return out;
+         }});
+  s.add({"metrics", {},
+         "Columns to compute and write, comma-separated (e.g. fwd_gain,bwd_gain,sigma_max); default: all. Only what "
+         "they need is computed; written in the table's column order",
+         OptionType::List, [&table](std::string_view t) { table.metrics = parse_name_list(t, "metrics"); },
+         [&table] {
+           std::string out;
+           for (const std::string& m : table.metrics) out += (out.empty() ? "" : ",") + m;
+           return out;
+         }});
+  s.bind("lyapunov", table.lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)", true);
+}
+
+void bind_threads_option(OptionSet& s, int& threads, const char* over) {
+  s.bind("threads", threads, std::string("Threads over ") + over + " (0 = all cores; results do not depend on it)");
+}
+
+}  // namespace mhclab

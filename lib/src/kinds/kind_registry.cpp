@@ -1,0 +1,62 @@
+// The experiment kinds by name: see mhclab/kinds/kind_registry.hpp.
+#include "mhclab/kinds/kind_registry.hpp"
+
+#include "mhclab/core/error.hpp"
+#include "mhclab/kinds/depth.hpp"
+#include "mhclab/kinds/fit.hpp"
+#include "mhclab/kinds/mix.hpp"
+#include "mhclab/kinds/propagate.hpp"
+#include "mhclab/kinds/train.hpp"
+
+namespace mhclab {
+
+namespace {
+/// A request over an options struct `O`, bound by `bind` and run by `run` (the kind's library function).
+template <class O, void (*Bind)(OptionSet&, O&), std::vector<std::string> (*Run)(const O&)>
+class Request final : public KindRequest {
+ public:
+  Request() { Bind(options_, o_); }
+  void validate() const override { o_.validate(); }
+  [[nodiscard]] std::vector<std::string> csv() const override { return Run(o_); }
+
+ private:
+  O o_;
+};
+
+std::vector<std::string> run_depth(const DepthKindOptions& o) { return depth_kind_csv(o).chunks; }
+std::vector<std::string> run_propagate(const PropagateKindOptions& o) { return {propagate_kind(o).to_csv()}; }
+std::vector<std::string> run_mix(const MixKindOptions& o) { return {mix_kind(o).to_csv()}; }
+std::vector<std::string> run_train(const TrainKindOptions& o) { return {train_kind(o).to_csv()}; }
+std::vector<std::string> run_fit(const FitKindOptions& o) { return {fit_kind(o).to_csv()}; }
+}  // namespace
+
+const std::vector<KindInfo>& experiment_kinds() {
+  static const std::vector<KindInfo> k{
+      {"depth", {"step", "depth", "kind"}, {"seed", "threads", "out", "save-matrices", "aggregate"}},
+      {"propagate", {"step", "layer"}, {"seed", "threads", "out"}},
+      {"mix", {}, {"seed", "threads", "out", "logits"}},
+      {"train", {"step"}, {"seed", "threads", "out", "force"}},
+      {"fit", {}, {"seed", "threads", "out"}},
+  };
+  return k;
+}
+
+const KindInfo& experiment_kind(std::string_view name) {
+  std::string names;
+  for (const KindInfo& k : experiment_kinds()) {
+    if (k.name == name) return k;
+    names += (names.empty() ? "" : "|") + k.name;
+  }
+  throw InputError("unknown kind '" + std::string(name) + "'; expected " + names);
+}
+
+std::unique_ptr<KindRequest> make_kind_request(std::string_view name) {
+  const std::string& k = experiment_kind(name).name;
+  if (k == "depth") return std::make_unique<Request<DepthKindOptions, bind_depth_options, run_depth>>();
+  if (k == "propagate") return std::make_unique<Request<PropagateKindOptions, bind_propagate_options, run_propagate>>();
+  if (k == "mix") return std::make_unique<Request<MixKindOptions, bind_mix_options, run_mix>>();
+  if (k == "train") return std::make_unique<Request<TrainKindOptions, bind_train_options, run_train>>();
+  return std::make_unique<Request<FitKindOptions, bind_fit_options, run_fit>>();
+}
+
+}  // namespace mhclab

@@ -1,0 +1,120 @@
+// The propagate kind: see mhclab/kinds/propagate.hpp.
+#include "mhclab/kinds/propagate.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "mhclab/core/error.hpp"
+#include "mhclab/core/parallel.hpp"
+#include "mhclab/kinds/common_options.hpp"
+
+namespace mhclab {
+
+namespace {
+std::vector<ColumnSpec> propagate_columns(Index n, Index k) {
+  std::vector<ColumnSpec> c{
+      {"seed", ColumnType::Unsigned, "seed of the stack, the weights and the input X_0"},
+      {"step", ColumnType::Integer, "generator snapshot step (drift, trained; 0 otherwise)"},
+      {"layer", ColumnType::Integer, "depth l = 0..L (row 0 is the input X_0)"},
+      {"energy", ColumnType::Real, "‖X_l‖_F² / ‖X_0‖_F²", true},
+      {"log10_energy", ColumnType::Real, "log10 of energy"},
+  };
+  for (Index i = 1; i <= n; ++i)
+    c.push_back({"stream_energy_" + std::to_string(i), ColumnType::Real, "‖X_l[i,:]‖² / ‖X_0‖_F² of stream i", true});
+  for (Index i = 1; i <= n; ++i)
+    c.push_back({"log10_stream_energy_" + std::to_string(i), ColumnType::Real, "log10 of stream_energy_i"});
+  c.push_back({"stream_sum_dev", ColumnType::Real,
+               "max_c |Σ_i X_l[i,c] − Σ_i X_0[i,c]| / max_c Σ_i |X_0[i,c]| (stream-sum drift)", true});
+  c.push_back({"log10_stream_sum_dev", ColumnType::Real, "log10 of stream_sum_dev"});
+  c.push_back({"grad_norm", ColumnType::Real, "‖∂ℒ/∂X_l‖_F for ℒ = ⟨R, X_L⟩", true});
+  c.push_back({"log10_grad_norm", ColumnType::Real, "log10 of grad_norm"});
+  if (k > 0) {
+    for (Index i = 1; i <= k; ++i)
+      c.push_back({"jacobian_sigma_" + std::to_string(i), ColumnType::Real, "σ_i of ∂X_L/∂X_0 (row l = L)", true});
+    for (Index i = 1; i <= k; ++i)
+      c.push_back({"jacobian_log10_sigma_" + std::to_string(i), ColumnType::Real, "log10 σ_i of ∂X_L/∂X_0"});
+    for (Index i = 1; i <= k; ++i)
+      c.push_back({"jacobian_resolved_" + std::to_string(i), ColumnType::Boolean,
+                   "σ_i is above the resolution floor σ_1·√(nC·u)"});
+    c.push_back({"jacobian_status", ColumnType::Text, "Spectra's outcome: " + spectrum_status_table.names()});
+    c.push_back({"jacobian_iterations", ColumnType::Integer, "Spectra's restarts"});
+  }
+  return c;
+}
+
+void add_rows(ResultTable& t, std::uint64_t seed, long step, const PropagationSummary& s, Index n, Index k) {
+  for (const PropagationRow& r : s.rows) {
+    t.add_row();
+    std::size_t c = 0;
+    t.set_unsigned(c++, seed);
+    t.set_integer(c++, step);
+    t.set_integer(c++, r.layer);
+    t.set_real(c++, r.energy, r.log10_energy);
+    t.set_real(c++, r.log10_energy);
+    for (Index i = 0; i < n; ++i) t.set_real(c++, r.stream_energy[i], r.log10_stream_energy[i]);
+    for (Index i = 0; i < n; ++i) t.set_real(c++, r.log10_stream_energy[i]);
+    t.set_real(c++, r.stream_sum_dev, r.log10_stream_sum_dev);
+    t.set_real(c++, r.log10_stream_sum_dev);
+    t.set_real(c++, r.grad_norm, r.log10_grad_norm);
+    t.set_real(c++, r.log10_grad_norm);
+    if (k == 0) continue;
+    const bool last = r.layer + 1 == static_cast<Index>(s.rows.size());
+    if (!last) continue;  // the Jacobian columns stay empty
+    const JacobianSpectrum& j = *s.jacobian;
+    const auto have = static_cast<Index>(j.log10_sigma.size());
+    for (Index i = 0; i < k; ++i, ++c)
+      if (i < have) t.set_real(c, std::pow(10.0, j.log10_sigma[i]), j.log10_sigma[i]);
+    for (Index i = 0; i < k; ++i, ++c)
+      if (i < have) t.set_real(c, j.log10_sigma[i]);
+    for (Index i = 0; i < k; ++i, ++c)
+      if (i < have) t.set_boolean(c, j.resolved[i]);
+    t.set_text(c++, std::string(spectrum_status_table.to_string(j.status)));
+    t.set_integer(c++, j.iterations);
+  }
+}
+}  // namespace
+
+void PropagateKindOptions::validate() const {
+  method.validate();
+  stack.validate();
+  propagation.validate();
+  if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
+  if ((stack.kind == GeneratorKind::File || stack.kind == GeneratorKind::Trained) && seeds != 1)
+    throw InputError("seeds = " + std::to_string(seeds) + "; the file and trained generators read their stack: use 1 "
+                     "seed");
+  if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+}
+
+void bind_propagate_options(OptionSet& s, PropagateKindOptions& o) {
+  bind_method_options(s, o.method, o.stack.init, o.stack.init_eps);
+  bind_stack_options(s, o.stack);
+  bind_seed_options(s, o.seeds, o.first_seed);
+  s.bind("layers", o.stack.layers, "Number of layers L (file generator: 0 = as in the file)");
+  s.bind("width", o.propagation.width, "Stream width C");
+  s.bind("branch", o.propagation.branch, branch_table, "Branch nonlinearity φ");
+  s.bind("branch-norm", o.propagation.norm, branch_norm_table, "Branch input norm");
+  s.bind("gain", o.propagation.gain, "Branch gain g (0 = zero branch)");
+  s.bind("jacobian-topk", o.propagation.jacobian_topk, "Top singular values of dX_L/dX_0 (Spectra; 0 = none)");
+  bind_threads_option(s, o.threads);
+}
+
+ResultTable propagate_kind(const PropagateKindOptions& o) {
+  o.validate();
+  const auto method = make_method(o.method);
+  const Index k = o.propagation.jacobian_topk;
+  const std::vector<ColumnSpec> columns = propagate_columns(o.method.n, k);
+  std::vector<ResultTable> parts(static_cast<std::size_t>(o.seeds), ResultTable(columns));
+  parallel_for(o.seeds, o.threads, [&](Index i) {
+    const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(i);
+    for (const GeneratedStack& g : generate_stacks(*method, o.stack, seed)) {
+      if (g.lead_shape.size() != 1) throw InputError(o.stack.input + ": propagate reads a (layer, …) stack");
+      const PropagationSummary s = propagate(g.H, o.method.method, o.propagation, seed);
+      add_rows(parts[static_cast<std::size_t>(i)], seed, g.step, s, o.method.n, k);
+    }
+  });
+  ResultTable out(columns);
+  for (const ResultTable& p : parts) out.append(p);
+  return out;
+}
+
+}  // namespace mhclab

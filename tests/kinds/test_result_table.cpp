@@ -1,0 +1,67 @@
+// kinds/result_table.hpp: typed cells, their CSV text (scaled values beyond the double range, empty cells), the
+// type checks and appends.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "mhclab/analysis/format_scaled.hpp"
+#include "mhclab/core/error.hpp"
+#include "mhclab/kinds/result_table.hpp"
+
+using namespace mhclab;
+
+TEST_SUITE("kinds_result_table") {
+  TEST_CASE("cells of every type and their CSV text") {
+    ResultTable t({{"seed", ColumnType::Unsigned, "seed"},
+                   {"layer", ColumnType::Integer, "depth"},
+                   {"energy", ColumnType::Real, "energy", true},
+                   {"err", ColumnType::Real, "error"},
+                   {"resolved", ColumnType::Boolean, "flag"},
+                   {"status", ColumnType::Text, "status"}});
+    t.add_row();
+    t.set_unsigned(0, UINT64_MAX);
+    t.set_integer(1, -3);
+    t.set_real(2, std::numeric_limits<double>::infinity(), 5000.5);  // beyond the double range: the log form
+    t.set_real(3, 0.1);
+    t.set_boolean(4, true);
+    t.set_text(5, "converged");
+    t.add_row();  // all empty but one
+    t.set_real(2, 0.25, std::log10(0.25));
+    CHECK(t.rows() == 2);
+    CHECK(t.to_csv() ==
+          "seed,layer,energy,err,resolved,status\n"
+          "18446744073709551615,-3," + format_metric(std::numeric_limits<double>::infinity(), 5000.5) +
+              ",0.10000000000000001,true,converged\n"
+          ",,0.25,,,\n");
+    CHECK(t.find("err") == 3);
+    CHECK(t.find("nope") == -1);
+    CHECK(format_metric(std::numeric_limits<double>::infinity(), 5000.5).find("3.16227766") == 0);
+    CHECK(t.cell_text(0, 2).ends_with("e+5000"));
+    const ColumnData& e = t.columns()[2];
+    CHECK(e.present == std::vector<std::uint8_t>{1, 1});
+    CHECK(e.log10_abs[0] == 5000.5);  // the number is kept, not its text
+  }
+
+  TEST_CASE("wrong types, unscaled log forms, text that would need quoting and mismatched appends are refused") {
+    ResultTable t({{"a", ColumnType::Real, "a"}, {"s", ColumnType::Text, "s"}});
+    CHECK_THROWS_AS(t.set_real(0, 1.0), InputError);  // no row yet
+    t.add_row();
+    CHECK_THROWS_AS(t.set_integer(0, 1), InputError);
+    CHECK_THROWS_AS(t.set_real(0, 1.0, 0.0), InputError);  // not a scaled column
+    CHECK_THROWS_AS(t.set_text(1, "a,b"), InputError);
+    CHECK_THROWS_AS(t.set_real(7, 1.0), InputError);
+    ResultTable other({{"a", ColumnType::Real, "a"}, {"t", ColumnType::Text, "t"}});
+    CHECK_THROWS_AS(t.append(other), InputError);
+    ResultTable same({{"a", ColumnType::Real, "a"}, {"s", ColumnType::Text, "s"}});
+    same.add_row();
+    same.set_real(0, 2.0);
+    t.append(same);
+    CHECK(t.rows() == 2);
+    CHECK(t.cell_text(1, 0) == "2");
+    CHECK(t.cell_text(0, 0).empty());
+    CHECK_THROWS_AS(ResultTable({{"a", ColumnType::Real, "a"}, {"a", ColumnType::Real, "a"}}), InputError);
+    CHECK_THROWS_AS(ResultTable({{"k", ColumnType::Integer, "k", true}}), InputError);
+  }
+}
