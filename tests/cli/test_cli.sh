@@ -309,6 +309,8 @@ printf '[experiment]\nkind = "depth"\n[base]\nn = 3\n[grid]\nlayers = [4, "x"]\n
 expect 2 "bad2.toml:6: key 'layers' = x" -- run "$TMP/bad2.toml" --dry-run
 printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\nmethod = "mhc"\ndomain = "log"\n[grid]\nprecision = ["fp64", "bf16"]\n' > "$TMP/bad3.toml"
 expect 2 "bad3.toml:9: key 'precision' = bf16.*exp domain only" -- run "$TMP/bad3.toml" --dry-run
+printf '[experiment]\nkind = "depth"\nname = ".."\n[base]\nn = 3\nlayers = 4\n' > "$TMP/escape.toml"
+expect 2 "escape.toml:3: \[experiment\] name = '..' starts with '.'" -- run "$TMP/escape.toml"
 printf '[experiment]\nkind = "fitt"\n' > "$TMP/bad4.toml"
 expect 2 "kind = .fitt.; expected depth|propagate|mix|train|fit" -- run "$TMP/bad4.toml"
 printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\nout = "x.csv"\n' > "$TMP/bad5.toml"

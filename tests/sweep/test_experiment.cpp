@@ -114,6 +114,23 @@ TEST_SUITE("sweep_experiment") {
     CHECK(pd[0].id == pc[0].id);
   }
 
+  TEST_CASE("names that become paths are single safe components") {
+    for (const char* bad : {"..", ".", "../x", "a/b", "results/..", ".hidden", "a b", ""}) {
+      CAPTURE(bad);
+      const std::string msg = input_error_of([&] {
+        (void)parse_experiment(std::string("[experiment]\nkind = 'depth'\nname = '") + bad + "'\n", "x.toml");
+      });
+      CHECK(msg.find("x.toml:3: [experiment] name = '") == 0);
+      CHECK(msg.find("one path component") != std::string::npos);
+    }
+    CHECK(parse_experiment("[experiment]\nkind = 'depth'\nname = 'amax_depth-v2.1'\n", "x.toml").name == "amax_depth-v2.1");
+    CHECK(input_error_of([] {
+            (void)parse_experiment("[experiment]\nkind = 'depth'\n[[plot]]\nname = '../p'\nx = 'depth'\ny = 'g'\n", "x.toml");
+          }).find("x.toml:4: [[plot]] name = '../p' starts with '.'") == 0);
+    CHECK(input_error_of([] { (void)parse_experiment("[experiment]\nkind = 'depth'\n", "dir/my exp.toml"); })
+              .find("the file's stem 'my exp' holds a character") != std::string::npos);
+  }
+
   TEST_CASE("errors name the file, the line and the key") {
     const std::string head = "[experiment]\nkind = 'depth'\n";
     CHECK(parse_error(head + "[base]\nn = 4\nbogus = 1\n") ==

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <filesystem>
 #include <set>
 
@@ -33,6 +34,19 @@ std::vector<std::pair<std::string, long>> Experiment::keys() const {
 }
 
 namespace {
+/// Names that become one path component (the experiment's results directory, a figure's files): letters, digits and
+/// . _ + -, not starting with '.', at most 128 characters — so "..", "a/b" or a name with a NUL cannot leave the
+/// directory they are meant for. Returns why not, or "".
+std::string path_component_problem(const std::string& s) {
+  if (s.empty()) return "is empty";
+  if (s.size() > 128) return "is longer than 128 characters";
+  if (s.front() == '.') return "starts with '.'";
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' || c == '-'))
+      return "holds a character other than letters, digits and . _ + -";
+  return {};
+}
+
 
 long line_of(const toml::node& n) { return static_cast<long>(n.source().begin.line); }
 long line_of(const toml::key& k) { return static_cast<long>(k.source().begin.line); }
@@ -127,7 +141,12 @@ class Parser {
       const toml::key& k = *kp;
       const toml::node& v = *vp;
       const std::string key(k.str());
-      if (key == "name") e_.name = string_of("experiment", k, v);
+      if (key == "name") {
+        e_.name = string_of("experiment", k, v);
+        if (const std::string why = path_component_problem(e_.name); !why.empty())
+          fail(line_of(k), "[experiment] name = '" + e_.name + "' " + why + "; it names the results directory, one "
+               "path component");
+      }
       else if (key == "kind") e_.kind = string_of("experiment", k, v);
       else if (key == "description") e_.description = string_of("experiment", k, v);
       else if (key == "seed") {
@@ -230,7 +249,11 @@ class Parser {
       const toml::key& k = *kp;
       const toml::node& v = *vp;
       const std::string key(k.str());
-      if (key == "name") p.spec.name = string_of("plot", k, v);
+      if (key == "name") {
+        p.spec.name = string_of("plot", k, v);
+        if (const std::string why = path_component_problem(p.spec.name); !why.empty())
+          fail(line_of(k), "[[plot]] name = '" + p.spec.name + "' " + why + "; it names the figure's files");
+      }
       else if (key == "x") p.spec.x = string_of("plot", k, v);
       else if (key == "y") p.spec.y = strings_of("plot", k, v);
       else if (key == "group") p.spec.group = string_of("plot", k, v);
@@ -304,7 +327,12 @@ Experiment parse_experiment(const std::string& text, const std::string& file) {
                      std::string(err.description()));
   }
   Parser(e).document(doc);
-  if (e.name.empty()) e.name = std::filesystem::path(file).stem().string();
+  if (e.name.empty()) {
+    e.name = std::filesystem::path(file).stem().string();
+    if (const std::string why = path_component_problem(e.name); !why.empty())
+      throw InputError(e.where(0) + "the file's stem '" + e.name + "' " + why + "; set [experiment] name (it names the "
+                       "results directory)");
+  }
   if (e.kind.empty()) throw InputError(e.where(0) + "[experiment] kind is missing; expected depth|propagate|mix|train|fit");
   // A key may be set in one place only: [base], one grid key or one zip.
   std::set<std::string> seen;
