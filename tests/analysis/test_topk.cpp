@@ -315,11 +315,11 @@ TEST_CASE("topk: input errors") {
   };
   TopkOptions opt;
   opt.k = 0;
-  CHECK(message(stack, opt) == "topk.k = 0 (--topk); must satisfy 1 ≤ k ≤ n = 8");
+  CHECK(message(stack, opt) == "topk.k = 0; must satisfy 1 ≤ k ≤ n = 8");
   opt.k = 9;
-  CHECK(message(stack, opt).find("--topk") != std::string::npos);
+  CHECK(message(stack, opt).find("topk.k = ") == 0);
   opt.k = -3;
-  CHECK(message(stack, opt).find("--topk") != std::string::npos);
+  CHECK(message(stack, opt).find("topk.k = ") == 0);
   opt.k = 2;
   opt.ncv = 3;  // < k + 2
   CHECK(message(stack, opt).find("topk.ncv = 3") != std::string::npos);

@@ -358,7 +358,7 @@ printf '[train]\nmethod = "hc"\nlayers = 2\nwidth = 4\nlerning-rate = 0.1\n' > "
 expect 2 "tbad.toml:5: unknown key 'lerning-rate'" -- train "$TMP/tbad.toml"
 printf 'method = "hc"\nlayers = "x"\n' > "$TMP/tbad2.toml"
 expect 2 "tbad2.toml:2: key 'layers'" -- train "$TMP/tbad2.toml"
-expect 2 "--lr" -- train $T --lr 0
+expect 2 "lr = 0; must be > 0" -- train $T --lr 0
 # dynamic mappings: (steps, tokens, L, n, n) and the bias snapshot
 expect 0 "status completed" -- train $T --mapping dynamic --task clusters --steps 3 --snapshot-steps 0,1,3 --out "$TMP/t4"
 $PY -c "import sys,numpy as np; a=np.load(sys.argv[1]+'/h_res.npy'); b=np.load(sys.argv[1]+'/h_res_bias.npy'); sys.exit(0 if a.shape==(3,2,3,4,4) and b.shape==(3,3,4,4) else 1)" "$TMP/t4" \

@@ -285,7 +285,7 @@ TEST_SUITE("model_train") {
   TEST_CASE("options are validated with the option named") {
     TrainOptions o;
     o.lr = 0;
-    CHECK(mhclab::test::input_error_of([&] { o.validate(); }).find("--lr") != std::string::npos);
+    CHECK(mhclab::test::input_error_of([&] { o.validate(); }).find("lr = 0; must be > 0") != std::string::npos);
     o = TrainOptions{};
     o.steps = 5;
     o.snapshot_steps = {0, 7};
@@ -293,6 +293,6 @@ TEST_SUITE("model_train") {
     o = TrainOptions{};
     o.network.task = TrainTask::Clusters;
     o.network.outputs = 1;
-    CHECK(mhclab::test::input_error_of([&] { o.validate(); }).find("--outputs") != std::string::npos);
+    CHECK(mhclab::test::input_error_of([&] { o.validate(); }).find("outputs = 1") != std::string::npos);
   }
 }

@@ -114,7 +114,7 @@ Index TopkOptions::ncv_for(Index n) const {
 
 void TopkOptions::validate(Index n) const {
   if (k < 1 || k > n)
-    throw InputError("topk.k = " + std::to_string(k) + " (--topk); must satisfy 1 ≤ k ≤ n = " + std::to_string(n));
+    throw InputError("topk.k = " + std::to_string(k) + "; must satisfy 1 ≤ k ≤ n = " + std::to_string(n));
   const Index lo = std::min(k + 2, n);
   if (ncv != 0 && (ncv < lo || ncv > n))
     throw InputError("topk.ncv = " + std::to_string(ncv) + "; must be 0 (default min(n, max(2k+1, 20))) or satisfy " +

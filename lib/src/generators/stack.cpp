@@ -230,11 +230,11 @@ void StackOptions::validate() const {
   validate_values(*this);
   const std::string g = "generator '" + kind_name(kind) + "'";
   if (kind == GeneratorKind::Trained) {
-    if (input.empty()) throw InputError(g + " needs input (--input DIR: the --out directory of `mhclab train`)");
+    if (input.empty()) throw InputError(g + " needs input (the directory of a `mhclab train --out DIR` run)");
     if (layers < 0) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (or 0 = as in the run)");
     if (!tensor.empty()) throw InputError("tensor is only for generator 'file' with a .safetensors input");
   } else if (kind == GeneratorKind::File) {
-    if (input.empty()) throw InputError(g + " needs input (--input FILE)");
+    if (input.empty()) throw InputError(g + " needs input (a stack file)");
     if (layers < 0) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (or 0 = as in the file)");
     const bool axes_ok = lead_axes == std::vector<std::string>{"layer"} ||
                          lead_axes == std::vector<std::string>{"step", "layer"} ||
@@ -256,7 +256,7 @@ void StackOptions::validate() const {
         throw InputError("steps must be strictly increasing (no duplicates); got " + std::to_string(steps[i]) +
                          " after " + std::to_string(steps[i - 1]));
   } else if (kind == GeneratorKind::Drift) {
-    if (steps.empty()) throw InputError(g + " needs steps (--steps K means the single snapshot K)");
+    if (steps.empty()) throw InputError(g + " needs steps (K means the single snapshot K)");
     for (std::size_t i = 0; i < steps.size(); ++i) {
       if (steps[i] < 0) throw InputError("steps: " + std::to_string(steps[i]) + " is negative; steps must be ≥ 0");
       if (i > 0 && steps[i] <= steps[i - 1])

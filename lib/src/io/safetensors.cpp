@@ -131,7 +131,7 @@ const SafetensorsEntry& SafetensorsHeader::entry(const std::string& tensor, cons
   const auto it = std::lower_bound(tensors.begin(), tensors.end(), tensor,
                                    [](const SafetensorsEntry& e, const std::string& t) { return e.name < t; });
   if (it == tensors.end() || it->name != tensor)
-    throw InputError(file + ": no tensor '" + tensor + "' (--tensor); the file holds " +
+    throw InputError(file + ": no tensor '" + tensor + "'; the file holds " +
                      std::to_string(tensors.size()) + " tensor(s): " + safetensors_name_list(names()));
   return *it;
 }

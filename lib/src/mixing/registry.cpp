@@ -49,7 +49,7 @@ void MethodOptions::validate() const {
   if (n > 4096) throw InputError("n = " + std::to_string(n) + "; must be ≤ 4096");
   modifiers.validate();
   if (!(init_tau >= 0.0 && std::isfinite(init_tau)))
-    throw InputError("init_tau = " + std::to_string(init_tau) + "; must be ≥ 0 (0 = the Sinkhorn τ)");
+    throw InputError("init-tau = " + format_double(init_tau) + "; must be ≥ 0 (0 = the Sinkhorn τ)");
   if (method == MethodId::MHC) sinkhorn.validate();
   if (method == MethodId::Tropical && !(sinkhorn.tau > 0.0 && std::isfinite(sinkhorn.tau)))
     throw InputError("tau = " + format_double(sinkhorn.tau, "%g") + "; must be > 0 and finite");
@@ -98,7 +98,14 @@ void check_theta(const Method& method, const Vec& theta) {
 MixResult Method::mix(const Vec& theta) const {
   check_theta(*this, theta);
   MixResult r = build(theta);
-  if (r.H.size() != 0) apply_modifiers(r.H, modifiers_);
+  if (r.H.size() == 0 || !modifiers_.active()) return r;
+  apply_modifiers(r.H, modifiers_);
+  // The summary's marginal errors describe the returned H (the modifiers scale them by α(1−δ)); the truncation and
+  // rounding errors stay those of the projection itself.
+  if (r.sinkhorn) {
+    r.sinkhorn->row_err = row_error(r.H);
+    r.sinkhorn->col_err = col_error(r.H);
+  }
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <Spectra/SymEigsSolver.h>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/format.hpp"
 #include "mhclab/core/random.hpp"
 
 namespace mhclab {
@@ -500,17 +501,17 @@ Mat row_major_normals(RandomStream rng, Index rows, Index cols, double scale) {
 // ---- public API -----------------------------------------------------------------------------------------
 
 void PropagationOptions::validate() const {
-  if (width < 1) throw InputError("propagation.width = " + std::to_string(width) + "; must be ≥ 1 (--width)");
-  if (!std::isfinite(gain)) throw InputError("propagation.gain is not finite; must be a finite number (--gain)");
+  if (width < 1) throw InputError("width = " + std::to_string(width) + "; must be ≥ 1");
+  if (!std::isfinite(gain)) throw InputError("gain is not finite; must be a finite number");
   if (jacobian_topk < 0)
-    throw InputError("propagation.jacobian_topk = " + std::to_string(jacobian_topk) +
-                     "; must be ≥ 0 (--jacobian-topk)");
+    throw InputError("jacobian-topk = " + std::to_string(jacobian_topk) +
+                     "; must be ≥ 0");
   if (!(jacobian_tol > 0.0 && jacobian_tol < 1.0))
-    throw InputError("propagation.jacobian_tol = " + std::to_string(jacobian_tol) +
-                     "; must be in (0, 1) (--jacobian-tol)");
+    throw InputError("jacobian-tol = " + format_double(jacobian_tol) +
+                     "; must be in (0, 1)");
   if (jacobian_maxit < 1)
-    throw InputError("propagation.jacobian_maxit = " + std::to_string(jacobian_maxit) +
-                     "; must be ≥ 1 (--jacobian-maxit)");
+    throw InputError("jacobian-maxit = " + std::to_string(jacobian_maxit) +
+                     "; must be ≥ 1");
 }
 
 PrePost static_pre_post(MethodId method, Index n, Index layer) {
@@ -546,8 +547,8 @@ PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method, con
                              std::uint64_t seed) {
   const Model model(H_res, method, options, seed);
   if (options.jacobian_topk >= model.n() * model.C())
-    throw InputError("propagation.jacobian_topk = " + std::to_string(options.jacobian_topk) +
-                     "; must be < n·C = " + std::to_string(model.n() * model.C()) + " (--jacobian-topk)");
+    throw InputError("jacobian-topk = " + std::to_string(options.jacobian_topk) +
+                     "; must be < n·C = " + std::to_string(model.n() * model.C()) + "");
   const Passes p = run_passes(model);
   PropagationSummary out;
   const Index L = model.layers();

@@ -92,25 +92,25 @@ void append_flat(std::vector<double>& out, const Mat& H) {
 
 void TrainOptions::validate() const {
   network.validate();
-  require(std::isfinite(lr) && lr > 0, "train.lr = " + num(lr) + "; must be > 0 (--lr)");
+  require(std::isfinite(lr) && lr > 0, "lr = " + num(lr) + "; must be > 0");
   require(std::isfinite(momentum) && momentum >= 0 && momentum < 1,
-          "train.momentum = " + num(momentum) + "; must be in [0, 1) (--momentum)");
+          "momentum = " + num(momentum) + "; must be in [0, 1)");
   require(std::isfinite(beta1) && beta1 >= 0 && beta1 < 1,
-          "train.beta1 = " + num(beta1) + "; must be in [0, 1) (--beta1)");
+          "beta1 = " + num(beta1) + "; must be in [0, 1)");
   require(std::isfinite(beta2) && beta2 >= 0 && beta2 < 1,
-          "train.beta2 = " + num(beta2) + "; must be in [0, 1) (--beta2)");
-  require(std::isfinite(adam_eps) && adam_eps > 0, "train.adam-eps = " + num(adam_eps) + "; must be > 0 (--adam-eps)");
-  require(std::isfinite(clip) && clip >= 0, "train.clip = " + num(clip) + "; must be ≥ 0 (0 = off) (--clip)");
-  require(steps >= 0, "train.steps = " + std::to_string(steps) + "; must be ≥ 0 (--steps)");
-  require(batch >= 1, "train.batch = " + std::to_string(batch) + "; must be ≥ 1 (--batch)");
-  require(log_every >= 1, "train.log-every = " + std::to_string(log_every) + "; must be ≥ 1 (--log-every)");
-  require(probe_tokens >= 1, "train.probe-tokens = " + std::to_string(probe_tokens) + "; must be ≥ 1 (--probe-tokens)");
+          "beta2 = " + num(beta2) + "; must be in [0, 1)");
+  require(std::isfinite(adam_eps) && adam_eps > 0, "adam-eps = " + num(adam_eps) + "; must be > 0");
+  require(std::isfinite(clip) && clip >= 0, "clip = " + num(clip) + "; must be ≥ 0 (0 = off)");
+  require(steps >= 0, "steps = " + std::to_string(steps) + "; must be ≥ 0");
+  require(batch >= 1, "batch = " + std::to_string(batch) + "; must be ≥ 1");
+  require(log_every >= 1, "log-every = " + std::to_string(log_every) + "; must be ≥ 1");
+  require(probe_tokens >= 1, "probe-tokens = " + std::to_string(probe_tokens) + "; must be ≥ 1");
   for (std::size_t k = 0; k < snapshot_steps.size(); ++k) {
     require(snapshot_steps[k] >= 0 && snapshot_steps[k] <= steps,
-            "train.snapshot-steps: " + std::to_string(snapshot_steps[k]) +
-                " is outside [0, steps = " + std::to_string(steps) + "] (--snapshot-steps)");
+            "snapshot-steps: " + std::to_string(snapshot_steps[k]) +
+                " is outside [0, steps = " + std::to_string(steps) + "]");
     require(k == 0 || snapshot_steps[k] > snapshot_steps[k - 1],
-            "train.snapshot-steps must be strictly increasing (--snapshot-steps)");
+            "snapshot-steps must be strictly increasing");
   }
 }
 

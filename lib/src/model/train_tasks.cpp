@@ -28,19 +28,19 @@ void require(bool ok, const std::string& message) {
 
 void NetworkOptions::validate() const {
   method.validate();
-  require(layers >= 1, "train.layers = " + std::to_string(layers) + "; must be ≥ 1 (--layers)");
-  require(width >= 1, "train.width = " + std::to_string(width) + "; must be ≥ 1 (--width)");
-  require(outputs >= 1, "train.outputs = " + std::to_string(outputs) + "; must be ≥ 1 (--outputs)");
+  require(layers >= 1, "layers = " + std::to_string(layers) + "; must be ≥ 1");
+  require(width >= 1, "width = " + std::to_string(width) + "; must be ≥ 1");
+  require(outputs >= 1, "outputs = " + std::to_string(outputs) + "; must be ≥ 1");
   require(task != TrainTask::Clusters || outputs >= 2,
-          "train.outputs = " + std::to_string(outputs) + "; the clusters task needs ≥ 2 classes (--outputs)");
-  require(std::isfinite(gain), "train.gain = " + format_double(gain, "%g") + "; must be finite (--gain)");
-  require(std::isfinite(alpha_init), "train.alpha-init must be finite (--alpha-init)");
+          "outputs = " + std::to_string(outputs) + "; the clusters task needs ≥ 2 classes");
+  require(std::isfinite(gain), "gain = " + format_double(gain, "%g") + "; must be finite");
+  require(std::isfinite(alpha_init), "alpha-init must be finite");
   require(std::isfinite(init_eps) && init_eps >= 0 && init_eps <= 1,
-          "train.init-eps = " + format_double(init_eps, "%g") + "; must be in [0, 1] (--init-eps)");
+          "init-eps = " + format_double(init_eps, "%g") + "; must be in [0, 1]");
   require(teacher_depth >= 0,
-          "train.teacher-depth = " + std::to_string(teacher_depth) + "; must be ≥ 0 (--teacher-depth)");
+          "teacher-depth = " + std::to_string(teacher_depth) + "; must be ≥ 0");
   require(std::isfinite(cluster_scale) && cluster_scale >= 0,
-          "train.cluster-scale = " + format_double(cluster_scale, "%g") + "; must be finite and ≥ 0 (--cluster-scale)");
+          "cluster-scale = " + format_double(cluster_scale, "%g") + "; must be finite and ≥ 0");
 }
 
 TrainNetwork make_network(const NetworkOptions& options, std::uint64_t seed) {

@@ -390,7 +390,7 @@ std::string describe_sweep(const Experiment& e, const std::vector<SweepPoint>& p
 }
 
 SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& points, const SweepOptions& o) {
-  if (o.out_dir.empty()) throw InputError("run: no output directory (--out)");
+  if (o.out_dir.empty()) throw InputError("run: no output directory");
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started = now_utc();
   const fs::path dir(o.out_dir);

@@ -84,7 +84,8 @@ class Method {
   /// The modifiers this method applies (those of the MethodOptions it was made from).
   [[nodiscard]] const Modifiers& modifiers() const { return modifiers_; }
   /// H(θ) with the modifiers applied. Throws InputError when θ does not have num_params() entries or has a
-  /// non-finite one. (mhc: H is empty when the Sinkhorn status is numerical_issue.)
+  /// non-finite one. (mhc: H is empty when the Sinkhorn status is numerical_issue; the summary's row_err/col_err
+  /// are those of the returned H, modifiers included, its trunc_/round_ errors those of the projection.)
   [[nodiscard]] MixResult mix(const Vec& theta) const;
   /// Backward (vector–Jacobian product) of mix: dθ_k = Σ_ij dH_ij ∂H_ij/∂θ_k, i.e. dθ = (∂H/∂θ)ᵀ vec(dH) with
   /// the row-major vec of §2. The modifiers are affine in H: the inner dH is (1−δ)·α'·dH (α' = α when lazy is

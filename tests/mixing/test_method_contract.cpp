@@ -1,0 +1,668 @@
+// The contract of mixing/method.hpp, checked over EVERY registered method (in the style of manif's MANIF_TEST
+// battery and Ceres' manifold invariant tests): the battery iterates `method_table`, so a newly registered
+// method is covered as soon as it has a row there (and the per-method switches below, which have no default
+// case, make -Wswitch point at what it has to declare: its smoothness, its identity-init target and whether it
+// has an inverse chart).
+//
+// Sizes n = 1, 2, 3, 4, 5, 6 with the default MethodOptions of each method, plus two variants (mhc in the log
+// domain at τ = 0.5; kromhc at n = 6 with the factors [3, 2] instead of the default [2, 3]). Constraints
+// (`accepts` below, itself checked against make_method):
+//   mhc-lite  n ≤ 8 (n! parameters);
+//   kromhc    every factor in 2..8 with product n, so the default factors exist only when n has no prime factor
+//             > 8 (n = 5 is the single factor [5], n = 6 is [2, 3]; n = 1 has no factor and 0 parameters);
+//   the others accept every n ≥ 1 (resnet and n = 1 tbp/rtbp/kromhc have 0 parameters, so the NaN and finite-
+//   difference checks have nothing to perturb there).
+//
+// Tolerances (u = 2⁻⁵³ ≈ 1.1e-16):
+//   margins of exact_ds methods   max |row/col sum − 1| ≤ 8·n²·u (3.2e-14 at n = 6). A row or column sum adds n
+//                                 entries (n·u), and each entry is itself a short computation: tbp/rtbp walk
+//                                 through remaining masses (O(n)·u per entry, transport_chart.hpp), mhc-lite sums
+//                                 ≤ 6 weights then a tree of depth n − 4 (O(n²)·u, mhc_lite.cpp), kromhc multiplies
+//                                 K factors. θ ~ N(0, s²), s = 1, 3, 10, 30, and the authors init; measured worst
+//                                 6.7e-16 (the MESSAGE of that test case).
+//                                 Entries ≥ 0 exactly (the charts clamp; softmax and products of ≥ 0 are ≥ 0).
+//   mhc (Sinkhorn, t = 20)        not exact_ds. Checked instead: the summary's row_err/col_err equal row_error/
+//                                 col_error of the returned H bit for bit; the margin normalised last (rows for
+//                                 col_then_row) holds to round-off, ≤ 8·n·u in the exp domain and ≤ 8·n·u·max(1, R/τ)
+//                                 in the log domain (H_ij = exp((Z_ij − max Z + u_i + v_j)/τ): an argument of size
+//                                 up to the logit range R/τ carries an absolute error u·R/τ, a relative one after
+//                                 exp); the other margin holds only to the truncation error of t iterations, whose
+//                                 linear rate degrades with the spread of the logits in units of τ (Birkhoff–Hopf
+//                                 contraction of exp(Z/τ)): θ/τ ~ N(0, 1): ≤ 1e-6 at t = 20 (measured 1.1e-8) and
+//                                 ≤ 8·n²·u at t = 500; up to θ/τ ~ N(0, 6²): ≤ 0.05 at t = 20 (measured 0.029);
+//                                 wider (N(0, 10²) … N(0, 60²)): not bounded (measured up to 0.99995), only "500
+//                                 iterations are not worse than 20". Entries ≥ 0 (exp > 0, ratios of positives).
+//   identity init vs H₀           hc: a copy of H₀ (≤ 2u); mhc: H₀ is a positive doubly stochastic fixed point of
+//                                 Sinkhorn, each of the 20 iterations adds O(n·u) (≤ 1e-14, as test_methods);
+//                                 mhc-lite (exact weights ε/n! + (1−ε)·[id], softmax round-off), tbp/rtbp (the
+//                                 inverse chart replays the walk) and kromhc (⊗ of mhc-lite factors) ≤ 1e-12, the
+//                                 tolerance of their own test files (measured ≤ 1.7e-15 over ε = 0.01, 0.1, 0.5).
+//                                 Not every method can represent H₀: resnet is I for every θ; tropical (a
+//                                 permutation matrix, the τ → 0 limit of mhc) gives exactly I; kromhc gives
+//                                 ⊗_k((1−ε)I + εJ/i_k), which equals H₀ only with a single factor (n prime, here
+//                                 n = 2, 3, 5).
+//   VJP vs finite differences     θ ~ N(0, 1) (3 draws) and N(0, 3²) (1 draw), 3 random unit directions v each;
+//                                 central differences, h = 1e-6: truncation h²/6·|f'''| ≈ 1e-13 for the O(1) third
+//                                 derivatives at τ ≥ 0.5, round-off u·max|H|/h ≈ 1e-10 (hc: |H| = |θ| ≲ 12), so
+//                                 max_ij |J·v − Jv_fd| ≤ 1e-6·max(1, max|J·v|) (the
+//                                 criterion of test_vjp.cpp; a wrong term of the backward is O(|J|)). J·v is
+//                                 assembled from n² vjps (mix_jacobian), so it tests vjp itself; the adjoint
+//                                 identity ⟨dH, J v⟩ = ⟨Jᵀ dH, v⟩ against the FD JVP uses 1e-6·max(1, ‖dH‖·‖Jv‖).
+//                                 tbp/rtbp are piecewise smooth (max/min in the chart bounds): a draw is used only
+//                                 when the active branch pattern (tbp_chart_branches / rtbp_chart_branches) is the
+//                                 same at θ and θ ± h·v, otherwise it is skipped and counted (random θ is almost
+//                                 never within h of a tie; at most 10% may be skipped, measured 0). tropical is
+//                                 piecewise constant: its vjp must be exactly 0 and mix(θ ± h·v) must be the same
+//                                 matrix.
+//   modifiers                     mix of the modified method is apply_modifiers(H) bit for bit (the same function
+//                                 on the same H); its vjp is the unmodified vjp times α(1−δ) within
+//                                 1e-14·max(1, max|dθ|) (build_vjp runs on the scaled dH, so the products round
+//                                 differently; measured 7e-16), and matches FD as above. Modifiers: lazy α = 0.3,
+//                                 minorised δ = 0.2, both, and the edges α = 1 (H unchanged) and δ = 1 (J/n for
+//                                 every θ, vjp 0). Exact_ds methods stay doubly stochastic (8·n²·u), entries ≥ 0.
+//   inverse chart                 T = H(θ) for θ ~ N(0, 1) (interior: T > 0), with and without modifiers:
+//                                 mix(inverse_chart(T)) = T within 1e-12 (as test_fit.cpp: hc exact; mhc: T is a
+//                                 Sinkhorn fixed point, O(n·u) per iteration; mhc-lite: BvN + softmax round-off;
+//                                 tbp/rtbp: O(n²·u)). mhc's targets come from a converged run (500 iterations) so
+//                                 that T is doubly stochastic to round-off, as the chart requires; the θ' it returns
+//                                 then reproduces T with the default 20 iterations too. Where the chart is a
+//                                 bijection onto the interior (hc, tbp, rtbp) θ' = θ as well: hc exactly, tbp/rtbp
+//                                 within 1e-8 (test_tbp.cpp's round-trip bound for N(0, 1) draws). Measured worst
+//                                 reach error 3.3e-16. Outside the domain: a vertex (I, n ≥ 2) gives nullopt, a
+//                                 non-doubly-stochastic T throws InputError (hc takes any finite T), δ = 1 gives
+//                                 nullopt. Methods without a chart (resnet, kromhc, tropical; has_inverse_chart is
+//                                 checked against that documented list) return nullopt even for an interior H₀, and
+//                                 the battery prints a MESSAGE for each.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mhclab/core/error.hpp"
+#include "mhclab/core/random.hpp"
+#include "mhclab/mixing/inverse_chart.hpp"
+#include "mhclab/mixing/kronecker.hpp"
+#include "mhclab/mixing/method.hpp"
+#include "mhclab/mixing/permutations.hpp"
+#include "mhclab/mixing/sinkhorn.hpp"
+#include "mhclab/mixing/transport_chart.hpp"
+#include "support/check.hpp"
+
+namespace {
+using namespace mhclab;
+using test::max_abs_diff;
+
+constexpr double kU = 0x1.0p-53;  // unit round-off
+constexpr Index kSizes[] = {1, 2, 3, 4, 5, 6};
+constexpr double kFdStep = 1e-6;
+constexpr double kFdTol = 1e-6;
+constexpr std::uint64_t kSeed = 4242;
+
+/// Margin tolerance of exact_ds methods (see the header comment).
+double ds_tol(Index n) { return 8.0 * static_cast<double>(n * n) * kU; }
+
+/// The documented size constraints of each method (header comment); checked against make_method.
+bool accepts(MethodId id, Index n) {
+  if (n < 1) return false;
+  if (id == MethodId::MHCLite) return n <= kMhcLiteMaxN;
+  if (id == MethodId::KromHC) {  // largest prime factor ≤ 8
+    Index m = n;
+    for (Index p = 2; p * p <= m; ++p)
+      while (m % p == 0) {
+        if (p > kMhcLiteMaxN) return false;
+        m /= p;
+      }
+    return m <= kMhcLiteMaxN;
+  }
+  return true;
+}
+
+enum class Smoothness { Smooth, PiecewiseSmooth, PiecewiseConstant };
+Smoothness smoothness(MethodId id) {
+  switch (id) {
+    case MethodId::ResNet:
+    case MethodId::HC:
+    case MethodId::MHC:
+    case MethodId::MHCLite:
+    case MethodId::KromHC:
+      return Smoothness::Smooth;
+    case MethodId::TBP:
+    case MethodId::RTBP:
+      return Smoothness::PiecewiseSmooth;  // max/min in the chart bounds
+    case MethodId::Tropical:
+      return Smoothness::PiecewiseConstant;  // a max-weight assignment
+  }
+  return Smoothness::Smooth;
+}
+
+/// The active branches of a piecewise smooth method at θ (empty for smooth methods).
+std::vector<std::uint8_t> branches(MethodId id, const Vec& theta, Index n) {
+  if (id == MethodId::TBP) return tbp_chart_branches(theta, n);
+  if (id == MethodId::RTBP) return rtbp_chart_branches(theta, n);
+  return {};
+}
+
+/// Whether has_inverse_chart(id) is documented true (inverse_chart.hpp).
+bool documented_chart(MethodId id) {
+  switch (id) {
+    case MethodId::HC:
+    case MethodId::MHC:
+    case MethodId::MHCLite:
+    case MethodId::TBP:
+    case MethodId::RTBP:
+      return true;
+    case MethodId::ResNet:
+    case MethodId::KromHC:
+    case MethodId::Tropical:
+      return false;
+  }
+  return false;
+}
+
+/// Charts that are bijections onto the interior (θ is recovered, not only H).
+bool bijective_chart(MethodId id) { return id == MethodId::HC || id == MethodId::TBP || id == MethodId::RTBP; }
+
+Mat H0(Index n, double eps) {  // (1−ε)I + εJ/n, computed as detail::identity_target does
+  Mat H = Mat::Constant(n, n, eps / static_cast<double>(n));
+  H.diagonal().array() += 1.0 - eps;
+  return H;
+}
+
+struct IdentityExpectation {
+  Mat H;
+  double tol;
+};
+/// What H(init_params(Identity, ε)) must be, and within what (header comment).
+IdentityExpectation identity_expectation(const MethodOptions& o, double eps) {
+  const Index n = o.n;
+  switch (o.method) {
+    case MethodId::ResNet:
+      return {Mat::Identity(n, n), 0.0};  // H = I for every θ: ε cannot be represented
+    case MethodId::Tropical:
+      return {Mat::Identity(n, n), 0.0};  // argmax assignment of log H₀ is the identity (ε < 1)
+    case MethodId::HC:
+      return {H0(n, eps), 2 * kU};
+    case MethodId::MHC:
+      return {H0(n, eps), 1e-14};
+    case MethodId::KromHC: {
+      Mat K = Mat::Ones(1, 1);
+      for (const Index f : resolve_kromhc_factors(n, o.factors)) K = kronecker(K, H0(f, eps));
+      return {K, 1e-12};
+    }
+    case MethodId::MHCLite:
+    case MethodId::TBP:
+    case MethodId::RTBP:
+      return {H0(n, eps), 1e-12};
+  }
+  return {H0(n, eps), 1e-12};  // a new method: SPEC §2's identity init is H₀
+}
+
+struct Config {
+  MethodOptions o;
+  std::string label;
+};
+
+/// Every registered method at every accepted n (default options), plus a few option variants.
+std::vector<Config> configs() {
+  std::vector<Config> out;
+  for (const auto& [id, name] : method_table.entries)
+    for (const Index n : kSizes) {
+      if (!accepts(id, n)) continue;
+      MethodOptions o;
+      o.method = id;
+      o.n = n;
+      out.push_back({o, std::string(name) + " n=" + std::to_string(n)});
+    }
+  for (const Index n : {3, 4}) {
+    MethodOptions o;
+    o.method = MethodId::MHC;
+    o.n = n;
+    o.sinkhorn.domain = SinkhornDomain::Log;
+    o.sinkhorn.tau = 0.5;
+    out.push_back({o, "mhc (log, tau=0.5) n=" + std::to_string(n)});
+  }
+  MethodOptions k;
+  k.method = MethodId::KromHC;
+  k.n = 6;
+  k.factors = {3, 2};
+  out.push_back({k, "kromhc factors [3, 2] n=6"});
+  return out;
+}
+
+std::uint64_t key_of(const Config& c) {
+  return static_cast<std::uint64_t>(c.o.method) * 1000 + static_cast<std::uint64_t>(c.o.n) * 10 +
+         static_cast<std::uint64_t>(c.o.factors.size() + (c.o.sinkhorn.domain == SinkhornDomain::Log ? 5 : 0));
+}
+
+Vec normal_vec(RandomStream& rng, Index p, double scale = 1.0) {
+  Vec v(p);
+  rng.fill_normal(v, scale);
+  return v;
+}
+
+Vec unit_vec(RandomStream& rng, Index p) {
+  Vec v = normal_vec(rng, p);
+  return v / v.norm();
+}
+
+Vec flat(const Mat& H) {  // row-major vec, the order of vjp's dH
+  const Index n = H.rows();
+  Vec v(n * n);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) v[i * n + j] = H(i, j);
+  return v;
+}
+
+Mat mix_ok(const Method& m, const Vec& theta) {
+  MixResult r = m.mix(theta);
+  REQUIRE(r.H.rows() == m.n());
+  REQUIRE(r.H.cols() == m.n());
+  return std::move(r.H);
+}
+
+/// Central FD of vec(mix(θ)) along v.
+Vec fd_jvp(const Method& m, const Vec& theta, const Vec& v) {
+  return (flat(mix_ok(m, theta + kFdStep * v)) - flat(mix_ok(m, theta - kFdStep * v))) / (2.0 * kFdStep);
+}
+
+struct FdTally {
+  int checked = 0;
+  int skipped = 0;  // piecewise smooth: a branch changes within ±h·v
+};
+
+/// The VJP of m at θ against central FDs along `dirs` random unit directions (header comment).
+void check_vjp_fd(const Method& m, const Vec& theta, RandomStream& rng, int dirs, FdTally& tally) {
+  const Index n = m.n(), p = m.num_params();
+  if (p == 0) {
+    CHECK(m.vjp(theta, Mat::Ones(n, n)).size() == 0);
+    return;
+  }
+  const Smoothness s = smoothness(m.id());
+  if (s == Smoothness::PiecewiseConstant) {
+    for (int d = 0; d < dirs; ++d) {
+      Mat dH(n, n);
+      rng.fill_normal(dH);
+      const Vec g = m.vjp(theta, dH);
+      REQUIRE(g.size() == p);
+      CHECK(g.cwiseAbs().maxCoeff() == 0.0);  // the documented 0, exactly
+      const Vec v = unit_vec(rng, p);
+      CHECK(max_abs_diff(mix_ok(m, theta + kFdStep * v), mix_ok(m, theta - kFdStep * v)) == 0.0);
+      ++tally.checked;
+    }
+    return;
+  }
+  const Mat J = mix_jacobian(m, theta);  // n²×p from n² vjps
+  REQUIRE(J.rows() == n * n);
+  REQUIRE(J.cols() == p);
+  CHECK(J.allFinite());
+  const std::vector<std::uint8_t> at = branches(m.id(), theta, n);
+  for (int d = 0; d < dirs; ++d) {
+    const Vec v = unit_vec(rng, p);
+    Mat dH(n, n);
+    rng.fill_normal(dH);
+    if (s == Smoothness::PiecewiseSmooth &&
+        (branches(m.id(), theta + kFdStep * v, n) != at || branches(m.id(), theta - kFdStep * v, n) != at)) {
+      ++tally.skipped;
+      continue;
+    }
+    const Vec jv = J * v, jv_fd = fd_jvp(m, theta, v);
+    const double err = (jv - jv_fd).cwiseAbs().maxCoeff();
+    INFO("direction " << d << ": max|Jv − Jv_fd| = " << err << ", max|Jv| = " << jv.cwiseAbs().maxCoeff());
+    CHECK(err <= kFdTol * std::max(1.0, jv.cwiseAbs().maxCoeff()));
+    const Vec g = m.vjp(theta, dH);
+    REQUIRE(g.size() == p);
+    const double lhs = flat(dH).dot(jv_fd), rhs = g.dot(v);
+    INFO("<dH, Jv_fd> = " << lhs << ", <vjp(dH), v> = " << rhs);
+    CHECK(std::fabs(lhs - rhs) <= kFdTol * std::max(1.0, dH.norm() * jv_fd.norm()));
+    ++tally.checked;
+  }
+}
+
+/// Row/column sums and signs of an exact_ds method's H.
+void check_exact_ds(const Mat& H, double& worst) {
+  const Index n = H.rows();
+  const double re = row_error(H), ce = col_error(H);
+  INFO("row_err = " << re << ", col_err = " << ce << ", bound 8·n²·u = " << ds_tol(n));
+  CHECK(re <= ds_tol(n));
+  CHECK(ce <= ds_tol(n));
+  CHECK(H.minCoeff() >= 0.0);
+  worst = std::max({worst, re, ce});
+}
+
+std::unique_ptr<Method> with_modifiers(const MethodOptions& o, const Modifiers& mod) {
+  MethodOptions om = o;
+  om.modifiers = mod;
+  return make_method(om);
+}
+
+/// lazy only, minorised only, both; then the edges: α = 1 (on, but H unchanged), δ = 1 (every θ gives J/n).
+constexpr Modifiers kModifiers[] = {{0.3, 0.0}, {0.0, 0.2}, {0.3, 0.2}, {1.0, 0.0}, {0.0, 1.0}};
+}  // namespace
+
+TEST_SUITE("method_contract") {
+  TEST_CASE("registry: every method of method_table is constructible; size constraints as documented") {
+    for (const auto& [id, name] : method_table.entries) {
+      for (const Index n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13}) {
+        MethodOptions o;
+        o.method = id;
+        o.n = n;
+        INFO(name << " n=" << n << " (accepts: " << accepts(id, n) << ")");
+        if (!accepts(id, n)) {
+          CHECK_THROWS_AS((void)make_method(o), InputError);
+          continue;
+        }
+        std::unique_ptr<Method> m;
+        CHECK_NOTHROW(m = make_method(o));
+        REQUIRE(m);
+        CHECK(m->id() == id);
+        CHECK(m->n() == n);
+        CHECK(m->num_params() >= 0);
+        CHECK_FALSE(m->modifiers().active());
+      }
+      MethodOptions o;
+      o.method = id;
+      o.n = 4;
+      const auto m = with_modifiers(o, kModifiers[2]);
+      CHECK(m->modifiers().lazy == kModifiers[2].lazy);
+      CHECK(m->modifiers().minorize == kModifiers[2].minorize);
+    }
+  }
+
+  TEST_CASE("param_matrix_shape: rows·cols = num_params() when is_matrix()") {
+    for (const Config& c : configs()) {
+      INFO(c.label);
+      const auto m = make_method(c.o);
+      const ParamMatrixShape s = param_matrix_shape(c.o.method, c.o.n);
+      if (s.is_matrix()) {
+        CHECK(s.rows * s.cols == m->num_params());
+        CHECK(s.cols > 0);
+      } else {
+        CHECK(s.rows == 0);
+        CHECK(s.cols == 0);
+      }
+    }
+  }
+
+  TEST_CASE("θ validation: wrong length, non-finite entries and a wrong dH shape throw InputError") {
+    const double bad_values[] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                                 -std::numeric_limits<double>::infinity()};
+    for (const Config& c : configs()) {
+      INFO(c.label);
+      const auto m = make_method(c.o);
+      const Index n = c.o.n, p = m->num_params();
+      const Vec good = m->init_params(InitKind::Identity, 0.1);
+      REQUIRE(good.size() == p);
+      const Mat dH = Mat::Ones(n, n);
+      std::vector<Vec> wrong_length{Vec::Zero(p + 1), Vec::Zero(p + 7)};
+      if (p > 0) {
+        wrong_length.push_back(Vec::Zero(p - 1));
+        wrong_length.push_back(Vec(0));
+      }
+      for (const Vec& t : wrong_length) {
+        INFO("θ of length " << t.size() << " (expected " << p << ")");
+        CHECK_THROWS_AS((void)m->mix(t), InputError);
+        CHECK_THROWS_AS((void)m->vjp(t, dH), InputError);
+      }
+      if (p > 0) {  // resnet and the n = 1 charts have no entry to spoil
+        for (const double bad : bad_values)
+          for (const Index k : {Index(0), p / 2, p - 1}) {
+            Vec t = good;
+            t[k] = bad;
+            INFO("θ[" << k << "] = " << bad);
+            CHECK_THROWS_AS((void)m->mix(t), InputError);
+            CHECK_THROWS_AS((void)m->vjp(t, dH), InputError);
+          }
+      }
+      const std::vector<std::pair<Index, Index>> bad_shapes{{n + 1, n}, {n, n + 1}, {n + 1, n + 1}, {0, 0}, {n - 1, n}};
+      for (const auto& [r, cc] : bad_shapes) {
+        INFO("dH of shape " << r << "×" << cc);
+        CHECK_THROWS_AS((void)m->vjp(good, Mat::Ones(r, cc)), InputError);
+      }
+      // and the correct shapes pass
+      CHECK(m->vjp(good, dH).size() == p);
+      CHECK(m->mix(good).H.rows() == n);
+    }
+  }
+
+  TEST_CASE("inits: sizes, finiteness, the identity init's H and invalid ε") {
+    double worst_identity = 0.0;  // max |H − expected| over the methods with a non-zero tolerance
+    for (const Config& c : configs()) {
+      INFO(c.label);
+      const auto m = make_method(c.o);
+      const Index n = c.o.n, p = m->num_params();
+      for (const double eps : {0.01, 0.1, 0.5}) {
+        INFO("identity init, ε = " << eps);
+        const Vec t = m->init_params(InitKind::Identity, eps);
+        REQUIRE(t.size() == p);
+        CHECK(t.allFinite());
+        const MixResult r = m->mix(t);
+        REQUIRE(r.H.rows() == n);
+        CHECK(r.H.allFinite());
+        const IdentityExpectation want = identity_expectation(c.o, eps);
+        const double err = max_abs_diff(r.H, want.H);
+        INFO("max|H − expected| = " << err << " (tolerance " << want.tol << ")");
+        CHECK(err <= want.tol);
+        if (want.tol > 0.0) worst_identity = std::max(worst_identity, err);
+      }
+      {
+        INFO("authors init");
+        const Vec t = m->init_params(InitKind::Authors, 0.01);
+        REQUIRE(t.size() == p);
+        CHECK(t.allFinite());
+        const MixResult r = m->mix(t);
+        REQUIRE(r.H.rows() == n);
+        CHECK(r.H.allFinite());
+        if (m->exact_ds()) {
+          double w = 0.0;
+          check_exact_ds(r.H, w);
+        }
+      }
+      for (const double bad : {-0.1, 1.5, std::numeric_limits<double>::quiet_NaN()}) {
+        INFO("identity init with ε = " << bad);
+        CHECK_THROWS_AS((void)m->init_params(InitKind::Identity, bad), InputError);
+      }
+    }
+    MESSAGE("identity init: worst max|H − expected| = " << worst_identity);
+  }
+
+  TEST_CASE("margins: exact_ds methods are doubly stochastic with entries ≥ 0; mhc's summary reports its error") {
+    double worst_ds = 0.0, worst_sinkhorn_moderate = 0.0, worst_sinkhorn_wide = 0.0, worst_sinkhorn_huge = 0.0;
+    for (const Config& c : configs()) {
+      INFO(c.label);
+      const auto m = make_method(c.o);
+      const Index n = c.o.n, p = m->num_params();
+      RandomStream rng(kSeed, Purpose::Test, {1, key_of(c)});
+      for (const double scale : {1.0, 3.0, 10.0, 30.0})
+        for (int d = 0; d < 4; ++d) {
+          const Vec theta = normal_vec(rng, p, scale);
+          INFO("θ ~ N(0, " << scale << "²), draw " << d);
+          const MixResult r = m->mix(theta);
+          REQUIRE(r.H.rows() == n);
+          REQUIRE(r.H.allFinite());
+          // stateless: a vjp in between does not change the next mix (bit for bit)
+          (void)m->vjp(theta, Mat::Ones(n, n));
+          CHECK(max_abs_diff(m->mix(theta).H, r.H) == 0.0);
+          if (m->exact_ds()) {
+            check_exact_ds(r.H, worst_ds);
+            CHECK_FALSE(r.sinkhorn.has_value());
+          }
+          if (r.sinkhorn) {  // mhc: finitely many Sinkhorn iterations
+            const SinkhornSummary& s = *r.sinkhorn;
+            CHECK(s.status == SinkhornStatus::FixedIterations);
+            CHECK(s.row_err == row_error(r.H));
+            CHECK(s.col_err == col_error(r.H));
+            CHECK(r.H.minCoeff() >= 0.0);
+            // col_then_row (default): rows are normalised last and hold to round-off.
+            const double last = c.o.sinkhorn.order == SinkhornOrder::ColThenRow ? s.row_err : s.col_err;
+            const double other = c.o.sinkhorn.order == SinkhornOrder::ColThenRow ? s.col_err : s.row_err;
+            INFO("row_err = " << s.row_err << ", col_err = " << s.col_err);
+            // exp domain: the division by the row sum leaves n·u. Log domain: H_ij = exp((Z_ij − max Z + u_i + v_j)/τ)
+            // with arguments of size up to the logit range R/τ, computed to an absolute u·R/τ, which exp turns into
+            // a relative error of each entry, so the last margin holds to 8·n·u·max(1, R/τ).
+            const double range = p > 0 ? (theta.maxCoeff() - theta.minCoeff()) / m->logit_tau() : 0.0;
+            CHECK(last <= 8.0 * static_cast<double>(n) * kU *
+                              (c.o.sinkhorn.domain == SinkhornDomain::Log ? std::max(1.0, range) : 1.0));
+            // Sinkhorn's linear rate degrades with the spread of the logits in units of τ (the Birkhoff–Hopf
+            // contraction of exp(Z/τ)): "moderate" is θ/τ ~ N(0, 1), "wide" up to N(0, 6²), beyond not bounded.
+            const double spread = scale / m->logit_tau();
+            const bool moderate = spread <= 1.0;
+            if (spread <= 6.0) CHECK(other <= (moderate ? 1e-6 : 0.05));
+            double& worst = moderate        ? worst_sinkhorn_moderate
+                            : spread <= 6.0 ? worst_sinkhorn_wide
+                                            : worst_sinkhorn_huge;
+            worst = std::max(worst, other);
+            // more iterations: the margin only improves; from moderate logits 500 iterations converge to round-off
+            MethodOptions more = c.o;
+            more.sinkhorn.iterations = 500;
+            const MixResult rc = make_method(more)->mix(theta);
+            REQUIRE(rc.sinkhorn.has_value());
+            const double other500 =
+                c.o.sinkhorn.order == SinkhornOrder::ColThenRow ? rc.sinkhorn->col_err : rc.sinkhorn->row_err;
+            INFO("500 iterations: row_err = " << rc.sinkhorn->row_err << ", col_err = " << rc.sinkhorn->col_err);
+            CHECK(other500 <= other);
+            if (moderate) {
+              CHECK(rc.sinkhorn->row_err <= ds_tol(n));
+              CHECK(rc.sinkhorn->col_err <= ds_tol(n));
+            }
+          }
+        }
+    }
+    MESSAGE("exact_ds worst margin error " << worst_ds << " (bound 8·n²·u ≤ " << ds_tol(6)
+                                           << "); mhc t = 20 unnormalised margin: worst " << worst_sinkhorn_moderate
+                                           << " for θ/τ ~ N(0,1), " << worst_sinkhorn_wide << " up to N(0,6²), "
+                                           << worst_sinkhorn_huge << " for θ/τ wider than N(0,6²) (not bounded)");
+  }
+
+  TEST_CASE("vjp against central finite differences of mix (random θ, random directions)") {
+    FdTally tally_by_kind[3];
+    for (const Config& c : configs()) {
+      INFO(c.label);
+      const auto m = make_method(c.o);
+      RandomStream rng(kSeed, Purpose::Test, {2, key_of(c)});
+      FdTally& tally = tally_by_kind[static_cast<int>(smoothness(c.o.method))];
+      for (int d = 0; d < 4; ++d) {
+        const double scale = d < 3 ? 1.0 : 3.0;
+        const Vec theta = normal_vec(rng, m->num_params(), scale);
+        INFO("θ ~ N(0, " << scale << "²), draw " << d);
+        check_vjp_fd(*m, theta, rng, 3, tally);
+      }
+    }
+    MESSAGE("FD directions: smooth " << tally_by_kind[0].checked << " checked; piecewise smooth (tbp, rtbp) "
+                                     << tally_by_kind[1].checked << " checked, " << tally_by_kind[1].skipped
+                                     << " skipped at a branch change; piecewise constant (tropical) "
+                                     << tally_by_kind[2].checked << " checked (vjp = 0, H locally constant)");
+    CHECK(tally_by_kind[0].checked > 0);
+    CHECK(tally_by_kind[1].checked > 0);
+    CHECK(tally_by_kind[1].skipped * 10 <= tally_by_kind[1].checked);  // random θ rarely sits near a tie
+  }
+
+  TEST_CASE("modifiers: mix = apply_modifiers(unmodified H); vjp scaled by α(1−δ) and matching FD") {
+    FdTally tally;
+    double worst_scale = 0.0;
+    for (const Config& c : configs()) {
+      const auto m = make_method(c.o);
+      const Index n = c.o.n, p = m->num_params();
+      RandomStream rng(kSeed, Purpose::Test, {3, key_of(c)});
+      for (const Modifiers& mod : kModifiers) {
+        INFO(c.label << " lazy = " << mod.lazy << " minorize = " << mod.minorize);
+        const auto mm = with_modifiers(c.o, mod);
+        const Vec theta = normal_vec(rng, p);
+        Mat want = mix_ok(*m, theta);
+        apply_modifiers(want, mod);
+        const Mat got = mix_ok(*mm, theta);
+        CHECK(max_abs_diff(got, want) == 0.0);
+        // A Sinkhorn summary describes the returned (modified) H, not the projection before the modifiers.
+        if (const MixResult r = mm->mix(theta); r.sinkhorn) {
+          CHECK(r.sinkhorn->row_err == row_error(r.H));
+          CHECK(r.sinkhorn->col_err == col_error(r.H));
+        }
+        if (m->exact_ds()) {
+          double w = 0.0;
+          check_exact_ds(got, w);
+        }
+        Mat dH(n, n);
+        rng.fill_normal(dH);
+        const Vec g = mm->vjp(theta, dH), g0 = m->vjp(theta, dH);
+        const double scale = (mod.lazy != 0.0 ? mod.lazy : 1.0) * (1.0 - mod.minorize);
+        if (p > 0) {
+          const double err = (g - scale * g0).cwiseAbs().maxCoeff();
+          INFO("max|vjp_mod − α(1−δ)·vjp| = " << err);
+          CHECK(err <= 1e-14 * std::max(1.0, g.cwiseAbs().maxCoeff()));
+          worst_scale = std::max(worst_scale, err / std::max(1.0, g.cwiseAbs().maxCoeff()));
+        }
+        check_vjp_fd(*mm, theta, rng, 2, tally);
+      }
+    }
+    MESSAGE("modifiers: " << tally.checked << " FD directions checked, " << tally.skipped
+                          << " skipped at a branch change; worst relative |vjp_mod − α(1−δ)·vjp| = " << worst_scale);
+    CHECK(tally.skipped * 10 <= tally.checked);
+  }
+
+  TEST_CASE("inverse chart: mix(inverse_chart(H(θ))) = H(θ); methods without a chart say so") {
+    double worst_reach = 0.0;
+    for (const auto& [id, name] : method_table.entries) {
+      INFO(name);
+      CHECK(has_inverse_chart(id) == documented_chart(id));
+      if (!has_inverse_chart(id))
+        MESSAGE(name << ": no inverse chart (has_inverse_chart false): round trip not checked");
+    }
+    for (const Config& c : configs()) {
+      const MethodId id = c.o.method;
+      const Index n = c.o.n;
+      if (!has_inverse_chart(id)) {
+        INFO(c.label);
+        CHECK_FALSE(inverse_chart(c.o, H0(n, 0.1)).has_value());  // a valid interior target, still nullopt
+        continue;
+      }
+      {
+        INFO(c.label << ": outside the chart's domain");
+        if (id != MethodId::HC) {  // hc takes any finite T; the others need an interior doubly stochastic T
+          if (n >= 2) CHECK_FALSE(inverse_chart(c.o, Mat::Identity(n, n)).has_value());  // a vertex
+          Mat not_ds = Mat::Constant(n, n, 0.5);
+          not_ds.diagonal().array() += 0.1;  // row and column sums n/2 + 0.1 ≠ 1
+          CHECK_THROWS_AS((void)inverse_chart(c.o, not_ds), InputError);
+        }
+        MethodOptions flat_o = c.o;
+        flat_o.modifiers.minorize = 1.0;  // every θ gives J/n: nothing to invert
+        CHECK_FALSE(inverse_chart(flat_o, Mat::Constant(n, n, 1.0 / static_cast<double>(n))).has_value());
+      }
+      RandomStream rng(kSeed, Purpose::Test, {4, key_of(c)});
+      for (const Modifiers& mod : {Modifiers{}, kModifiers[2]}) {
+        MethodOptions o = c.o;
+        o.modifiers = mod;
+        // mhc: targets from a converged run (doubly stochastic to round-off, as the chart requires).
+        MethodOptions target_o = o;
+        if (id == MethodId::MHC) target_o.sinkhorn.iterations = 500;
+        const auto target_m = make_method(target_o), m = make_method(o);
+        for (int d = 0; d < 3; ++d) {
+          INFO(c.label << " lazy = " << mod.lazy << " minorize = " << mod.minorize << " draw " << d);
+          const Vec theta = normal_vec(rng, m->num_params());
+          const Mat T = mix_ok(*target_m, theta);
+          if (id != MethodId::HC) REQUIRE(T.minCoeff() > 0.0);  // interior
+          const std::optional<Vec> back = inverse_chart(o, T);
+          REQUIRE(back.has_value());
+          REQUIRE(back->size() == m->num_params());
+          CHECK(back->allFinite());
+          const double reach = reach_error(*m, *back, T);  // with the method's own options (mhc: t = 20)
+          INFO("reach error " << reach);
+          CHECK(reach <= 1e-12);
+          worst_reach = std::max(worst_reach, reach);
+          if (id == MethodId::MHC) CHECK(reach_error(*target_m, *back, T) <= 1e-12);  // and converged
+          if (bijective_chart(id) && !mod.active() && theta.size() > 0) {
+            const double dtheta = (*back - theta).cwiseAbs().maxCoeff();
+            INFO("max|θ' − θ| = " << dtheta);
+            CHECK(dtheta <= (id == MethodId::HC ? 0.0 : 1e-8));
+          }
+        }
+      }
+    }
+    MESSAGE("inverse charts: worst reach error " << worst_reach);
+  }
+}  // TEST_SUITE
