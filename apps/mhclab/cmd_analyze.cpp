@@ -21,6 +21,7 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/generators/stack.hpp"
 #include "mhclab/io/matrix_file.hpp"
+#include "mhclab/io/output_paths.hpp"
 #include "mhclab/kinds/common_options.hpp"
 #include "mhclab/report/depth_table.hpp"
 
@@ -113,6 +114,8 @@ GeneratedStack load(const AnalyzeCli& c, const MethodOptions& mo, bool per_token
 int run_analyze(const AnalyzeCli& c) {
   const MethodOptions& mo = c.method;
   mo.validate();
+  check_output_paths({{"input", c.input}},
+                     {{"out", c.out}, {"eigenvalues", c.eigenvalues}, {"singular-values", c.singular_values}});
   const bool per_token = !c.token_average.empty();
   const GeneratedStack g = load(c, mo, per_token);
   const Index n = g.H.front().rows();

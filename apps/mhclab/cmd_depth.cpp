@@ -12,6 +12,7 @@
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/generators/stack.hpp"
 #include "mhclab/io/matrix_file.hpp"
+#include "mhclab/io/output_paths.hpp"
 #include "mhclab/kinds/depth.hpp"
 
 namespace mhclab::app {
@@ -40,6 +41,7 @@ void save_matrices(const DepthKindOptions& o, const std::string& path) {
 }
 
 int run_depth(const DepthCli& c) {
+  check_output_paths({{"input", c.o.stack.input}}, {{"out", c.out}, {"save-matrices", c.save_matrices}});
   const DepthKindResult r = depth_kind_csv(c.o);
   if (c.out.empty())
     for (const std::string& chunk : r.chunks) std::fwrite(chunk.data(), 1, chunk.size(), stdout);

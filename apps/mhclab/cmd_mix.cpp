@@ -18,6 +18,7 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/io/matrix_file.hpp"
+#include "mhclab/io/output_paths.hpp"
 #include "mhclab/kinds/mix.hpp"
 #include "mhclab/mixing/learnability.hpp"
 #include "mhclab/mixing/matrix_stats.hpp"
@@ -157,6 +158,7 @@ void setup_mix(CLI::App& app, Registry& r) {
   r.add(sub, [c, sub] {
     c->seeds_given = sub->count("--seeds") > 0;
     check_jacobian_out(*c);
+    check_output_paths({{"logits", c->logits}}, {{"out", c->out}});
     return c->seeds_given ? run_seeds(*c) : run_single(*c);
   });
 }

@@ -34,6 +34,7 @@
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/npy.hpp"
+#include "mhclab/sweep/experiment.hpp"
 #include "mhclab/kinds/train.hpp"
 
 namespace mhclab::app {
@@ -74,7 +75,9 @@ void apply_config(const TrainCli& c, CLI::App* sub) {
   const std::string& file = c.config;
   toml::table root;
   try {
-    root = toml::parse_file(file);
+    const std::string text = read_file_bytes(file);
+    check_toml_depth(text, file);
+    root = toml::parse(text, file);
   } catch (const toml::parse_error& e) {
     throw InputError(file + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }

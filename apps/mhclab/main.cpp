@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <new>
 
 #include "mhclab/core/error.hpp"
 #include "commands.hpp"
@@ -25,6 +26,10 @@ int main(int argc, char** argv) {
   } catch (const mhclab::InputError& e) {
     std::fprintf(stderr, "mhclab: error: %s\n", e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "mhclab: computation failed: out of memory (the request needs more memory than the machine "
+                         "could give; make it smaller)\n");
+    return 1;
   } catch (const mhclab::ComputeError& e) {
     std::fprintf(stderr, "mhclab: computation failed: %s\n", e.what());
     return 1;

@@ -158,6 +158,10 @@ expect 2 "only mhc" -- bench depth --method hc
 # analyze (SPEC §4 metrics of a stack; groundwork verb of the depth-analysis issue)
 expect 0 "^depth,kind,fwd_gain,bwd_gain" -- analyze --input "$TMP/h20.npy"
 expect 0 "wrote" -- analyze --input "$TMP/h20.npy" --lyapunov --out "$TMP/a.csv"
+cp "$TMP/h20.npy" "$TMP/keep.npy"
+expect 2 "out = '.*keep.npy' is the same file as input = '.*keep.npy'" -- analyze --input "$TMP/keep.npy" --out "$TMP/./keep.npy"
+cmp -s "$TMP/h20.npy" "$TMP/keep.npy" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze replaced its input"; }
+expect 2 "save-matrices = '.*same.csv' is the same file as out = " -- depth --method hc --n 3 --layers 2 --out "$TMP/same.csv" --save-matrices "$TMP/same.csv"
 rows=$(wc -l < "$TMP/a.csv")
 [ "$rows" -eq 61 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze wrote $rows lines, want 61"; }
 # prefix depth 20 of H = [[.7,.3],[.3,.7]]: collapse = 0.4^20 exactly (centred product), lyap_1 + lyap_2 = ln 0.4
@@ -202,6 +206,11 @@ expect 2 "layers = 0; must be ≥ 1" -- depth --method hc --n 4
 expect 2 "steps" -- depth --method hc --n 4 --layers 5 --generator drift
 expect 2 "rho" -- depth --method hc --n 4 --layers 5 --generator drift --steps 3 --rho 2
 expect 2 "seeds = 0" -- depth --method hc --n 4 --layers 5 --seeds 0
+# sizes are checked before work starts (no allocation grows until the machine gives out)
+expect 2 "depth: the request needs about .* GB .*more than the limit" -- depth --method hc --n 4 --layers 1000000000
+expect 2 "more than the limit of 0.001 GB \(memory-limit\)" -- depth --method hc --n 4 --layers 100000 --memory-limit 0.001
+expect 2 "propagate: the request needs about" -- propagate --method hc --n 4 --layers 1000000000
+expect 2 "train: the run needs about" -- train --method hc --layers 1000000000 --steps 1
 expect 2 "unknown generator 'walk'" -- depth --method hc --n 4 --layers 5 --generator walk
 expect 0 "^seed,step,depth,kind" -- depth --method hc --n 2 --generator file --input "$TMP/h20.npy"
 # propagate: same rows for 1 and 2 threads; ResNet-like zero branch conserves energy
@@ -297,11 +306,26 @@ MHCLAB_FAIL_AFTER=1 "$BIN" run "$TMP/exp.toml" --out "$TMP/r3" --threads 1 >/dev
 expect 0 "3 point\(s\) \(2 run, 1 reused\)" -- run "$TMP/exp.toml" --out "$TMP/r3" --resume
 cmp -s "$TMP/r1/rows.csv" "$TMP/r3/rows.csv" && cmp -s "$TMP/r1/aggregates.csv" "$TMP/r3/aggregates.csv" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: resumed rows differ from a clean run"; }
 expect 0 "0 run, 3 reused" -- run "$TMP/exp.toml" --out "$TMP/r3" --resume
+# a point file truncated at a line boundary, and a killed writer's temporary: --resume runs the point again and
+# cleans up, and the merged rows are still a clean run's
+p1=$(ls "$TMP/r3/points" | grep '\.csv$' | head -1)
+head -n 2 "$TMP/r3/points/$p1" > "$TMP/trunc.csv" && mv "$TMP/trunc.csv" "$TMP/r3/points/$p1"
+echo junk > "$TMP/r3/points/$p1.tmp.99999.0"
+out=$("$BIN" run "$TMP/exp.toml" --out "$TMP/r3" --resume 2>&1)
+grep -q "does not match its record" <<<"$out" && grep -q "(1 run, 2 reused)" <<<"$out" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: truncated point not rerun: $out"; }
+cmp -s "$TMP/r1/rows.csv" "$TMP/r3/rows.csv" && cmp -s "$TMP/r1/aggregates.csv" "$TMP/r3/aggregates.csv" && [ ! -e "$TMP/r3/points/$p1.tmp.99999.0" ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: a truncated point file was merged or a stale temporary kept"; }
+# two runs into one directory: the second is refused while the first holds the directory's lock
+out=$(flock -n "$TMP/r3" "$BIN" run "$TMP/exp.toml" --out "$TMP/r3" --resume 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "another mhclab run is writing into this directory" <<<"$out" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: lock (rc=$rc): $out"; }
 expect 0 "3 run" -- run "$TMP/exp.toml" --out "$TMP/r3" --force
 sed 's/seed = 9/seed = 10/' "$TMP/exp.toml" > "$TMP/exp2.toml"
 expect 2 "different grid" -- run "$TMP/exp2.toml" --out "$TMP/r3" --resume
 mkdir -p "$TMP/mine" && echo x > "$TMP/mine/notes.txt"
 expect 2 "does not look like an mhclab results directory" -- run "$TMP/exp.toml" --out "$TMP/mine" --force
+mkdir -p "$TMP/other" && echo '{"version": 1}' > "$TMP/other/manifest.json" && echo '[]' > "$TMP/other/sweep.json"
+expect 2 "does not look like an mhclab results directory" -- run "$TMP/exp.toml" --out "$TMP/other" --force
+[ -e "$TMP/other/manifest.json" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run --force deleted another tool's directory"; }
 # bad experiment files: file, line and key
 printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\nitres = 3\n' > "$TMP/bad1.toml"
 expect 2 "bad1.toml:6: unknown key 'itres' for kind 'depth'" -- run "$TMP/bad1.toml" --dry-run
@@ -311,6 +335,8 @@ printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\nmethod = "mhc"\
 expect 2 "bad3.toml:9: key 'precision' = bf16.*exp domain only" -- run "$TMP/bad3.toml" --dry-run
 printf '[experiment]\nkind = "depth"\nname = ".."\n[base]\nn = 3\nlayers = 4\n' > "$TMP/escape.toml"
 expect 2 "escape.toml:3: \[experiment\] name = '..' starts with '.'" -- run "$TMP/escape.toml"
+"$PY" -c "import sys; open(sys.argv[1], 'w').write('[experiment]\\nkind = \"depth\"\\n[base]\\nx = ' + '{a = ' * 50000 + '\\n')" "$TMP/deep.toml"
+expect 2 "deep.toml:4: nested more than 64 levels deep" -- run "$TMP/deep.toml"
 printf '[experiment]\nkind = "fitt"\n' > "$TMP/bad4.toml"
 expect 2 "kind = .fitt.; expected depth|propagate|mix|train|fit" -- run "$TMP/bad4.toml"
 printf '[experiment]\nkind = "depth"\n[base]\nn = 3\nlayers = 4\nout = "x.csv"\n' > "$TMP/bad5.toml"

@@ -197,6 +197,11 @@ TEST_SUITE("io_safetensors") {
                      R"( "b": {"dtype": "F64", "shape": [1], "data_offsets": [8, 16]}})",
                      ok),
          "tensors 'a' and 'b' overlap"},
+        {"a name twice",
+         with_header(R"({"a": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]},)"
+                     R"( "a": {"dtype": "F64", "shape": [1], "data_offsets": [8, 16]}})",
+                     ok),
+         "names 'a' twice"},
     };
     for (const Case& c : cases) {
       INFO(c.what);

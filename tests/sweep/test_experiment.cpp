@@ -114,6 +114,43 @@ TEST_SUITE("sweep_experiment") {
     CHECK(pd[0].id == pc[0].id);
   }
 
+  TEST_CASE("TOML nested too deep is refused before parsing; ordinary files pass") {
+    const auto nest = [](int k) { return "a = " + std::string(static_cast<std::size_t>(k), '[') + "1" + std::string(static_cast<std::size_t>(k), ']') + "\n"; };
+    CHECK_NOTHROW(check_toml_depth(nest(64), "x.toml"));
+    CHECK(input_error_of([&] { check_toml_depth("# c\n" + nest(65), "x.toml"); }) ==
+          "x.toml:2: nested more than 64 levels deep (arrays, inline tables or dotted keys); refusing to parse it");
+    CHECK(input_error_of([&] { check_toml_depth("x = " + std::string(50000, '{'), "x.toml"); }).find("x.toml:1:") == 0);
+    std::string dotted = "k";
+    for (int i = 0; i < 100; ++i) dotted += ".k";
+    CHECK(input_error_of([&] { check_toml_depth(dotted + " = 1\n", "x.toml"); }).find("nested more than") != std::string::npos);
+    CHECK(input_error_of([&] { check_toml_depth("[" + dotted + "]\n", "x.toml"); }).find("nested more than") != std::string::npos);
+    // Values, strings and comments do not count: 300 floats, brackets in strings, a long multi-line string.
+    std::string floats = "[grid]\ntau = [";
+    for (int i = 0; i < 300; ++i) floats += "0." + std::to_string(i + 1) + ", ";
+    floats += "1.5]\n";
+    CHECK_NOTHROW(check_toml_depth(floats, "x.toml"));
+    CHECK_NOTHROW(check_toml_depth("s = \"" + std::string(500, '[') + "\\\"\"\nt = '" + std::string(500, '{') + "'\n", "x.toml"));
+    CHECK_NOTHROW(check_toml_depth("d = \"\"\"\n" + std::string(500, '[') + "\n\"\"\"\n# " + std::string(500, '{') + "\n", "x.toml"));
+    CHECK(input_error_of([] { (void)parse_experiment("[experiment]\nkind = 'depth'\n[base]\nx = " + std::string(1000, '['), "d.toml"); })
+              .find("d.toml:4: nested more than 64 levels") == 0);
+  }
+
+  TEST_CASE("a grid larger than max-points is refused before it is expanded") {
+    std::string big = "[experiment]\nkind = 'depth'\n[grid]\n";
+    std::string list = "[";
+    for (int i = 0; i < 1000; ++i) list += std::to_string(i) + (i + 1 < 1000 ? "," : "]");
+    big += "a = " + list + "\nb = " + list + "\nc = " + list + "\n";
+    CHECK(input_error_of([&] { (void)expand_grid(parse_experiment(big, "g.toml")); }) ==
+          "g.toml: the grid has 1000000000 points (1000 × 1000 × 1000), more than max-points = 1000000; set "
+          "[experiment] max-points to raise the limit");
+    const std::string small = "[experiment]\nkind = 'depth'\nmax-points = 2\n[grid]\nn = [2, 3, 4]\n";
+    CHECK(input_error_of([&] { (void)expand_grid(parse_experiment(small, "s.toml")); }).find("more than max-points = 2") !=
+          std::string::npos);
+    CHECK(expand_grid(parse_experiment("[experiment]\nkind = 'depth'\nmax-points = 3\n[grid]\nn = [2, 3, 4]\n", "s")).size() == 3);
+    CHECK(input_error_of([] { (void)parse_experiment("[experiment]\nkind = 'depth'\nmax-points = 0\n", "m.toml"); })
+              .find("m.toml:3: [experiment] max-points must be an integer ≥ 1") == 0);
+  }
+
   TEST_CASE("names that become paths are single safe components") {
     for (const char* bad : {"..", ".", "../x", "a/b", "results/..", ".hidden", "a b", ""}) {
       CAPTURE(bad);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <bit>
 #include <cerrno>
 #include <cmath>
@@ -161,11 +162,25 @@ SafetensorsHeader parse_safetensors_header(std::string_view prefix, std::size_t 
     throw InputError(name + ": header of " + std::to_string(n) + " bytes is incomplete; the file is truncated");
   const std::string_view text = prefix.substr(8, n);
   nlohmann::json j;
+  // JSON allows a name twice and nlohmann keeps the last one; a checkpoint with two tensors of one name is
+  // ambiguous, so a repeated top-level key is refused (seen through the parser callback, depth 1 = the top object).
+  std::set<std::string> names;
+  std::string duplicate;
+  const nlohmann::json::parser_callback_t watch = [&](int depth, nlohmann::json::parse_event_t event,
+                                                      nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()) {
+      const std::string& k = parsed.get_ref<const std::string&>();
+      if (!names.insert(k).second && duplicate.empty()) duplicate = k;
+    }
+    return true;
+  };
   try {
-    j = nlohmann::json::parse(text.begin(), text.end());
+    j = nlohmann::json::parse(text.begin(), text.end(), watch);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(name + ": the safetensors header is not valid JSON (" + e.what() + ")");
   }
+  if (!duplicate.empty())
+    throw InputError(name + ": the safetensors header names '" + duplicate + "' twice; a tensor name must be unique");
   if (!j.is_object())
     throw InputError(name + ": the safetensors header is a JSON " + std::string(j.type_name()) +
                      "; expected an object {\"name\": {\"dtype\", \"shape\", \"data_offsets\"}, …}");

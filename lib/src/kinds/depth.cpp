@@ -7,14 +7,17 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "mhclab/analysis/depth_stream.hpp"
 #include "mhclab/analysis/format_scaled.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
+#include "mhclab/core/memory_limit.hpp"
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/table.hpp"
@@ -99,6 +102,10 @@ std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector
   const ProductKind last_kind = kinds.back();
   const Index last_layer = last_kind == ProductKind::Suffix ? 1 : L;
   std::vector<std::vector<DepthStreamPoint>> points(static_cast<std::size_t>(blocks));
+  // Point buffers are recycled between blocks (at most one per thread is in use): a fresh buffer per block would be
+  // a fresh mapping whose first touch page-faults on every block.
+  std::mutex pool_mu;
+  std::vector<std::vector<DepthStreamPoint>> pool;
   std::vector<std::string> text(static_cast<std::size_t>(blocks));
   const auto slot_of = [&](ProductKind k) {
     return static_cast<Index>(std::find(kinds.begin(), kinds.end(), k) - kinds.begin());
@@ -109,7 +116,16 @@ std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector
     const Index block = b.seed_index / kDepthStreamBlock;
     auto& buf = points[static_cast<std::size_t>(block)];
     const auto lanes = static_cast<Index>(b.points.size());
-    if (buf.empty()) buf.resize(static_cast<std::size_t>(kslots * L * lanes));
+    if (buf.empty()) {
+      {
+        const std::lock_guard<std::mutex> lock(pool_mu);
+        if (!pool.empty()) {
+          buf = std::move(pool.back());
+          pool.pop_back();
+        }
+      }
+      buf.resize(static_cast<std::size_t>(kslots * L * lanes));
+    }
     const Index base = (slot_of(b.kind) * L + (b.layer - 1)) * lanes;
     std::copy(b.points.begin(), b.points.end(), buf.begin() + base);
     if (b.kind != last_kind || b.layer != last_layer) return;
@@ -138,7 +154,10 @@ std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector
         }
       }
     }
-    std::vector<DepthStreamPoint>().swap(buf);
+    buf.clear();
+    const std::lock_guard<std::mutex> lock(pool_mu);
+    pool.push_back(std::move(buf));
+    buf = {};
   };
   (void)depth_stream(s, sink);
   text.insert(text.begin(), depth_csv_header({"seed", "step"}, columns));
@@ -162,6 +181,24 @@ void DepthKindOptions::validate() const {
     const std::string why = depth_stream_refusal(*this);
     if (!why.empty()) throw InputError("engine = stream: " + why + " (use engine auto or dense)");
   }
+  // Memory: the CSV text of every row is kept until it is written (twice with aggregate: rows, then their parsed
+  // cells), and each thread holds one seed's stacks (θ, H, products: ≈ 4 n×n doubles per layer and step). File and
+  // trained stacks are bounded by their file.
+  if (stack.kind != GeneratorKind::File && stack.kind != GeneratorKind::Trained) {
+    const double steps = stack.kind == GeneratorKind::Drift ? static_cast<double>(stack.steps.size()) : 1.0;
+    const double L = static_cast<double>(stack.layers), nn = static_cast<double>(method.n * method.n);
+    const double cols = static_cast<double>(depth_table_columns(method.n, t).size());
+    const double rows = static_cast<double>(seeds) * steps * static_cast<double>(t.kinds.size()) * L;
+    const double text = rows * (24.0 + 22.0 * cols) * (aggregate ? 3.0 : 1.0);
+    const double threads_used = std::min<double>(static_cast<double>(resolve_threads(threads)), static_cast<double>(seeds));
+    const double work = threads_used * steps * L * nn * 8.0 * 4.0;
+    char detail[128];
+    std::snprintf(detail, sizeof detail, "%.3g rows of %.0f columns: %.3g GB of text; %.3g GB of stacks", rows, cols,
+                  text / 1e9, work / 1e9);
+    check_memory("depth: the request", text + work, memory_limit, detail,
+                 "fewer layers, seeds or steps, only the kinds and metrics needed (kinds, metrics), or aggregate in a "
+                 "sweep (mhclab run) instead of one call");
+  }
 }
 
 void bind_depth_options(OptionSet& s, DepthKindOptions& o) {
@@ -174,6 +211,7 @@ void bind_depth_options(OptionSet& s, DepthKindOptions& o) {
          "Engine: stream (SIMD over seeds, O(n²) memory per thread) takes mhc (exp, fp64, constant tau, tol 0), "
          "generator random and only gains/sigma_max metrics; auto picks it when the request fits; the engines agree "
          "to round-off (1e-12 relative), not bit for bit");
+  s.bind("memory-limit", o.memory_limit, "GB the request may use (0 = half of the machine's memory)");
   s.bind("aggregate", o.aggregate,
          "Write per (step, depth, kind) the statistics over seeds (count, mean, sd, median, q05, q95, 95% CI; as a "
          "sweep's aggregates.csv) instead of the rows",

@@ -2,9 +2,12 @@
 #include "mhclab/kinds/propagate.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <algorithm>
 #include <string>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/memory_limit.hpp"
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/kinds/common_options.hpp"
 
@@ -83,6 +86,21 @@ void PropagateKindOptions::validate() const {
     throw InputError("seeds = " + std::to_string(seeds) + "; the file and trained generators read their stack: use 1 "
                      "seed");
   if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+  // Memory: the table (≈ 40 bytes per cell with its CSV text) and, per thread, one seed's stack and model: H and θ
+  // per layer, the branch weights W_l (C×C) and the states X_l, ∂ℒ/∂X_l (n×C) of every layer.
+  if (stack.kind != GeneratorKind::File && stack.kind != GeneratorKind::Trained) {
+    const double steps = stack.kind == GeneratorKind::Drift ? static_cast<double>(stack.steps.size()) : 1.0;
+    const double L = static_cast<double>(stack.layers), n = static_cast<double>(method.n);
+    const double C = static_cast<double>(propagation.width), k = static_cast<double>(propagation.jacobian_topk);
+    const double cols = 7.0 + 2.0 * n + (k > 0 ? 3.0 * k + 2.0 : 0.0);
+    const double table = static_cast<double>(seeds) * steps * (L + 1.0) * cols * 40.0;
+    const double threads_used = std::min<double>(static_cast<double>(resolve_threads(threads)), static_cast<double>(seeds));
+    const double work = threads_used * L * 8.0 * (2.0 * n * n + C * C + 4.0 * n * C);
+    char detail[128];
+    std::snprintf(detail, sizeof detail, "%.3g GB of table; %.3g GB of stacks, weights and states", table / 1e9,
+                  work / 1e9);
+    check_memory("propagate: the request", table + work, memory_limit, detail, "fewer layers, seeds, steps or a smaller width");
+  }
 }
 
 void bind_propagate_options(OptionSet& s, PropagateKindOptions& o) {
@@ -95,6 +113,7 @@ void bind_propagate_options(OptionSet& s, PropagateKindOptions& o) {
   s.bind("branch-norm", o.propagation.norm, branch_norm_table, "Branch input norm");
   s.bind("gain", o.propagation.gain, "Branch gain g (0 = zero branch)");
   s.bind("jacobian-topk", o.propagation.jacobian_topk, "Top singular values of dX_L/dX_0 (Spectra; 0 = none)");
+  s.bind("memory-limit", o.memory_limit, "GB the request may use (0 = half of the machine's memory)");
   bind_threads_option(s, o.threads);
 }
 

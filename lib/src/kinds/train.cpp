@@ -2,8 +2,11 @@
 #include "mhclab/kinds/train.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <algorithm>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/memory_limit.hpp"
 #include "mhclab/kinds/common_options.hpp"
 
 namespace mhclab {
@@ -12,6 +15,18 @@ void TrainKindOptions::validate() const {
   if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
   if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
   train.validate();
+  // Memory of one run: the parameters with their gradient and two Adam moments (per layer W_l (C×C), the H_res
+  // parameters ≤ n², pre/post; dynamic mappings add their n·C projections), and the activations of a batch kept for
+  // the backward pass (≈ 6 n×C values per token and layer), per gradient chunk thread.
+  const NetworkOptions& nw = train.network;
+  const double L = static_cast<double>(nw.layers), n = static_cast<double>(nw.method.n), C = static_cast<double>(nw.width);
+  const double per_layer = C * C + n * n + 2.0 * n + (nw.mapping == Mapping::Dynamic ? n * C * (n * n + 2.0 * n) : 0.0);
+  const double params = L * per_layer * 8.0 * 4.0;
+  const double activations = static_cast<double>(train.batch) * L * n * C * 8.0 * 6.0;
+  char detail[128];
+  std::snprintf(detail, sizeof detail, "%.3g GB of parameters, gradients and Adam moments; %.3g GB of activations",
+                params / 1e9, activations / 1e9);
+  check_memory("train: the run", params + activations, memory_limit, detail, "fewer layers, a smaller width or batch");
 }
 
 void bind_train_options(OptionSet& s, TrainKindOptions& o) {
@@ -50,6 +65,7 @@ void bind_train_options(OptionSet& s, TrainKindOptions& o) {
   s.bind("seed", t.seed, "Seed of every random stream (the first seed with seeds > 1)");
   s.bind("seeds", o.seeds, "Runs with seeds seed..seed+S-1");
   bind_threads_option(s, o.threads, "gradient chunks");
+  s.bind("memory-limit", o.memory_limit, "GB a run may use (0 = half of the machine's memory)");
 }
 
 ResultTable train_log_table(const std::vector<TrainStep>& log, std::optional<std::uint64_t> seed) {

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -441,9 +443,12 @@ RunResult run_gnuplot(const std::string& exe, const std::string& dir, const std:
   const std::string wd = dir.empty() ? "." : dir;
   static constexpr char kChdirFailed[] = "mhclab: cannot enter the plot directory\n";
   static constexpr char kExecFailed[] = "mhclab: cannot execute gnuplot\n";
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw ComputeError(std::string("cannot start gnuplot: ") + std::strerror(errno));
   if (pid == 0) {  // child: async-signal-safe calls only
+    // gnuplot dies with mhclab: an orphan must not go on writing figures after its parent was killed.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(127);
     if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) ::_exit(127);
     if (::chdir(wd.c_str()) != 0) {
       [[maybe_unused]] const auto n = ::write(2, kChdirFailed, sizeof kChdirFailed - 1);

@@ -149,6 +149,11 @@ class Parser {
       }
       else if (key == "kind") e_.kind = string_of("experiment", k, v);
       else if (key == "description") e_.description = string_of("experiment", k, v);
+      else if (key == "max-points") {
+        const auto* i = v.as_integer();
+        if (!i || i->get() < 1) fail(line_of(k), "[experiment] max-points must be an integer ≥ 1");
+        e_.max_points = static_cast<long>(i->get());
+      }
       else if (key == "seed") {
         const auto* i = v.as_integer();
         if (!i || i->get() < 0) fail(line_of(k), "[experiment] seed must be an integer ≥ 0");
@@ -160,7 +165,7 @@ class Parser {
         if (!a) fail(line_of(k), "[experiment] seed-keys must be a list of option names (may be empty)");
         e_.seed_keys = strings_of("experiment", k, v);
       } else {
-        fail(line_of(k), "unknown key '" + key + "' in [experiment]; expected name, kind, description, seed, seed-keys");
+        fail(line_of(k), "unknown key '" + key + "' in [experiment]; expected name, kind, description, seed, seed-keys, max-points");
       }
     }
   }
@@ -316,9 +321,53 @@ class Parser {
 
 }  // namespace
 
+void check_toml_depth(std::string_view text, const std::string& file, int max_depth) {
+  int depth = 0, dots = 0;
+  long line = 1;
+  bool after_eq = false, header = false, line_start = true;  // per line: past a key's '=', a [table] header
+  auto too_deep = [&] {
+    throw InputError(file + ":" + std::to_string(line) + ": nested more than " + std::to_string(max_depth) +
+                     " levels deep (arrays, inline tables or dotted keys); refusing to parse it");
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '\n' && c != ' ' && c != '\t' && line_start) {
+      header = c == '[' && depth == 0;
+      line_start = false;
+    }
+    if (c == '\n') {
+      ++line;
+      dots = 0;
+      after_eq = header = false;
+      line_start = true;
+    } else if (c == '=' && depth == 0) {
+      after_eq = true;
+    } else if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      const bool multi = text.substr(i, 3) == std::string_view(c == '"' ? "\"\"\"" : "'''");
+      const std::string_view close = multi ? text.substr(i, 3) : text.substr(i, 1);
+      std::size_t j = i + close.size();
+      while (j < text.size() && text.substr(j, close.size()) != close) {
+        if (c == '"' && text[j] == '\\') ++j;  // basic strings: skip the escaped character
+        if (j < text.size() && text[j] == '\n') ++line;
+        ++j;
+      }
+      i = std::min(text.size(), j + close.size()) - 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) too_deep();
+    } else if (c == ']' || c == '}') {
+      depth = std::max(0, depth - 1);
+    } else if (c == '.' && !after_eq && (depth == 0 || header)) {
+      if (++dots > max_depth) too_deep();  // a dotted key (before '=') or a dotted [table] header
+    }
+  }
+}
+
 Experiment parse_experiment(const std::string& text, const std::string& file) {
   Experiment e;
   e.file = file;
+  check_toml_depth(text, file);
   toml::table doc;
   try {
     doc = toml::parse(text, file);

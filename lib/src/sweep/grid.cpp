@@ -6,6 +6,7 @@
 #include <set>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/format.hpp"
 #include "mhclab/core/random.hpp"
 
 namespace mhclab {
@@ -106,8 +107,18 @@ std::vector<SweepPoint> expand_grid(const Experiment& e) {
   std::vector<SweepPoint> points;
   std::vector<std::size_t> counter(e.axes.size(), 0);
   std::set<std::string> ids;
-  std::size_t total = 1;
-  for (const SweepAxis& a : e.axes) total *= a.values.size();
+  // The size is checked before anything is expanded (a grid of 10^9 points would fill the memory, even for --dry-run).
+  double size = 1;
+  std::string product;
+  for (const SweepAxis& a : e.axes) {
+    size *= static_cast<double>(a.values.size());
+    product += (product.empty() ? "" : " × ") + std::to_string(a.values.size());
+  }
+  if (size > static_cast<double>(e.max_points))
+    throw InputError(e.where(0) + "the grid has " + format_double(size) + " points (" + product +
+                     "), more than max-points = " + std::to_string(e.max_points) +
+                     "; set [experiment] max-points to raise the limit");
+  const auto total = static_cast<std::size_t>(size);
   for (std::size_t p = 0; p < total; ++p) {
     // Odometer over the axes, last axis fastest.
     std::size_t rest = p;

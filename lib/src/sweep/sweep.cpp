@@ -1,13 +1,17 @@
 // Running an experiment: see mhclab/sweep/sweep.hpp.
 #include "mhclab/sweep/sweep.hpp"
 
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <filesystem>
@@ -135,8 +139,19 @@ nlohmann::ordered_json grid_json(const Experiment& e, const std::vector<SweepPoi
   return j;
 }
 
-/// Looks like a results directory of ours (so --force may delete it).
-bool is_results_dir(const fs::path& d) { return fs::exists(d / "sweep.json") || fs::exists(d / "manifest.json"); }
+/// A results directory of ours (so --force may delete it): its sweep.json is the grid record run_sweep writes first
+/// (an object naming the experiment, its kind and its points). Another tool's manifest.json or a stray sweep.json
+/// does not qualify.
+bool is_results_dir(const fs::path& d) {
+  std::error_code ec;
+  if (!fs::is_regular_file(d / "sweep.json", ec)) return false;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(read_file_bytes((d / "sweep.json").string()));
+    return j.is_object() && j.contains("name") && j.contains("kind") && j.contains("points") && j["points"].is_array();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 void prepare_dir(const fs::path& dir, const std::string& grid_text, const SweepOptions& o) {
   const bool exists = fs::exists(dir);
@@ -152,7 +167,7 @@ void prepare_dir(const fs::path& dir, const std::string& grid_text, const SweepO
     } else if (o.force) {
       if (!is_results_dir(dir))
         throw InputError("--force: " + dir.string() + " does not look like an mhclab results directory "
-                         "(no sweep.json or manifest.json); refusing to delete it");
+                         "(no sweep.json grid record of mhclab run); refusing to delete it");
       fs::remove_all(dir);
     } else {
       throw InputError("--out " + dir.string() + " already exists; use --force to overwrite or --resume to continue");
@@ -192,12 +207,78 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
 };
 
+/// A finished point's record, written after its rows: "bytes=N fnv1a64=H". A point counts as done on --resume only
+/// when its rows file matches its record, so a truncated or edited points/<id>.csv is run again, not merged.
+std::string point_record(const std::vector<std::string>& chunks) {
+  std::uint64_t h = 0xCBF29CE484222325ULL, bytes = 0;
+  for (const std::string& c : chunks) {
+    bytes += c.size();
+    for (const unsigned char ch : c) {
+      h ^= ch;
+      h *= 0x100000001B3ULL;
+    }
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "bytes=%llu fnv1a64=%016llx\n", static_cast<unsigned long long>(bytes),
+                static_cast<unsigned long long>(h));
+  return buf;
+}
+
+bool point_done(const fs::path& dir, const SweepPoint& p) {
+  const fs::path csv = dir / "points" / (p.id + ".csv"), rec = dir / "points" / (p.id + ".done");
+  if (!fs::exists(csv) || !fs::exists(rec) || !fs::exists(dir / "points" / (p.id + ".seconds"))) return false;
+  if (point_record({read_file_bytes(csv.string())}) == read_file_bytes(rec.string())) return true;
+  std::fprintf(stderr, "mhclab run: point %s: points/%s.csv does not match its record (truncated or edited); running "
+               "it again\n", p.id.c_str(), p.id.c_str());
+  return false;
+}
+
+/// Temporary files of writers that were killed (io/atomic_file.hpp names them <file>.tmp.<pid>.<n>); removed while
+/// the run holds the directory's lock, so no live writer owns them.
+void remove_stale_temporaries(const fs::path& dir) {
+  for (const fs::path& d : {dir, dir / "points"}) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) continue;
+    std::vector<fs::path> stale;
+    for (const fs::directory_entry& f : fs::directory_iterator(d, ec))
+      if (f.path().filename().string().find(".tmp.") != std::string::npos) stale.push_back(f.path());
+    for (const fs::path& f : stale) fs::remove(f, ec);
+  }
+}
+
+/// An exclusive lock on a results directory (flock on the directory itself) for as long as a run writes into it,
+/// so two runs into one directory cannot interleave their files.
+class DirLock {
+ public:
+  explicit DirLock(const fs::path& dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) throw InputError("--out " + dir.string() + ": cannot open the directory to lock it: " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      fd_ = -1;
+      if (err == EWOULDBLOCK)
+        throw InputError("--out " + dir.string() + ": another mhclab run is writing into this directory (it holds "
+                         "the directory's lock); wait for it or choose another --out");
+      throw InputError("--out " + dir.string() + ": cannot lock the directory: " + std::strerror(err));
+    }
+  }
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 /// Runs the points not yet done; returns how many ran.
 std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& points,
                        const fs::path& dir, const SweepOptions& o) {
   std::vector<const SweepPoint*> todo;
   for (const SweepPoint& p : points)
-    if (!o.resume || !fs::exists(dir / "points" / (p.id + ".csv"))) todo.push_back(&p);
+    if (!o.resume || !point_done(dir, p)) todo.push_back(&p);
   Progress progress(o.progress, points.size(), points.size() - todo.size());
   std::atomic<std::size_t> next{0}, finished{0};
   std::atomic<bool> stop{false};
@@ -215,6 +296,7 @@ std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& point
         write_file_atomically((dir / "points" / (p.id + ".seconds")).string(), format_double(secs) + "\n");
         write_file_atomically((dir / "points" / (p.id + ".csv")).string(),
                               std::vector<std::string_view>(csv.begin(), csv.end()));
+        write_file_atomically((dir / "points" / (p.id + ".done")).string(), point_record(csv));
       } catch (const std::exception& ex) {
         std::lock_guard<std::mutex> lock(mu);
         if (!error) {
@@ -395,7 +477,14 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
   const std::string started = now_utc();
   const fs::path dir(o.out_dir);
   const nlohmann::ordered_json grid = grid_json(e, points);
+  {
+    // A directory in use by another run is neither deleted (--force) nor resumed.
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) DirLock probe(dir);
+  }
   prepare_dir(dir, grid.dump(2) + "\n", o);
+  const DirLock lock(dir);
+  remove_stale_temporaries(dir);
   SweepSummary s;
   s.points = points.size();
   s.ran = run_points(e, points, dir, o);

@@ -48,8 +48,11 @@ struct DepthKindOptions {
   /// mean, sd, median, q05, q95, Student-t 95% CI) of every metric column — what a sweep's aggregates.csv holds.
   bool aggregate = false;
   int threads = 0;               ///< over seeds (0 = all cores); results do not depend on it
+  /// GB the request may use (the rows kept until written plus every thread's working set); 0 = half of the machine's
+  /// memory. validate() refuses a larger estimate (core/memory_limit.hpp).
+  double memory_limit = 0;
 
-  /// Throws InputError naming the field (method, stack, seeds, table.kinds/metrics, engine).
+  /// Throws InputError naming the field (method, stack, seeds, table.kinds/metrics, engine, memory).
   void validate() const;
 };
 

@@ -25,6 +25,7 @@ struct PropagateKindOptions {
   Index seeds = 1;               ///< S ≥ 1 (file and trained generators: exactly 1)
   std::uint64_t first_seed = 0;  ///< seeds first_seed .. first_seed + S − 1
   int threads = 0;               ///< over seeds (0 = all cores)
+  double memory_limit = 0;       ///< GB the request may use; 0 = half of the machine's memory (core/memory_limit.hpp)
   /// Throws InputError naming the field.
   void validate() const;
 };

@@ -20,6 +20,7 @@ struct TrainKindOptions {
   TrainOptions train;  ///< the run (its seed is the first seed)
   Index seeds = 1;     ///< S ≥ 1 runs with seeds train.seed .. train.seed + S − 1
   int threads = 0;     ///< over gradient chunks
+  double memory_limit = 0;  ///< GB a run may use; 0 = half of the machine's memory (core/memory_limit.hpp)
   void validate() const;  ///< InputError naming the field
 };
 

@@ -3,8 +3,8 @@
 // one verb (CLI.md spellings), exclusions, aggregation and plots. Parsed here, expanded by sweep/grid.hpp,
 // run by sweep/runner.hpp.
 //
-//   [experiment]                 name (default: file stem), kind (depth|propagate|mix|fit), description,
-//                                seed (experiment seed, default 0), seed-keys (below)
+//   [experiment]                 name (default: file stem), kind (depth|propagate|mix|train|fit), description,
+//                                seed (experiment seed, default 0), seed-keys (below), max-points (default 10^6)
 //   [base]                       option = value      (any option of the kind's verb; flags are booleans)
 //   [grid]                       option = [v1, v2…]  (cartesian product over the keys, in file order)
 //   [[zip]]                      a = [...], b = [...] (aligned lists of equal length: one axis)
@@ -20,6 +20,7 @@
 // unequal length, a key given twice (base and grid), …
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mhclab/plot/gnuplot.hpp"
@@ -57,9 +58,10 @@ struct PlotEntry {
 struct Experiment {
   std::string file;         ///< path as given (error messages)
   std::string name;         ///< [experiment] name, default the file stem
-  std::string kind;         ///< depth | propagate | mix | fit (train is refused until built)
+  std::string kind;         ///< depth | propagate | mix | train | fit (kinds/kind_registry.hpp)
   std::string description;
   std::uint64_t seed = 0;   ///< experiment seed: per-point seeds derive from it (sweep/grid.hpp)
+  long max_points = 1000000;  ///< [experiment] max-points: a larger grid is refused before it is expanded
   bool has_seed_keys = false;
   std::vector<std::string> seed_keys;  ///< keys whose values pick a point's seed (default: the whole point)
   long seed_keys_line = 0;
@@ -75,7 +77,12 @@ struct Experiment {
   [[nodiscard]] std::vector<std::pair<std::string, long>> keys() const;
 };
 
-/// Parses TOML text; `file` names it in errors. Checks structure and types, not the verb's options (see
+/// Refuses TOML text nested deeper than `max_depth` levels — arrays and inline tables inside each other, or the
+/// parts of one dotted key or table header — before a parser recurses into it (tens of thousands of levels would
+/// exhaust the stack). InputError "<file>:<line>: nested more than 64 levels deep". Strings and comments are skipped.
+void check_toml_depth(std::string_view text, const std::string& file, int max_depth = 64);
+
+/// Parses TOML text (after check_toml_depth); `file` names it in errors. Checks structure and types, not the verb's options (see
 /// check_keys in sweep/grid.hpp).
 [[nodiscard]] Experiment parse_experiment(const std::string& text, const std::string& file);
 [[nodiscard]] Experiment read_experiment(const std::string& path);

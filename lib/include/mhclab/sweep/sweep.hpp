@@ -6,6 +6,8 @@
 //   sweep.json            the resolved grid (written first; `--resume` refuses a directory whose grid differs)
 //   points/<id>.csv       one point's rows, written atomically when the point finishes (resume unit)
 //   points/<id>.seconds   its wall time
+//   points/<id>.done      "bytes=N fnv1a64=H" of points/<id>.csv, written last: `--resume` reuses a point only when
+//                         its rows match this record (a truncated or edited file is run again)
 //   rows.csv              point_id, the configuration columns, then the kind's columns (union over points;
 //                         a column a point does not have is empty) — points in grid order; a list value
 //                         such as steps = [5, 20] is written "5;20" so the cell holds no ','.
@@ -15,6 +17,8 @@
 //   index.md              the figures with their titles (for results/README.md)
 //   experiment.toml       a copy of the experiment file
 //   manifest.json         version, commit, build flags, resolved config, points and seeds, threads, wall time
+// A run holds an exclusive lock on the directory (flock) while it writes, so a second run into it is refused; temporary
+// files of killed writers (*.tmp.*) are removed when a run starts.
 // Determinism: every point is a pure function of its configuration and seed and runs single-threaded; rows.csv
 // and aggregates.csv are byte-identical for any thread count, and after an interruption + `--resume`.
 #include <cstdint>

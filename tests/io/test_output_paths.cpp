@@ -1,0 +1,38 @@
+// io/output_paths.hpp: an output that names an input or another output — by the same text, another spelling, a
+// symbolic link or a hard link — is refused; distinct and empty paths pass.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "mhclab/io/output_paths.hpp"
+#include "support/files.hpp"
+
+using namespace mhclab;
+using mhclab::test::input_error_of;
+using mhclab::test::TempDir;
+
+TEST_SUITE("io_output_paths") {
+  TEST_CASE("same file under other names is refused; distinct or absent paths pass") {
+    TempDir dir;
+    const std::string in = dir.file("s.npy");
+    std::ofstream(in) << "x";
+    std::filesystem::create_symlink(in, dir.file("link.npy"));
+    std::filesystem::create_hard_link(in, dir.file("hard.npy"));
+    CHECK_NOTHROW(check_output_paths({{"input", in}}, {{"out", dir.file("o.csv")}, {"save-matrices", ""}}));
+    CHECK(input_error_of([&] { check_output_paths({{"input", in}}, {{"out", in}}); }) ==
+          "out = '" + in + "' is the same file as input = '" + in +
+              "'; refusing to replace an input (write the output elsewhere)");
+    const std::string dotted = dir.file("sub/../s.npy");
+    std::filesystem::create_directory(dir.file("sub"));
+    CHECK(input_error_of([&] { check_output_paths({{"input", in}}, {{"out", dotted}}); }).find("same file") !=
+          std::string::npos);
+    CHECK(input_error_of([&] { check_output_paths({{"input", in}}, {{"out", dir.file("link.npy")}}); })
+              .find("same file") != std::string::npos);
+    CHECK(input_error_of([&] { check_output_paths({{"input", in}}, {{"out", dir.file("hard.npy")}}); })
+              .find("same file") != std::string::npos);
+    CHECK(input_error_of([&] {
+            check_output_paths({}, {{"out", dir.file("a.csv")}, {"save-matrices", dir.file("./a.csv")}});
+          }).find("save-matrices = '") == 0);
+  }
+}
