@@ -29,6 +29,7 @@
 #include "mhclab/io/npy.hpp"
 #include "mhclab/io/safetensors.hpp"
 #include "mhclab/io/table.hpp"
+#include "mhclab/kinds/analyze.hpp"
 #include "mhclab/kinds/common_options.hpp"
 #include "mhclab/kinds/depth.hpp"
 #include "mhclab/kinds/fit.hpp"

@@ -1,0 +1,164 @@
+// The analyze kind: see mhclab/kinds/analyze.hpp.
+#include "mhclab/kinds/analyze.hpp"
+
+#include <algorithm>
+
+#include "mhclab/analysis/spectrum.hpp"
+#include "mhclab/core/error.hpp"
+#include "mhclab/generators/stack.hpp"
+#include "mhclab/kinds/common_options.hpp"
+
+namespace mhclab {
+
+namespace {
+constexpr Index kAutoTopkN = 512;  ///< n from which eigenvalues/singular values use the top-k solver
+constexpr Index kAutoTopkK = 6;
+
+/// The file as one GeneratedStack (lead axes (layer) or (token, layer)). Matrices are taken at their own n (method
+/// and n only matter for parameter stacks).
+GeneratedStack load(const AnalyzeKindOptions& o) {
+  const bool per_token = o.token_average.has_value();
+  if (o.input_kind == InputKind::Matrices) {
+    StackReadOptions r;
+    r.layout = o.layout;
+    r.tensor = o.tensor;
+    if (per_token) r.lead_axes = {"token", "layer"};
+    Stack st = read_stack(o.input, r);
+    if (st.count() == 0) throw InputError(o.input + ": the stack holds no matrices");
+    GeneratedStack g;
+    g.lead_axes = st.lead_axes;
+    g.lead_shape = st.lead_shape;
+    g.H = std::move(st.matrices);
+    for (Mat& H : g.H) apply_modifiers(H, o.method.modifiers);
+    return g;
+  }
+  const auto method = make_method(o.method);
+  StackOptions s;
+  s.kind = GeneratorKind::File;
+  s.input = o.input;
+  s.input_kind = o.input_kind;
+  s.layout = o.layout;
+  s.tensor = o.tensor;
+  if (per_token) s.lead_axes = {"token", "layer"};
+  GeneratedStack g = generate_stacks(*method, s, 0).front();
+  if (g.count() == 0) throw InputError(o.input + ": the stack holds no matrices");
+  return g;
+}
+
+void spectra(const AnalyzeKindOptions& o, const std::vector<Mat>& stack, AnalyzeKindResult& out) {
+  const Index n = stack.front().rows();
+  const bool want = o.eigenvalues || o.singular_values;
+  const Index k = o.topk > 0 ? o.topk : (n >= kAutoTopkN && want ? std::min<Index>(kAutoTopkK, n) : 0);
+  if (k > 0) {
+    TopkOptions t;
+    t.k = k;
+    out.topk = topk_spectrum(stack, t);
+    const std::vector<SpectrumTable> tables{{ProductKind::Prefix, {out.topk->spectrum}}};
+    if (o.eigenvalues) out.eigenvalue_csv = eigenvalue_csv(tables);
+    if (o.singular_values) out.singular_value_csv = singular_value_csv(tables);
+    return;
+  }
+  if (!want) return;
+  SpectrumOptions so;
+  so.eigenvalues = o.eigenvalues;
+  so.singular_values = o.singular_values;
+  std::vector<SpectrumTable> tables;
+  for (const auto& [kind, name] : product_kind_table.entries) tables.push_back({kind, depth_spectra(stack, kind, so)});
+  if (so.eigenvalues) out.eigenvalue_csv = eigenvalue_csv(tables);
+  if (so.singular_values) out.singular_value_csv = singular_value_csv(tables);
+}
+}  // namespace
+
+void AnalyzeKindOptions::validate() const {
+  method.validate();
+  if (input.empty()) throw InputError("input is required (the stack file)");
+  if (topk < 0) throw InputError("topk = " + std::to_string(topk) + "; must be ≥ 1 (0 = automatic)");
+  if (token_average && (eigenvalues || singular_values || topk != 0))
+    throw InputError("eigenvalues, singular-values and topk take a (layer, …) stack; with token-average write the "
+                     "averaged stack first (e.g. mhclab depth --save-matrices)");
+  if (token_average == TokenAverage::Composite && table.lyapunov)
+    // Lyapunov exponents of a mean of products are not defined by a stack: refuse rather than guess.
+    throw InputError("lyapunov needs a stack of factors; with token-average composite there is none (use matrix or "
+                     "metric)");
+}
+
+void bind_analyze_options(OptionSet& s, AnalyzeKindOptions& o) {
+  bind_method_options(s, o.method, o.init, o.init_eps);
+  bind_selection_options(s, o.table);
+  s.bind("input", o.input, "Stack file (.npy (L,n,n) / (L,p), long-form .csv, or .safetensors with tensor)");
+  s.bind("tensor", o.tensor, "The tensor to read from a .safetensors input (e.g. a checkpoint's H_res)");
+  s.bind("input-kind", o.input_kind, input_kind_table, "What the trailing axes hold");
+  s.bind("layout", o.layout, layout_table, "to_from (paper orientation) or from_to (transpose on read)");
+  s.add({"token-average", {},
+         "Per-token stack (token, layer, ...): " + token_average_table.names() +
+             " (metric = statistics of per-token metrics); empty = a (layer, ...) stack",
+         OptionType::Choice,
+         [&o](std::string_view t) {
+           if (t.empty()) o.token_average.reset();
+           else o.token_average = token_average_table.from_string(t);
+         },
+         [&o] { return o.token_average ? std::string(token_average_table.to_string(*o.token_average)) : std::string(); }});
+  s.bind("topk", o.topk,
+         "Top-K eigen/singular values of the end-to-end product via Spectra (0 = automatic: K = 6 for n >= 512)");
+}
+
+AnalyzeKindResult analyze_kind(const AnalyzeKindOptions& o) {
+  o.validate();
+  const MethodOptions& mo = o.method;
+  const GeneratedStack g = load(o);
+  const Index n = g.H.front().rows();
+  AnalyzeKindResult out;
+  out.matrices = g.count();
+  out.n = n;
+  DepthTableOptions table = o.table;
+  std::string& csv = out.csv;
+  if (!o.token_average) {
+    const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, g.thetas, g.sinkhorn);
+    table.sinkhorn_columns = !extras.empty();
+    csv = depth_csv_header({}, depth_table_columns(n, table));
+    append_depth_rows(csv, "", depth_table(g.H, extras, table));
+    spectra(o, g.H, out);
+    return out;
+  }
+  const std::size_t T = g.lead_shape.front(), L = g.lead_shape.back();
+  std::vector<std::vector<Mat>> tokens(T);
+  for (std::size_t t = 0; t < T; ++t)
+    tokens[t].assign(g.H.begin() + static_cast<long>(t * L), g.H.begin() + static_cast<long>((t + 1) * L));
+  if (*o.token_average == TokenAverage::Matrix) {
+    csv = depth_csv_header({}, depth_table_columns(n, table));
+    append_depth_rows(csv, "", depth_table(mean_stack(tokens), {}, table));
+  } else if (*o.token_average == TokenAverage::Composite) {
+    std::vector<std::vector<DepthMetrics>> metrics;
+    for (const auto& [kind, name] : product_kind_table.entries) metrics.push_back(composite_metrics(tokens, kind));
+    csv = depth_csv_header({}, depth_table_columns(n, table));
+    append_depth_rows(csv, "", depth_table(mean_stack(tokens), {}, table, metrics));
+  } else {
+    std::vector<std::vector<DepthRow>> per(T);
+    for (std::size_t t = 0; t < T; ++t) {
+      std::vector<Vec> th;
+      std::vector<std::optional<SinkhornSummary>> sk;
+      if (!g.thetas.empty()) {
+        th.assign(g.thetas.begin() + static_cast<long>(t * L), g.thetas.begin() + static_cast<long>((t + 1) * L));
+        sk.assign(g.sinkhorn.begin() + static_cast<long>(t * L), g.sinkhorn.begin() + static_cast<long>((t + 1) * L));
+      }
+      const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, th, sk);
+      DepthTableOptions t_opts = table;
+      t_opts.sinkhorn_columns = !extras.empty();
+      table.sinkhorn_columns = t_opts.sinkhorn_columns;
+      per[t] = depth_table(tokens[t], extras, t_opts);
+    }
+    csv = depth_csv_header({"stat"}, depth_table_columns(n, table));
+    for (const std::string& stat : token_statistics()) {
+      std::vector<DepthRow> rows = per.front();
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::vector<const std::vector<MetricCell>*> samples;
+        for (const auto& p : per) samples.push_back(&p[r].cells);
+        rows[r].cells = aggregate_cells(samples, stat);
+      }
+      append_depth_rows(csv, stat + ",", rows);
+    }
+  }
+  return out;
+}
+
+}  // namespace mhclab
