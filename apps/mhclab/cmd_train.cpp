@@ -22,14 +22,13 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "commands.hpp"
-#include "mhclab/core/build_info.hpp"
+#include "mhclab/core/run_manifest.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/io/atomic_file.hpp"
@@ -128,14 +127,6 @@ std::string config_toml(const std::vector<std::pair<std::string, std::string>>& 
   return s;
 }
 
-std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 int run_train(const TrainCli& c, CLI::App* sub) {
   if (!c.config.empty()) apply_config(c, sub);
@@ -156,7 +147,7 @@ int run_train(const TrainCli& c, CLI::App* sub) {
     fmt::print("{}", train_kind(c.o).to_csv());
     return 0;
   }
-  const std::string started = now_utc();
+  const std::string started = utc_now();
   const TrainSummary s = train(o, c.o.threads);
   const std::string csv = train_log_table(s.log).to_csv();
   if (c.out.empty()) {
@@ -169,37 +160,37 @@ int run_train(const TrainCli& c, CLI::App* sub) {
       write_npy((dir / "h_res_bias.npy").string(), NpyArray{s.snapshot_bias_shape, s.snapshots_bias});
     const auto kv = resolved_config(c.options);
     write_file_atomically((dir / "config.toml").string(), config_toml(kv));
-    const BuildInfo b = build_info();
-    nlohmann::ordered_json j;
-    j["mhclab"] = {{"version", b.version},   {"commit", b.commit}, {"build_type", b.build_type},
-                   {"compiler", b.compiler}, {"flags", b.flags},   {"native", b.native}};
     std::string cmd = "mhclab train";
     if (!c.config.empty()) cmd += " " + c.config;
     for (const CLI::Option* op : sub->get_options())
       if (!op->get_lnames().empty() && op->count() > 0 && op->get_lnames().front() != "help")
         for (const std::string& r : op->results()) cmd += " --" + op->get_lnames().front() + " " + r;
-    j["command"] = cmd;
-    nlohmann::ordered_json cfg = nlohmann::ordered_json::object();
+    using J = nlohmann::ordered_json;
+    J cfg = J::object();
     for (const auto& [k, v] : kv) cfg[k] = v;
-    j["config"] = cfg;
-    j["seed"] = o.seed;
-    j["threads"] = resolve_threads(c.o.threads);
-    j["status"] = s.status;
-    if (s.diverged_step >= 0) j["diverged_step"] = s.diverged_step;
-    j["steps_done"] = s.steps_done;
-    j["logged_rows"] = s.log.size();
-    j["parameters"] = s.parameters;
-    j["snapshot_steps"] = s.snapshot_steps;
-    j["h_res_shape"] = s.snapshot_shape;
-    if (!s.snapshot_bias_shape.empty()) j["h_res_bias_shape"] = s.snapshot_bias_shape;
-    j["files"] =
-        s.snapshot_bias_shape.empty()
-            ? std::vector<std::string>{"steps.csv", "h_res.npy", "config.toml", "manifest.json"}
-            : std::vector<std::string>{"steps.csv", "h_res.npy", "h_res_bias.npy", "config.toml", "manifest.json"};
-    j["started"] = started;
-    j["finished"] = now_utc();
-    j["wall_seconds"] = s.wall_seconds;
-    write_file_atomically((dir / "manifest.json").string(), j.dump(2) + "\n");
+    std::vector<std::pair<std::string, std::string>> fields{
+        {"command", J(cmd).dump()},
+        {"config", cfg.dump()},
+        {"seed", J(o.seed).dump()},
+        {"threads", J(resolve_threads(c.o.threads)).dump()},
+        {"status", J(s.status).dump()},
+    };
+    if (s.diverged_step >= 0) fields.emplace_back("diverged_step", J(s.diverged_step).dump());
+    fields.emplace_back("steps_done", J(s.steps_done).dump());
+    fields.emplace_back("logged_rows", J(s.log.size()).dump());
+    fields.emplace_back("parameters", J(s.parameters).dump());
+    fields.emplace_back("snapshot_steps", J(s.snapshot_steps).dump());
+    fields.emplace_back("h_res_shape", J(s.snapshot_shape).dump());
+    if (!s.snapshot_bias_shape.empty()) fields.emplace_back("h_res_bias_shape", J(s.snapshot_bias_shape).dump());
+    fields.emplace_back("files", J(s.snapshot_bias_shape.empty()
+                                       ? std::vector<std::string>{"steps.csv", "h_res.npy", "config.toml", "manifest.json"}
+                                       : std::vector<std::string>{"steps.csv", "h_res.npy", "h_res_bias.npy",
+                                                                  "config.toml", "manifest.json"})
+                                     .dump());
+    fields.emplace_back("started", J(started).dump());
+    fields.emplace_back("finished", J(utc_now()).dump());
+    fields.emplace_back("wall_seconds", J(s.wall_seconds).dump());
+    write_file_atomically((dir / "manifest.json").string(), manifest_json(fields));
   }
   const TrainStep* last = s.log.empty() ? nullptr : &s.log.back();
   fmt::print(stderr, "mhclab train: {} {} n = {} L = {} C = {}: status {}{}, {} step(s), loss {} -> {}, {:.2f} s{}\n",

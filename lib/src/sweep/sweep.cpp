@@ -12,17 +12,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <mutex>
 #include <ostream>
 #include <thread>
 
-#include "mhclab/core/build_info.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
 #include "mhclab/core/parallel.hpp"
+#include "mhclab/core/run_manifest.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/table.hpp"
 #include "mhclab/kinds/kind_registry.hpp"
@@ -80,14 +79,6 @@ std::unique_ptr<KindRequest> point_request(const Experiment& e, const SweepPoint
   return r;
 }
 
-std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 nlohmann::ordered_json config_json(const std::vector<ConfigValue>& config) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
@@ -474,7 +465,7 @@ std::string describe_sweep(const Experiment& e, const std::vector<SweepPoint>& p
 SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& points, const SweepOptions& o) {
   if (o.out_dir.empty()) throw InputError("run: no output directory");
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string started = now_utc();
+  const std::string started = utc_now();
   const fs::path dir(o.out_dir);
   const nlohmann::ordered_json grid = grid_json(e, points);
   {
@@ -498,24 +489,24 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
   s.plot_message = f.message;
   s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  const BuildInfo b = build_info();
-  nlohmann::ordered_json j;
-  j["mhclab"] = {{"version", b.version}, {"commit", b.commit},     {"build_type", b.build_type},
-                 {"compiler", b.compiler}, {"flags", b.flags},     {"native", b.native}};
-  j["experiment"] = {{"file", e.file}, {"name", e.name}, {"kind", e.kind}, {"description", e.description}};
-  j["command"] = o.command_line;
-  j["threads"] = resolve_threads(o.threads);
-  j["started"] = started;
-  j["finished"] = now_utc();
-  j["wall_seconds"] = s.wall_seconds;
-  j["points_run"] = s.ran;
-  j["points_reused"] = s.reused;
-  j["rows"] = s.rows;
-  j["aggregate_rows"] = s.aggregate_rows;
-  j["figures"] = s.figures;
-  if (!f.message.empty()) j["figures_note"] = f.message;
-  j["resolved"] = grid;
-  write_file_atomically((dir / "manifest.json").string(), j.dump(2) + "\n");
+  using J = nlohmann::ordered_json;
+  std::vector<std::pair<std::string, std::string>> fields{
+      {"experiment",
+       J{{"file", e.file}, {"name", e.name}, {"kind", e.kind}, {"description", e.description}}.dump()},
+      {"command", J(o.command_line).dump()},
+      {"threads", J(resolve_threads(o.threads)).dump()},
+      {"started", J(started).dump()},
+      {"finished", J(utc_now()).dump()},
+      {"wall_seconds", J(s.wall_seconds).dump()},
+      {"points_run", J(s.ran).dump()},
+      {"points_reused", J(s.reused).dump()},
+      {"rows", J(s.rows).dump()},
+      {"aggregate_rows", J(s.aggregate_rows).dump()},
+      {"figures", J(s.figures).dump()},
+  };
+  if (!f.message.empty()) fields.emplace_back("figures_note", J(f.message).dump());
+  fields.emplace_back("resolved", grid.dump());
+  write_file_atomically((dir / "manifest.json").string(), manifest_json(fields));
   return s;
 }
 
