@@ -163,8 +163,11 @@ int run_train(const TrainCli& c, CLI::App* sub) {
     std::string cmd = "mhclab train";
     if (!c.config.empty()) cmd += " " + c.config;
     for (const CLI::Option* op : sub->get_options())
-      if (!op->get_lnames().empty() && op->count() > 0 && op->get_lnames().front() != "help")
-        for (const std::string& r : op->results()) cmd += " --" + op->get_lnames().front() + " " + r;
+      if (!op->get_lnames().empty() && op->count() > 0 && op->get_lnames().front() != "help") {
+        if (op->get_expected_max() == 0) cmd += " --" + op->get_lnames().front();  // a switch: no value
+        else
+          for (const std::string& r : op->results()) cmd += " --" + op->get_lnames().front() + " " + r;
+      }
     using J = nlohmann::ordered_json;
     J cfg = J::object();
     for (const auto& [k, v] : kv) cfg[k] = v;
