@@ -24,6 +24,7 @@ struct AnalyzeCli {
 int run_analyze(AnalyzeCli& c) {
   check_output_paths({{"input", c.o.input}},
                      {{"out", c.out}, {"eigenvalues", c.eigenvalues}, {"singular-values", c.singular_values}});
+  check_csv_outputs({{"out", c.out}, {"eigenvalues", c.eigenvalues}, {"singular-values", c.singular_values}});
   c.o.eigenvalues = !c.eigenvalues.empty();
   c.o.singular_values = !c.singular_values.empty();
   const AnalyzeKindResult r = analyze_kind(c.o);

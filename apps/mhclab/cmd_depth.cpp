@@ -42,6 +42,7 @@ void save_matrices(const DepthKindOptions& o, const std::string& path) {
 
 int run_depth(const DepthCli& c) {
   check_output_paths({{"input", c.o.stack.input}}, {{"out", c.out}, {"save-matrices", c.save_matrices}});
+  check_csv_outputs({{"out", c.out}});
   const DepthKindResult r = depth_kind_csv(c.o);
   if (c.out.empty())
     for (const std::string& chunk : r.chunks) std::fwrite(chunk.data(), 1, chunk.size(), stdout);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "mhclab/io/output_paths.hpp"
 #include "mhclab/kinds/fit.hpp"
 
 namespace mhclab::app {
@@ -24,6 +25,7 @@ void setup_fit(CLI::App& app, Registry& r) {
   add_option_set(sub, c->options);
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
   r.add(sub, [c] {
+    check_csv_outputs({{"out", c->out}});
     emit(c->out, fit_kind(c->o).to_csv());
     if (!c->out.empty()) fmt::print(stderr, "mhclab fit: {} target(s), wrote {}\n", c->o.seeds, c->out);
     return 0;

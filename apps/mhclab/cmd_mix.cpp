@@ -121,6 +121,7 @@ int run_single(const MixCli& c) {
 
 int run_seeds(const MixCli& c) {
   if (!c.logits.empty()) throw InputError("--seeds generates matrices; it cannot be combined with --logits");
+  check_csv_outputs({{"out", c.out}});
   const ResultTable t = mix_kind(c.o);
   if (!c.out.empty()) {
     emit(c.out, t.to_csv());

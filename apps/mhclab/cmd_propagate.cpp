@@ -26,6 +26,7 @@ void setup_propagate(CLI::App& app, Registry& r) {
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
   r.add(sub, [c] {
     check_output_paths({{"input", c->o.stack.input}}, {{"out", c->out}});
+    check_csv_outputs({{"out", c->out}});
     emit(c->out, propagate_kind(c->o).to_csv());
     if (!c->out.empty())
       fmt::print(stderr, "mhclab propagate: method {} n = {} C = {}, {} seed(s), wrote {}\n",

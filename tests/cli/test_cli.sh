@@ -162,6 +162,8 @@ cp "$TMP/h20.npy" "$TMP/keep.npy"
 expect 2 "out = '.*keep.npy' is the same file as input = '.*keep.npy'" -- analyze --input "$TMP/keep.npy" --out "$TMP/./keep.npy"
 cmp -s "$TMP/h20.npy" "$TMP/keep.npy" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze replaced its input"; }
 expect 2 "save-matrices = '.*same.csv' is the same file as out = " -- depth --method hc --n 3 --layers 2 --out "$TMP/same.csv" --save-matrices "$TMP/same.csv"
+expect 2 "out = '.*d.npy': writes CSV; expected a path ending in .csv" -- depth --method hc --n 3 --layers 2 --out "$TMP/d.npy"
+expect 2 "eigenvalues = '.*ev.txt': writes CSV" -- analyze --input "$TMP/h20.npy" --eigenvalues "$TMP/ev.txt"
 rows=$(wc -l < "$TMP/a.csv")
 [ "$rows" -eq 61 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze wrote $rows lines, want 61"; }
 # prefix depth 20 of H = [[.7,.3],[.3,.7]]: collapse = 0.4^20 exactly (centred product), lyap_1 + lyap_2 = ln 0.4

@@ -35,4 +35,12 @@ TEST_SUITE("io_output_paths") {
             check_output_paths({}, {{"out", dir.file("a.csv")}, {"save-matrices", dir.file("./a.csv")}});
           }).find("save-matrices = '") == 0);
   }
+
+  TEST_CASE("CSV outputs must be named .csv") {
+    CHECK_NOTHROW(check_csv_outputs({{"out", "a.csv"}, {"x", "B.CSV"}, {"y", ""}}));
+    CHECK(input_error_of([] { check_csv_outputs({{"out", "d.npy"}}); }) ==
+          "out = 'd.npy': writes CSV; expected a path ending in .csv");
+    CHECK(input_error_of([] { check_csv_outputs({{"out", "table"}}); }).find("expected a path ending in .csv") !=
+          std::string::npos);
+  }
 }

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <filesystem>
 
 #include "mhclab/core/error.hpp"
@@ -39,6 +40,15 @@ void check_output_paths(const std::vector<NamedPath>& inputs, const std::vector<
       if (!outputs[q].path.empty() && same_file(outputs[o], outputs[q]))
         throw InputError(describe(outputs[o]) + " is the same file as " + describe(outputs[q]) +
                          "; two outputs of one call need two paths");
+  }
+}
+
+void check_csv_outputs(const std::vector<NamedPath>& outputs) {
+  for (const NamedPath& o : outputs) {
+    if (o.path.empty()) continue;
+    std::string ext = fs::path(o.path).extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext != ".csv") throw InputError(describe(o) + ": writes CSV; expected a path ending in .csv");
   }
 }
 

@@ -18,4 +18,8 @@ struct NamedPath {
 /// existing files also by device and inode (hard links).
 void check_output_paths(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs);
 
+/// Throws InputError "out = 'x.txt': writes CSV; expected a path ending in .csv" for each non-empty path whose
+/// extension (case-insensitive) is not `.csv`: a table is not written under a name that promises another format.
+void check_csv_outputs(const std::vector<NamedPath>& outputs);
+
 }  // namespace mhclab
