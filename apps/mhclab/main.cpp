@@ -2,6 +2,7 @@
 // mapped here: 0 ok, 2 bad usage/input (InputError, CLI11 parse errors), 1 failed computation.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -10,6 +11,9 @@
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) makes write() fail with EFBIG instead of killing the process: the atomic writers
+  // then remove their temporary file and report the error.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"mhclab: depth stability of residual mixing matrices (ResNet, HC, mHC, mHC-lite, KromHC, TBP)"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every verb");

@@ -162,6 +162,10 @@ cp "$TMP/h20.npy" "$TMP/keep.npy"
 expect 2 "out = '.*keep.npy' is the same file as input = '.*keep.npy'" -- analyze --input "$TMP/keep.npy" --out "$TMP/./keep.npy"
 cmp -s "$TMP/h20.npy" "$TMP/keep.npy" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze replaced its input"; }
 expect 2 "save-matrices = '.*same.csv' is the same file as out = " -- depth --method hc --n 3 --layers 2 --out "$TMP/same.csv" --save-matrices "$TMP/same.csv"
+# a full disk (here a file-size limit): a clear error, no partial file under the final name, no temporary left
+out=$( (ulimit -f 64; "$BIN" depth --method hc --n 4 --layers 200 --seeds 4 --out "$TMP/big.csv") 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q "big.csv: cannot write: .*File too large" <<<"$out" && [ ! -e "$TMP/big.csv" ] && [ -z "$(ls "$TMP" | grep 'big.csv.tmp')" ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: write beyond the file-size limit (rc=$rc): $out"; }
 expect 2 "out = '.*d.npy': writes CSV; expected a path ending in .csv" -- depth --method hc --n 3 --layers 2 --out "$TMP/d.npy"
 expect 2 "eigenvalues = '.*ev.txt': writes CSV" -- analyze --input "$TMP/h20.npy" --eigenvalues "$TMP/ev.txt"
 rows=$(wc -l < "$TMP/a.csv")
@@ -318,8 +322,9 @@ grep -q "does not match its record" <<<"$out" && grep -q "(1 run, 2 reused)" <<<
 cmp -s "$TMP/r1/rows.csv" "$TMP/r3/rows.csv" && cmp -s "$TMP/r1/aggregates.csv" "$TMP/r3/aggregates.csv" && [ ! -e "$TMP/r3/points/$p1.tmp.99999.0" ] \
   && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: a truncated point file was merged or a stale temporary kept"; }
 # two runs into one directory: the second is refused while the first holds the directory's lock
+echo '{"pid": 4242, "host": "node7", "started": "2026-01-01T00:00:00Z"}' > "$TMP/r3/lock.json"
 out=$(flock -n "$TMP/r3" "$BIN" run "$TMP/exp.toml" --out "$TMP/r3" --resume 2>&1); rc=$?
-[ "$rc" = 2 ] && grep -q "another mhclab run is writing into this directory" <<<"$out" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: lock (rc=$rc): $out"; }
+[ "$rc" = 2 ] && grep -q "another mhclab run (pid 4242 on node7, since 2026-01-01T00:00:00Z) is writing into this directory" <<<"$out" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: lock (rc=$rc): $out"; }
 expect 0 "3 run" -- run "$TMP/exp.toml" --out "$TMP/r3" --force
 sed 's/seed = 9/seed = 10/' "$TMP/exp.toml" > "$TMP/exp2.toml"
 expect 2 "different grid" -- run "$TMP/exp2.toml" --out "$TMP/r3" --resume

@@ -238,29 +238,50 @@ void remove_stale_temporaries(const fs::path& dir) {
 }
 
 /// An exclusive lock on a results directory (flock on the directory itself) for as long as a run writes into it,
-/// so two runs into one directory cannot interleave their files.
+/// so two runs into one directory cannot interleave their files. The kernel releases it when the owner dies; the
+/// owner's record (lock.json: pid, host, start) is for the message a second run gets, and is removed at the end.
 class DirLock {
  public:
-  explicit DirLock(const fs::path& dir) {
+  explicit DirLock(const fs::path& dir, bool record = false) : record_(record ? dir / "lock.json" : fs::path()) {
     fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd_ < 0) throw InputError("--out " + dir.string() + ": cannot open the directory to lock it: " + std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       ::close(fd_);
       fd_ = -1;
-      if (err == EWOULDBLOCK)
-        throw InputError("--out " + dir.string() + ": another mhclab run is writing into this directory (it holds "
-                         "the directory's lock); wait for it or choose another --out");
+      if (err == EWOULDBLOCK) {
+        std::string owner;
+        try {
+          const nlohmann::json j = nlohmann::json::parse(read_file_bytes((dir / "lock.json").string()));
+          owner = " (pid " + std::to_string(j.at("pid").get<long>()) + " on " + j.at("host").get<std::string>() +
+                  ", since " + j.at("started").get<std::string>() + ")";
+        } catch (const std::exception&) {
+        }
+        throw InputError("--out " + dir.string() + ": another mhclab run" + owner + " is writing into this directory "
+                         "(it holds the directory's lock); wait for it or choose another --out");
+      }
       throw InputError("--out " + dir.string() + ": cannot lock the directory: " + std::strerror(err));
+    }
+    if (!record_.empty()) {
+      char host[256] = {};
+      (void)::gethostname(host, sizeof host - 1);
+      nlohmann::ordered_json j;
+      j["pid"] = static_cast<long>(::getpid());
+      j["host"] = std::string(host);
+      j["started"] = utc_now();
+      write_file_atomically(record_.string(), j.dump() + "\n");
     }
   }
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;
   ~DirLock() {
+    std::error_code ec;
+    if (!record_.empty()) fs::remove(record_, ec);
     if (fd_ >= 0) ::close(fd_);  // closing releases the lock
   }
 
  private:
+  fs::path record_;
   int fd_ = -1;
 };
 
@@ -474,7 +495,7 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
     if (fs::is_directory(dir, ec)) DirLock probe(dir);
   }
   prepare_dir(dir, grid.dump(2) + "\n", o);
-  const DirLock lock(dir);
+  const DirLock lock(dir, true);
   remove_stale_temporaries(dir);
   SweepSummary s;
   s.points = points.size();

@@ -17,7 +17,8 @@
 //   index.md              the figures with their titles (for results/README.md)
 //   experiment.toml       a copy of the experiment file
 //   manifest.json         version, commit, build flags, resolved config, points and seeds, threads, wall time
-// A run holds an exclusive lock on the directory (flock) while it writes, so a second run into it is refused; temporary
+// A run holds an exclusive lock on the directory (flock; its owner in lock.json while it runs) while it writes, so a
+// second run into it is refused; temporary
 // files of killed writers (*.tmp.*) are removed when a run starts.
 // Determinism: every point is a pure function of its configuration and seed and runs single-threaded; rows.csv
 // and aggregates.csv are byte-identical for any thread count, and after an interruption + `--resume`.
