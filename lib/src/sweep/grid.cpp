@@ -91,7 +91,8 @@ bool excluded(const Experiment& e, const std::vector<ConfigValue>& config) {
   for (const ExcludeRule& r : e.excludes) {
     bool all = true;
     for (const auto& [key, texts] : r.match) {
-      const auto it = std::find_if(config.begin(), config.end(), [&](const ConfigValue& v) { return v.key == key; });
+      const std::string& k = key;  // (a structured binding cannot be captured by clang 14)
+      const auto it = std::find_if(config.begin(), config.end(), [&](const ConfigValue& v) { return v.key == k; });
       if (it == config.end() || std::find(texts.begin(), texts.end(), it->text) == texts.end()) {
         all = false;
         break;
