@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "mhclab/core/error.hpp"
 #include "mhclab/core/list.hpp"
 
 namespace mhclab {
@@ -69,6 +70,14 @@ void bind_selection_options(OptionSet& s, DepthTableOptions& table) {
            return out;
          }});
   s.bind("lyapunov", table.lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)", true);
+}
+
+void validate_runs(Index seeds, int threads, const StackOptions* stack) {
+  if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
+  if (stack != nullptr && (stack->kind == GeneratorKind::File || stack->kind == GeneratorKind::Trained) && seeds != 1)
+    throw InputError("seeds = " + std::to_string(seeds) + "; the file and trained generators read their stack: use 1 "
+                     "seed");
+  if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
 }
 
 void bind_threads_option(OptionSet& s, int& threads, const char* over) {

@@ -169,11 +169,7 @@ std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector
 void DepthKindOptions::validate() const {
   method.validate();
   stack.validate();
-  if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
-  if ((stack.kind == GeneratorKind::File || stack.kind == GeneratorKind::Trained) && seeds != 1)
-    throw InputError("seeds = " + std::to_string(seeds) + "; the file and trained generators read their stack: use 1 "
-                     "seed");
-  if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+  validate_runs(seeds, threads, &stack);
   DepthTableOptions t = table;
   t.sinkhorn_columns = sinkhorn_columns_for(*this);
   t.validate(method.n);

@@ -17,8 +17,7 @@ namespace mhclab {
 
 void FitKindOptions::validate() const {
   if (target != "birkhoff") throw InputError("target = '" + target + "'; expected birkhoff");
-  if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
-  if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+  validate_runs(seeds, threads);
   fit.validate();
   method.validate();
   if (method.n > kPermutationTableMaxN)

@@ -22,8 +22,7 @@ Mat tropical_of(const MethodOptions& o, const Vec& theta) {
 }  // namespace
 
 void MixKindOptions::validate() const {
-  if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
-  if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+  validate_runs(seeds, threads);
   method.validate();
   generator.validate();
   (void)make_method(method)->init_params(generator.init, generator.init_eps);

@@ -81,11 +81,7 @@ void PropagateKindOptions::validate() const {
   method.validate();
   stack.validate();
   propagation.validate();
-  if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
-  if ((stack.kind == GeneratorKind::File || stack.kind == GeneratorKind::Trained) && seeds != 1)
-    throw InputError("seeds = " + std::to_string(seeds) + "; the file and trained generators read their stack: use 1 "
-                     "seed");
-  if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+  validate_runs(seeds, threads, &stack);
   // Memory: the table (≈ 40 bytes per cell with its CSV text) and, per thread, one seed's stack and model: H and θ
   // per layer, the branch weights W_l (C×C) and the states X_l, ∂ℒ/∂X_l (n×C) of every layer.
   if (stack.kind != GeneratorKind::File && stack.kind != GeneratorKind::Trained) {

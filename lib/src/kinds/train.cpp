@@ -12,8 +12,7 @@
 namespace mhclab {
 
 void TrainKindOptions::validate() const {
-  if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
-  if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
+  validate_runs(seeds, threads);
   train.validate();
   // Memory of one run: the parameters with their gradient and two Adam moments (per layer W_l (C×C), the H_res
   // parameters ≤ n², pre/post; dynamic mappings add their n·C projections), and the activations of a batch kept for

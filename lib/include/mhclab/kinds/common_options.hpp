@@ -27,6 +27,10 @@ void bind_seed_options(OptionSet& s, Index& seeds, std::uint64_t& first_seed, co
 /// kinds (`depth`, `analyze`), and lyapunov (a flag).
 void bind_selection_options(OptionSet& s, DepthTableOptions& table);
 
+/// The checks every kind makes of its runs: seeds ≥ 1, threads ≥ 0, and with `stack` exactly one seed for the file
+/// and trained generators (they read their stack). InputError naming seeds or threads.
+void validate_runs(Index seeds, int threads, const StackOptions* stack = nullptr);
+
 /// threads (0 = all cores; a kind's result never depends on it).
 void bind_threads_option(OptionSet& s, int& threads, const char* over = "seeds");
 
