@@ -85,7 +85,7 @@ int run_jacobian(const MixCli& c, const Method& method, const Vec& theta) {
 int run_single(const MixCli& c) {
   const MethodOptions& o = c.o.method;
   const auto method = make_method(o);
-  const ParamMatrixShape shape = param_matrix_shape(o.method, o.n);
+  const ParamMatrixShape shape = param_matrix_shape(o);
   const Vec theta = c.logits.empty() ? method->init_params(c.o.generator.init, c.o.generator.init_eps)
                                      : read_params(c.logits, method->num_params(), shape.rows, shape.cols);
   const MixResult r = method->mix(theta);

@@ -379,7 +379,7 @@ TEST_SUITE("method_contract") {
     for (const Config& c : configs()) {
       INFO(c.label);
       const auto m = make_method(c.o);
-      const ParamMatrixShape s = param_matrix_shape(c.o.method, c.o.n);
+      const ParamMatrixShape s = param_matrix_shape(c.o);
       if (s.is_matrix()) {
         CHECK(s.rows * s.cols == m->num_params());
         CHECK(s.cols > 0);

@@ -27,6 +27,10 @@ void bind_method_options(OptionSet& s, MethodOptions& o, InitKind& init, double&
   s.bind("precision", o.sinkhorn.precision, precision_table, "Emulated storage format");
   s.bind("precision-accumulate", o.sinkhorn.accumulate, accumulate_table, "Accumulate format of emulated runs");
   s.bind("factors", o.factors, "KromHC factor sizes, e.g. 2,2 (default from n)");
+  s.bind("go-s", o.go_s, "go-mhc block size s (Θ is ns×ns; 1 = orthostochastic)");
+  s.bind("gamma", o.gamma, "circulant: c = (1-γ)e0 + γ·softmax(z), γ in (0, 1] (leaky schedule γ = β/(2L))");
+  s.bind("alpha", o.alpha, "cayley: H = Cayley((α/2)(Θ - Θᵀ)), α > 0");
+  s.bind("cayley-steps", o.cayley_steps, "cayley: 0 = exact transform, k = JPmHC's k-step fixed-point approximation");
 }
 
 void bind_stack_options(OptionSet& s, StackOptions& o) {

@@ -25,6 +25,12 @@ class HyperConnections final : public Method {
       for (Index j = 0; j < n_; ++j) H(i, j) = theta[i * n_ + j];
     return {std::move(H), std::nullopt};
   }
+  std::optional<Vec> build_inverse(const Mat& H) const override {  // every matrix is reachable: θ = vec H
+    Vec theta(n_ * n_);
+    for (Index i = 0; i < n_; ++i)
+      for (Index j = 0; j < n_; ++j) theta[i * n_ + j] = H(i, j);
+    return theta;
+  }
   Vec build_vjp(const Vec&, const Mat& dH) const override {  // ∂H_ij/∂θ_{i·n+j} = 1
     Vec d(n_ * n_);
     for (Index i = 0; i < n_; ++i)

@@ -52,6 +52,14 @@ class MHC final : public Method {
     return d;
   }
   double logit_tau() const override { return sinkhorn_.tau; }
+  /// Z = τ·log H for a positive doubly stochastic H (a Sinkhorn fixed point, inverse_chart.hpp).
+  std::optional<Vec> build_inverse(const Mat& H) const override {
+    if (!check_ds_target(*this, H)) return std::nullopt;
+    Vec theta(n_ * n_);
+    for (Index i = 0; i < n_; ++i)
+      for (Index j = 0; j < n_; ++j) theta[i * n_ + j] = sinkhorn_.tau * std::log(H(i, j));
+    return theta;
+  }
 
  private:
   Index n_;

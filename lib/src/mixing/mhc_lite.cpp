@@ -26,6 +26,7 @@
 #include <string>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/mixing/birkhoff.hpp"
 #include "mhclab/mixing/permutations.hpp"
 #include "mixing/factories.hpp"
 
@@ -194,6 +195,23 @@ class MHCLite final : public Method {
     return w.cwiseProduct((g.array() - mean).matrix());
   }
 
+  /// Logits for a positive doubly stochastic H (inverse_chart.hpp): its Birkhoff–von Neumann weights mixed with a
+  /// uniform share s/n! on every permutation.
+  std::optional<Vec> build_inverse(const Mat& H) const override {
+    if (!check_ds_target(*this, H)) return std::nullopt;
+    const Index n = H.rows();
+    const double s = std::min(static_cast<double>(n) * H.minCoeff() * (1.0 - 1e-9), 0.5);
+    const Mat Hp = (H.array() - s / static_cast<double>(n)).matrix() / (1.0 - s);
+    BvnOptions bo;
+    bo.margin_tolerance = kInverseInnerTol;
+    const std::vector<BvnTerm> terms = birkhoff_decomposition(Hp, bo);
+    const Index m = factorial(n);
+    Vec w = Vec::Constant(m, s / static_cast<double>(m));
+    double total = 0.0;
+    for (const BvnTerm& t : terms) total += t.weight;
+    for (const BvnTerm& t : terms) w[permutation_rank(t.sigma)] += (1.0 - s) * t.weight / total;
+    return w.array().log().matrix();
+  }
  private:
   Index n_;
   Index count_;  ///< n!

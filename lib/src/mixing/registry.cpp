@@ -11,22 +11,30 @@ namespace mhclab {
 
 namespace {
 using Factory = std::unique_ptr<Method> (*)(const MethodOptions&);
-/// θ as a matrix: none, n×n, or (n−1)×(n−1) (row-major).
-enum class ParamMatrix { None, N, NMinus1 };
+/// θ as a matrix: none, n×n, (n−1)×(n−1) or ns×ns (go-mhc) (row-major).
+enum class ParamMatrix { None, N, NMinus1, NS };
+constexpr GateStyle kLinear = GateStyle::Linear, kSigmoid = GateStyle::Sigmoid;
 struct Entry {
   MethodId id;
   Factory make;
   ParamMatrix param_matrix;
+  GateStyle gates;
+  bool inverse_chart;
 };
 constexpr Entry kRegistry[] = {
-    {MethodId::ResNet, &detail::make_resnet, ParamMatrix::None},
-    {MethodId::HC, &detail::make_hc, ParamMatrix::N},
-    {MethodId::MHC, &detail::make_mhc, ParamMatrix::N},
-    {MethodId::Tropical, &detail::make_tropical, ParamMatrix::N},
-    {MethodId::MHCLite, &detail::make_mhc_lite, ParamMatrix::None},
-    {MethodId::KromHC, &detail::make_kromhc, ParamMatrix::None},
-    {MethodId::TBP, &detail::make_tbp, ParamMatrix::NMinus1},
-    {MethodId::RTBP, &detail::make_rtbp, ParamMatrix::None},
+    {MethodId::ResNet, &detail::make_resnet, ParamMatrix::None, kLinear, false},
+    {MethodId::HC, &detail::make_hc, ParamMatrix::N, kLinear, true},
+    {MethodId::MHC, &detail::make_mhc, ParamMatrix::N, kSigmoid, true},
+    {MethodId::Tropical, &detail::make_tropical, ParamMatrix::N, kSigmoid, false},
+    {MethodId::MHCLite, &detail::make_mhc_lite, ParamMatrix::None, kSigmoid, true},
+    {MethodId::KromHC, &detail::make_kromhc, ParamMatrix::None, kSigmoid, false},
+    {MethodId::TBP, &detail::make_tbp, ParamMatrix::NMinus1, kSigmoid, true},
+    {MethodId::RTBP, &detail::make_rtbp, ParamMatrix::None, kSigmoid, true},
+    {MethodId::GoMHC, &detail::make_go_mhc, ParamMatrix::NS, kSigmoid, false},
+    {MethodId::Circulant, &detail::make_circulant, ParamMatrix::None, kSigmoid, true},
+    {MethodId::Cayley, &detail::make_cayley, ParamMatrix::N, kSigmoid, true},
+    {MethodId::SHC, &detail::make_shc, ParamMatrix::None, kSigmoid, false},
+    {MethodId::IsoHC, &detail::make_isohc, ParamMatrix::NMinus1, kSigmoid, true},
 };
 
 const Entry& entry_of(MethodId id) {
@@ -53,6 +61,15 @@ void MethodOptions::validate() const {
   if (method == MethodId::MHC) sinkhorn.validate();
   if (method == MethodId::Tropical && !(sinkhorn.tau > 0.0 && std::isfinite(sinkhorn.tau)))
     throw InputError("tau = " + format_double(sinkhorn.tau, "%g") + "; must be > 0 and finite");
+  if (go_s < 1 || go_s > 64) throw InputError("go-s = " + std::to_string(go_s) + "; must be in 1..64");
+  if (method == MethodId::GoMHC && n * go_s > 4096)
+    throw InputError("go-mhc: n·go-s = " + std::to_string(n * go_s) + "; must be ≤ 4096 (Θ is ns×ns)");
+  if (!(gamma > 0.0 && gamma <= 1.0))
+    throw InputError("gamma = " + format_double(gamma, "%g") + "; must be in (0, 1] (c = (1−γ)e₀ + γ·softmax(z))");
+  if (!(alpha > 0.0 && std::isfinite(alpha)))
+    throw InputError("alpha = " + format_double(alpha, "%g") + "; must be > 0 and finite");
+  if (cayley_steps < 0 || cayley_steps > 1000)
+    throw InputError("cayley-steps = " + std::to_string(cayley_steps) + "; must be in 0..1000 (0 = exact)");
 }
 
 std::unique_ptr<Method> make_method(const MethodOptions& options) {
@@ -62,14 +79,23 @@ std::unique_ptr<Method> make_method(const MethodOptions& options) {
   return m;
 }
 
-ParamMatrixShape param_matrix_shape(MethodId method, Index n) {
-  switch (entry_of(method).param_matrix) {
+ParamMatrixShape param_matrix_shape(const MethodOptions& o) {
+  const Index n = o.n;
+  switch (entry_of(o.method).param_matrix) {
     case ParamMatrix::None: return {};
     case ParamMatrix::N: return {n, n};
     case ParamMatrix::NMinus1: return n >= 2 ? ParamMatrixShape{n - 1, n - 1} : ParamMatrixShape{};
+    case ParamMatrix::NS: return {n * o.go_s, n * o.go_s};
   }
   return {};
 }
+
+MethodTraits method_traits(MethodId method) {
+  const Entry& e = entry_of(method);
+  return {e.gates, e.inverse_chart};
+}
+
+std::optional<Vec> Method::build_inverse(const Mat&) const { return std::nullopt; }
 
 void apply_modifiers(Mat& H, const Modifiers& m) {
   const Index n = H.rows();

@@ -43,6 +43,11 @@ class TransportChartMethod final : public Method {
   MixResult build(const Vec& theta) const override { return {chart_(theta, n_, nullptr), std::nullopt}; }
   /// Reverse mode through the chart's walk (tbp_chart_vjp / rtbp_chart_vjp: active branches of max/min).
   Vec build_vjp(const Vec& theta, const Mat& dH) const override { return vjp_(theta, n_, dH); }
+  /// The chart's exact inverse on a positive doubly stochastic H (as the identity init uses).
+  std::optional<Vec> build_inverse(const Mat& H) const override {
+    if (!check_ds_target(*this, H)) return std::nullopt;
+    return inverse_(H, kInverseInnerTol);
+  }
 
  private:
   MethodId id_;

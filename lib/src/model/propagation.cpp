@@ -519,26 +519,16 @@ PrePost static_pre_post(MethodId method, Index n, Index layer) {
   if (layer < 0) throw InputError("static_pre_post: layer = " + std::to_string(layer) + "; must be ≥ 0");
   const Index k = layer % n;
   PrePost pp;
-  switch (method) {
-    case MethodId::ResNet:
-    case MethodId::HC:
-      // HC's static init (= Pre-Norm): read stream k, write every stream. resnet n = 1: pre = post = [1].
-      pp.pre = Vec::Zero(n);
-      pp.pre[k] = 1.0;
-      pp.post = Vec::Ones(n);
-      break;
-    case MethodId::MHC:
-    case MethodId::MHCLite:
-    case MethodId::KromHC:
-    case MethodId::TBP:
-    case MethodId::RTBP:
-    case MethodId::Tropical: {
-      // mHC paper Eq. (8), static init: b = −1 except b_k = +1; pre = σ(b), post = 2σ(b).
-      pp.pre = Vec::Constant(n, logistic(-1.0));
-      pp.pre[k] = logistic(1.0);
-      pp.post = 2.0 * pp.pre;
-      break;
-    }
+  if (method_traits(method).gates == GateStyle::Linear) {
+    // HC's static init (= Pre-Norm): read stream k, write every stream. resnet n = 1: pre = post = [1].
+    pp.pre = Vec::Zero(n);
+    pp.pre[k] = 1.0;
+    pp.post = Vec::Ones(n);
+  } else {
+    // mHC paper Eq. (8), static init: b = −1 except b_k = +1; pre = σ(b), post = 2σ(b).
+    pp.pre = Vec::Constant(n, logistic(-1.0));
+    pp.pre[k] = logistic(1.0);
+    pp.post = 2.0 * pp.pre;
   }
   return pp;
 }

@@ -53,7 +53,7 @@ TrainNetwork make_network(const NetworkOptions& options, std::uint64_t seed) {
   net.p = net.method->num_params();
   net.K = options.outputs;
   net.seed = seed;
-  net.sigmoid_gates = options.method.method != MethodId::HC && options.method.method != MethodId::ResNet;
+  net.sigmoid_gates = method_traits(options.method.method).gates == GateStyle::Sigmoid;
   const bool dyn = options.mapping == Mapping::Dynamic;
   const Index n = net.n, C = net.C, p = net.p, nC = n * C;
   ParamLayout& lay = net.layout;

@@ -17,11 +17,17 @@
 //             The cap s ≤ 1/2 keeps the division by 1 − s well conditioned (for T = J/n, s → 1 otherwise).
 //   tbp/rtbp  the transport charts' exact inverses (mixing/transport_chart.hpp), as used by the identity init.
 //             Need H* > 0.
-//   kromhc, resnet, tropical: no inverse chart (kromhc: a Kronecker product is a thin subset of the Birkhoff
+//   circulant a doubly stochastic circulant H* with w = (c − (1−γ)e₀)/γ > 0 (c = the first row): z = log w.
+//   cayley    (exact variant) an orthogonal H* without eigenvalue −1: Θ = A/2 with (α/2)A = (I + H*)⁻¹(H* − I).
+//   isohc     an orthogonal H* with H*1 = 1 and 1ᵀH* = 1ᵀ: R = BᵀH*B, Θ = A/2 with cayley(A) = R.
+//             cayley and isohc take any finite target: one off the family (not orthogonal to 1e-9·n, det −1, an
+//             eigenvalue −1) is outside.
+//   kromhc, resnet, tropical, go-mhc, shc: no inverse chart (kromhc: a Kronecker product is a thin subset of the Birkhoff
 //             polytope, and no finite-dimensional projection onto it is exact; resnet: only I; tropical:
 //             only permutation matrices).
 // inverse_chart returns nullopt when the method has no chart (has_inverse_chart false) or when H* is outside
 // the chart's domain (not > 0 for mhc/mhc-lite/tbp/rtbp, which includes every T the modifiers cannot produce).
+// Each method's chart is its Method::build_inverse, applied to the unmodified H*.
 #include <optional>
 
 #include "mhclab/core/types.hpp"
@@ -29,12 +35,13 @@
 
 namespace mhclab {
 
-/// True for hc, mhc, mhc-lite, tbp, rtbp.
+/// The registry trait `inverse_chart` (method_traits): hc, mhc, mhc-lite, tbp, rtbp, circulant, cayley, isohc.
 [[nodiscard]] bool has_inverse_chart(MethodId method);
 
 /// θ with make_method(options)->mix(θ) = T (modifiers included) (see the header comment), or nullopt.
 /// Takes the options rather than a Method because mhc's chart needs τ. T must be n×n (n = options.n), finite,
-/// with row and column sums within 1e-9·n of 1 (InputError otherwise; hc takes any finite T).
+/// with row and column sums within 1e-9·n of 1 for the doubly stochastic methods (InputError otherwise; hc, cayley
+/// and isohc take any finite T).
 [[nodiscard]] std::optional<Vec> inverse_chart(const MethodOptions& options, const Mat& T);
 
 /// ‖mix(θ) − T‖_max for θ from inverse_chart (the experiment's reach_err); ComputeError if the Sinkhorn

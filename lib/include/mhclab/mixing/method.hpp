@@ -12,8 +12,8 @@
 
 namespace mhclab {
 
-enum class MethodId { ResNet, HC, MHC, MHCLite, KromHC, TBP, RTBP, Tropical };
-inline constexpr EnumTable<MethodId, 8> method_table{
+enum class MethodId { ResNet, HC, MHC, MHCLite, KromHC, TBP, RTBP, Tropical, GoMHC, Circulant, Cayley, SHC, IsoHC };
+inline constexpr EnumTable<MethodId, 13> method_table{
     "method",
     {{{MethodId::ResNet, "resnet"},
       {MethodId::HC, "hc"},
@@ -22,7 +22,12 @@ inline constexpr EnumTable<MethodId, 8> method_table{
       {MethodId::KromHC, "kromhc"},
       {MethodId::TBP, "tbp"},
       {MethodId::RTBP, "rtbp"},
-      {MethodId::Tropical, "tropical"}}}};
+      {MethodId::Tropical, "tropical"},
+      {MethodId::GoMHC, "go-mhc"},
+      {MethodId::Circulant, "circulant"},
+      {MethodId::Cayley, "cayley"},
+      {MethodId::SHC, "shc"},
+      {MethodId::IsoHC, "isohc"}}}};
 
 /// `authors`: what the authors' code does (closed forms in SPEC §2); `identity`: the method's parameters
 /// for H₀ = (1−ε)I + εJ/n (ε = init_eps).
@@ -51,6 +56,11 @@ struct MethodOptions {
   /// fixed while τ varies (the temperature experiment).
   double init_tau = 0.0;
   std::vector<Index> factors;       ///< kromhc factor sizes (each 2..8, product n); empty = default from n
+  Index go_s = 2;                   ///< go-mhc block size s (Θ is ns×ns; s = 1: orthostochastic), 1..64
+  /// circulant: c = (1−γ)e₀ + γ·softmax(z), γ ∈ (0, 1] (1 = plain C-mHC; the leaky schedule is γ = β/(2L))
+  double gamma = 1.0;
+  double alpha = 0.1;               ///< cayley: H = Cayley((α/2)(Θ − Θᵀ)), α > 0 (JPmHC's α)
+  Index cayley_steps = 0;           ///< cayley: 0 = the exact transform, k ≥ 1 = JPmHC's k-step fixed point
   Modifiers modifiers;              ///< applied by the Method that make_method returns
   void validate() const;            ///< throws InputError naming the option
 };
@@ -73,8 +83,13 @@ class Method {
   [[nodiscard]] virtual Index n() const = 0;
   /// Length p of θ, in the documented order of SPEC §2.
   [[nodiscard]] virtual Index num_params() const = 0;
-  /// True when every H(θ) is exactly doubly stochastic (up to round-off).
+  /// True when every H(θ) is exactly doubly stochastic with entries ≥ 0 (up to round-off).
   [[nodiscard]] virtual bool exact_ds() const = 0;
+  /// True when every H(θ) is orthogonal, HᵀH = I (up to round-off).
+  [[nodiscard]] virtual bool orthogonal() const { return false; }
+  /// True when every H(θ) preserves the mean on both sides, H1 = 1 and 1ᵀH = 1ᵀ (up to round-off; entries may be
+  /// negative). Implied by exact_ds.
+  [[nodiscard]] virtual bool mean_preserving() const { return exact_ds(); }
   /// Parameters of the `authors` or `identity` init (eps = ε of H₀ = (1−ε)I + εJ/n).
   [[nodiscard]] virtual Vec init_params(InitKind kind, double eps) const = 0;
   /// The temperature τ that divides the logit matrix of an exp(Z/τ) method (mhc: the Sinkhorn τ; tropical:
@@ -100,17 +115,34 @@ class Method {
   [[nodiscard]] virtual MixResult build(const Vec& theta) const = 0;
   /// Backward of build (without modifiers); θ and dH already checked.
   [[nodiscard]] virtual Vec build_vjp(const Vec& theta, const Mat& dH) const = 0;
+  /// The inverse chart (mixing/inverse_chart.hpp) on an unmodified, finite n×n target H: θ with build(θ) = H, or
+  /// nullopt when H is outside the chart's domain. Only methods with the registry trait `inverse_chart` override
+  /// it; they check the target's constraints themselves (InputError naming what is off).
+  [[nodiscard]] virtual std::optional<Vec> build_inverse(const Mat& H) const;
+  friend std::optional<Vec> inverse_chart(const MethodOptions& options, const Mat& T);
   Modifiers modifiers_;
 };
 
-/// The shape of θ as a row-major matrix, for methods whose parameters are one (hc, mhc, tropical: the n×n logit
-/// matrix Z[i, j] = θ[i·n + j]; tbp: the (n−1)×(n−1) chart matrix, SPEC §2.1); {0, 0} for the others. A registry
-/// trait: readers accept such an array (as PyTorch exports it) as well as the flat (p,) vector.
+/// The shape of θ as a row-major matrix, for methods whose parameters are one (hc, mhc, tropical, cayley: the n×n
+/// matrix Z[i, j] = θ[i·n + j]; tbp: the (n−1)×(n−1) chart matrix, SPEC §2.1; isohc: the (n−1)×(n−1) Θ; go-mhc:
+/// the ns×ns Θ); {0, 0} for the others. A registry trait: readers accept such an array (as PyTorch exports it) as
+/// well as the flat (p,) vector.
 struct ParamMatrixShape {
   Index rows = 0, cols = 0;
   [[nodiscard]] bool is_matrix() const { return rows > 0; }
 };
-[[nodiscard]] ParamMatrixShape param_matrix_shape(MethodId method, Index n);
+[[nodiscard]] ParamMatrixShape param_matrix_shape(const MethodOptions& options);
+
+/// How the layer model (SPEC §5) gates a method's pre/post maps: `linear` (resnet, hc: raw values, HC's static
+/// init pre = e_k, post = 1) or `sigmoid` (every mHC-family method: pre = σ(b), post = 2σ(b), mHC Eq. 8).
+enum class GateStyle { Linear, Sigmoid };
+
+/// Static traits of a method, held by the one registry (mixing/registry.cpp).
+struct MethodTraits {
+  GateStyle gates = GateStyle::Sigmoid;
+  bool inverse_chart = false;  ///< has an inverse chart (mixing/inverse_chart.hpp)
+};
+[[nodiscard]] MethodTraits method_traits(MethodId method);
 
 /// Constructs the method named in `options` (validates them first). The one registry: mixing/registry.cpp.
 [[nodiscard]] std::unique_ptr<Method> make_method(const MethodOptions& options);
