@@ -427,11 +427,13 @@ TEST_CASE("depth_metrics: general stacks satisfy the norm inequalities") {
 
 TEST_CASE("depth_metrics: columns, rows and input errors") {
   const auto& cols = depth_metric_columns();
-  CHECK(cols.size() == 35);
+  CHECK(cols.size() == 38);
   CHECK(cols.front() == "fwd_gain");
   CHECK(cols[16] == "effective_rank");
-  CHECK(cols[17] == "log10_fwd_gain");
-  CHECK(cols.back() == "collapse_centred");
+  CHECK(cols[17] == "sigma_ratio");
+  CHECK(cols[18] == "collapse_rate");
+  CHECK(cols[19] == "log10_fwd_gain");
+  CHECK(cols.back() == "sigma_ratio_resolved");
   const DepthMetrics d = depth_metrics({Mat::Identity(2, 2)}, ProductKind::Layer).front();
   const auto row = depth_metric_row(d);
   REQUIRE(row.size() == cols.size());
@@ -454,6 +456,60 @@ TEST_CASE("depth_metrics: columns, rows and input errors") {
   Mat bad = Mat::Identity(2, 2);
   bad(1, 0) = std::numeric_limits<double>::infinity();
   CHECK_THROWS_AS((void)depth_metrics({bad}, ProductKind::Suffix), InputError);
+}
+
+TEST_CASE("depth_metrics: collapse diagnostics sigma_ratio and collapse_rate against dense products") {
+  // sigma_ratio = σ₂/σ₁ of the explicit product (JacobiSVD of the plain double product: L = 12 factors of norm ≤ 1
+  // keep it far inside the double range, relative rounding ~L·n·u, so 1e-10 relative; σ₂ stays well above the
+  // floor n·ε·σ₁ here). collapse_rate = collapse^(1/k) for k factors: the rate is computed from log10_collapse,
+  // so it agrees with pow(collapse, 1/k) to a few ulp (1e-13 relative).
+  RandomStream rng(77, Purpose::Test, {9});
+  const Index n = 4, L = 12;
+  std::vector<Mat> stack;
+  for (Index l = 0; l < L; ++l) stack.push_back(random_ds(rng, n));
+  for (const ProductKind kind : {ProductKind::Layer, ProductKind::Prefix, ProductKind::Suffix}) {
+    const auto got = depth_metrics(stack, kind);
+    for (Index l = 0; l < L; ++l) {
+      Mat P = Mat::Identity(n, n);
+      Index k = 1;
+      if (kind == ProductKind::Layer) P = stack[static_cast<std::size_t>(l)];
+      if (kind == ProductKind::Prefix) {
+        for (Index j = 0; j <= l; ++j) P = stack[static_cast<std::size_t>(j)] * P;
+        k = l + 1;
+      }
+      if (kind == ProductKind::Suffix) {
+        for (Index j = L - 1; j >= l; --j) P = P * stack[static_cast<std::size_t>(j)];
+        k = L - l;
+      }
+      const DepthMetrics& m = got[static_cast<std::size_t>(l)];
+      const Vec sv = Eigen::JacobiSVD<Mat>(P).singularValues();
+      INFO(product_kind_table.to_string(kind) << " depth " << l + 1);
+      REQUIRE(m.sigma_ratio_resolved);
+      MHCLAB_CHECK_NEAR(m.sigma_ratio, sv[1] / sv[0], 0.0, 1e-10);
+      CHECK(m.sigma_ratio <= 1.0);
+      MHCLAB_CHECK_NEAR(m.collapse_rate, std::pow(m.collapse, 1.0 / static_cast<double>(k)), 0.0, 1e-13);
+    }
+  }
+  // A rank-one product (J/n) has σ₂ below the floor: flagged, floored, never 0; the collapse is exactly 0 and
+  // so is its rate. n = 1: σ₂ does not exist.
+  const Mat Jn = Mat::Constant(n, n, 1.0 / static_cast<double>(n));
+  const DepthMetrics j = depth_metrics({Jn, Jn}, ProductKind::Prefix).back();
+  CHECK_FALSE(j.sigma_ratio_resolved);
+  CHECK(j.sigma_ratio > 0.0);
+  CHECK(j.sigma_ratio <= static_cast<double>(n) * DBL_EPSILON * (1 + 1e-12));
+  CHECK(j.collapse == 0.0);
+  CHECK(j.collapse_rate == 0.0);
+  const DepthMetrics one = depth_metrics({Mat::Constant(1, 1, 0.5)}, ProductKind::Layer).front();
+  CHECK(std::isnan(one.sigma_ratio));
+  CHECK_FALSE(one.sigma_ratio_resolved);
+  // Deep products: the rate stays finite and equals 10^(log10 collapse / L) for (1−ε)I + εJ/n, whose centred
+  // product is (1−ε)^L (I − J/n): rate 1 − ε exactly up to rounding, at L = 10⁴ (collapse ~1e-44).
+  const double eps = 0.01;
+  Mat H0 = Mat::Constant(n, n, eps / static_cast<double>(n));
+  H0.diagonal().array() += 1.0 - eps;
+  const std::vector<Mat> deep(10000, H0);
+  const DepthMetrics d = depth_metrics(deep, ProductKind::Prefix).back();
+  MHCLAB_CHECK_NEAR(d.collapse_rate, 1.0 - eps, 0.0, 1e-12);
 }
 
 }  // TEST_SUITE

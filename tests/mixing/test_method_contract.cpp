@@ -75,6 +75,9 @@
 //                                 the battery prints a MESSAGE for each.
 #include <doctest/doctest.h>
 
+#include <Eigen/QR>
+#include <Eigen/SVD>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -132,6 +135,11 @@ Smoothness smoothness(MethodId id) {
     case MethodId::MHC:
     case MethodId::MHCLite:
     case MethodId::KromHC:
+    case MethodId::GoMHC:
+    case MethodId::Circulant:
+    case MethodId::Cayley:
+    case MethodId::SHC:
+    case MethodId::IsoHC:
       return Smoothness::Smooth;
     case MethodId::TBP:
     case MethodId::RTBP:
@@ -157,17 +165,95 @@ bool documented_chart(MethodId id) {
     case MethodId::MHCLite:
     case MethodId::TBP:
     case MethodId::RTBP:
+    case MethodId::Circulant:
+    case MethodId::Cayley:
+    case MethodId::IsoHC:
       return true;
     case MethodId::ResNet:
     case MethodId::KromHC:
     case MethodId::Tropical:
+    case MethodId::GoMHC:
+    case MethodId::SHC:
       return false;
   }
   return false;
 }
 
-/// Charts that are bijections onto the interior (θ is recovered, not only H).
+/// What a chart's domain is (inverse_chart.hpp), which decides the "outside" checks.
+enum class ChartDomain {
+  Any,                 ///< hc: every finite T
+  DoublyStochastic,    ///< T must be doubly stochastic (InputError otherwise); nullopt unless T > 0 (and more)
+  Orthogonal,          ///< any finite T; nullopt unless T is in the orthogonal family (no throw)
+  None,                ///< no chart
+};
+ChartDomain chart_domain(MethodId id) {
+  switch (id) {
+    case MethodId::HC:
+      return ChartDomain::Any;
+    case MethodId::MHC:
+    case MethodId::MHCLite:
+    case MethodId::TBP:
+    case MethodId::RTBP:
+    case MethodId::Circulant:
+      return ChartDomain::DoublyStochastic;
+    case MethodId::Cayley:
+    case MethodId::IsoHC:
+      return ChartDomain::Orthogonal;
+    case MethodId::ResNet:
+    case MethodId::KromHC:
+    case MethodId::Tropical:
+    case MethodId::GoMHC:
+    case MethodId::SHC:
+      return ChartDomain::None;
+  }
+  return ChartDomain::None;
+}
+
+/// Charts that are bijections onto the interior (θ is recovered, not only H). circulant loses a softmax shift
+/// (z + c1 gives the same H), cayley and isohc the symmetric part of Θ (only Θ − Θᵀ enters): checked separately.
 bool bijective_chart(MethodId id) { return id == MethodId::HC || id == MethodId::TBP || id == MethodId::RTBP; }
+
+/// The documented orthogonal() and mean_preserving() traits (method.hpp, the methods' header comments). resnet
+/// (I) and tropical (permutation matrices) are orthogonal too but do not claim it: the traits are promises that
+/// the margins test checks, not a classification.
+bool documented_orthogonal(const MethodOptions& o) {
+  return o.method == MethodId::IsoHC || (o.method == MethodId::Cayley && o.cayley_steps == 0);
+}
+bool documented_mean_preserving(const MethodOptions& o, bool exact_ds) {
+  return exact_ds || o.method == MethodId::SHC || o.method == MethodId::IsoHC;
+}
+
+/// θ as the row-major matrix of param_matrix_shape (empty when θ is not a matrix, e.g. isohc n = 1).
+Mat theta_matrix(const MethodOptions& o, const Vec& theta) {
+  const ParamMatrixShape s = param_matrix_shape(o);
+  if (!s.is_matrix()) return Mat();
+  REQUIRE(s.rows * s.cols == theta.size());
+  Mat Theta(s.rows, s.cols);
+  for (Index i = 0; i < s.rows; ++i)
+    for (Index j = 0; j < s.cols; ++j) Theta(i, j) = theta[i * s.cols + j];
+  return Theta;
+}
+
+/// The skew matrix A that the Cayley-family methods transform (cayley: (α/2)(Θ − Θᵀ), n×n; isohc: Θ − Θᵀ,
+/// (n−1)×(n−1); go-mhc: Θ − Θᵀ, ns×ns), from θ row-major in the shape of param_matrix_shape; empty for the others.
+Mat cayley_generator(const MethodOptions& o, const Vec& theta) {
+  if (o.method != MethodId::Cayley && o.method != MethodId::IsoHC && o.method != MethodId::GoMHC) return Mat();
+  const Mat Theta = theta_matrix(o, theta);
+  const Mat A = Theta - Theta.transpose();
+  return o.method == MethodId::Cayley ? Mat(0.5 * o.alpha * A) : A;
+}
+
+double spectral_norm(const Mat& A) { return A.size() == 0 ? 0.0 : Eigen::JacobiSVD<Mat>(A).singularValues()(0); }
+
+/// Orthogonality tolerance of a Cayley transform computed by an LU solve of I − A (m×m, see the header comment):
+/// max|CᵀC − I| ≤ 16·m·u·(1 + ‖A‖₂).
+double orth_tol(Index m, double norm_A) { return 16.0 * static_cast<double>(m) * kU * (1.0 + norm_A); }
+
+/// circulant's identity init needs γ > ε(n−1)/n (w₀ > 0); with a smaller γ it throws InputError.
+bool identity_init_reachable(const MethodOptions& o, double eps) {
+  if (o.method != MethodId::Circulant) return true;
+  return o.gamma > eps * static_cast<double>(o.n - 1) / static_cast<double>(o.n);
+}
 
 Mat H0(Index n, double eps) {  // (1−ε)I + εJ/n, computed as detail::identity_target does
   Mat H = Mat::Constant(n, n, eps / static_cast<double>(n));
@@ -199,7 +285,14 @@ IdentityExpectation identity_expectation(const MethodOptions& o, double eps) {
     case MethodId::MHCLite:
     case MethodId::TBP:
     case MethodId::RTBP:
+    case MethodId::Circulant:  // z = log w of H₀'s first row, then softmax back
+    case MethodId::SHC:        // σ = tanh(atanh(1 − ε)), then J/n + B·diag(σ)·Bᵀ
       return {H0(n, eps), 1e-12};
+    case MethodId::Cayley:  // Θ = 0: an LU solve of I against I, exactly I (the k-step loop adds 0·(I + Y))
+    case MethodId::GoMHC:   // Θ = 0: U = I exactly, the blocks' squared norms are 0 or s
+      return {Mat::Identity(n, n), 0.0};
+    case MethodId::IsoHC:  // Θ = 0: J/n + B·I·Bᵀ, the round-off of B·Bᵀ = I − J/n
+      return {Mat::Identity(n, n), 8.0 * static_cast<double>(n) * kU};
   }
   return {H0(n, eps), 1e-12};  // a new method: SPEC §2's identity init is H₀
 }
@@ -233,12 +326,46 @@ std::vector<Config> configs() {
   k.n = 6;
   k.factors = {3, 2};
   out.push_back({k, "kromhc factors [3, 2] n=6"});
+  for (const Index n : {3, 4})
+    for (const Index s : {1, 3}) {
+      MethodOptions o;
+      o.method = MethodId::GoMHC;
+      o.n = n;
+      o.go_s = s;
+      out.push_back({o, "go-mhc (go_s=" + std::to_string(s) + ") n=" + std::to_string(n)});
+    }
+  MethodOptions leaky;  // the leaky schedule γ = β/(2L), e.g. β = 2, L = 64
+  leaky.method = MethodId::Circulant;
+  leaky.n = 4;
+  leaky.gamma = 0.015625;
+  out.push_back({leaky, "circulant (gamma=1/64) n=4"});
+  for (const Index n : {3, 4}) {
+    MethodOptions o;
+    o.method = MethodId::Cayley;
+    o.n = n;
+    o.cayley_steps = 2;
+    out.push_back({o, "cayley (cayley_steps=2) n=" + std::to_string(n)});
+  }
+  MethodOptions wide;
+  wide.method = MethodId::Cayley;
+  wide.n = 4;
+  wide.alpha = 1.0;
+  out.push_back({wide, "cayley (alpha=1) n=4"});
   return out;
 }
 
+/// The seed key of a config: method, n and a variant digit (0 = the default options; the mhc and kromhc variants
+/// keep their historical digits 5 and 2). Distinct for distinct configs (checked in the registry test case).
 std::uint64_t key_of(const Config& c) {
-  return static_cast<std::uint64_t>(c.o.method) * 1000 + static_cast<std::uint64_t>(c.o.n) * 10 +
-         static_cast<std::uint64_t>(c.o.factors.size() + (c.o.sinkhorn.domain == SinkhornDomain::Log ? 5 : 0));
+  const MethodOptions& o = c.o;
+  const MethodOptions defaults;
+  std::uint64_t variant = o.factors.size() + (o.sinkhorn.domain == SinkhornDomain::Log ? 5 : 0);
+  if (o.go_s != defaults.go_s) variant += static_cast<std::uint64_t>(o.go_s);  // 1, 3
+  if (o.gamma != defaults.gamma) variant += 1;
+  if (o.cayley_steps != defaults.cayley_steps) variant += static_cast<std::uint64_t>(o.cayley_steps);  // 2
+  if (o.alpha != defaults.alpha) variant += 4;
+  REQUIRE(variant < 10);
+  return static_cast<std::uint64_t>(o.method) * 1000 + static_cast<std::uint64_t>(o.n) * 10 + variant;
 }
 
 Vec normal_vec(RandomStream& rng, Index p, double scale = 1.0) {
@@ -375,6 +502,22 @@ TEST_SUITE("method_contract") {
     }
   }
 
+  TEST_CASE("configs: distinct seed keys; the option variants are valid; documented traits") {
+    std::vector<std::uint64_t> keys;
+    for (const Config& c : configs()) {
+      INFO(c.label << " key " << key_of(c));
+      keys.push_back(key_of(c));
+      std::unique_ptr<Method> m;
+      CHECK_NOTHROW(m = make_method(c.o));
+      REQUIRE(m);
+      CHECK(m->orthogonal() == documented_orthogonal(c.o));  // cayley with cayley_steps > 0: false
+      CHECK(m->mean_preserving() == documented_mean_preserving(c.o, m->exact_ds()));
+      CHECK((!m->exact_ds() || m->mean_preserving()));  // implied by exact_ds (method.hpp)
+    }
+    std::sort(keys.begin(), keys.end());
+    CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+  }
+
   TEST_CASE("param_matrix_shape: rows·cols = num_params() when is_matrix()") {
     for (const Config& c : configs()) {
       INFO(c.label);
@@ -397,7 +540,7 @@ TEST_SUITE("method_contract") {
       INFO(c.label);
       const auto m = make_method(c.o);
       const Index n = c.o.n, p = m->num_params();
-      const Vec good = m->init_params(InitKind::Identity, 0.1);
+      const Vec good = m->init_params(InitKind::Identity, identity_init_reachable(c.o, 0.1) ? 0.1 : 0.01);
       REQUIRE(good.size() == p);
       const Mat dH = Mat::Ones(n, n);
       std::vector<Vec> wrong_length{Vec::Zero(p + 1), Vec::Zero(p + 7)};
@@ -433,12 +576,19 @@ TEST_SUITE("method_contract") {
 
   TEST_CASE("inits: sizes, finiteness, the identity init's H and invalid ε") {
     double worst_identity = 0.0;  // max |H − expected| over the methods with a non-zero tolerance
+    int unreachable = 0;          // circulant identity inits refused as documented
     for (const Config& c : configs()) {
       INFO(c.label);
       const auto m = make_method(c.o);
       const Index n = c.o.n, p = m->num_params();
       for (const double eps : {0.01, 0.1, 0.5}) {
         INFO("identity init, ε = " << eps);
+        if (!identity_init_reachable(c.o, eps)) {  // circulant γ = 1/64: w₀ = (c₀ − (1−γ))/γ ≤ 0 has no logit
+          CHECK_THROWS_WITH_AS((void)m->init_params(InitKind::Identity, eps), doctest::Contains("needs γ > ε(n−1)/n"),
+                               InputError);
+          ++unreachable;
+          continue;
+        }
         const Vec t = m->init_params(InitKind::Identity, eps);
         REQUIRE(t.size() == p);
         CHECK(t.allFinite());
@@ -469,11 +619,18 @@ TEST_SUITE("method_contract") {
         CHECK_THROWS_AS((void)m->init_params(InitKind::Identity, bad), InputError);
       }
     }
-    MESSAGE("identity init: worst max|H − expected| = " << worst_identity);
+    MESSAGE("identity init: worst max|H − expected| = " << worst_identity << "; " << unreachable
+                                                         << " circulant (γ = 1/64) inits refused (γ ≤ ε(n−1)/n)");
+    CHECK(unreachable == 2);  // n = 4, γ = 1/64: ε = 0.1 and 0.5 (0.0075 < γ < 0.075)
   }
 
-  TEST_CASE("margins: exact_ds methods are doubly stochastic with entries ≥ 0; mhc's summary reports its error") {
+  TEST_CASE("margins: exact_ds methods are doubly stochastic with entries ≥ 0; mhc's summary reports its error; "
+            "mean-preserving and orthogonal methods keep their property") {
     double worst_ds = 0.0, worst_sinkhorn_moderate = 0.0, worst_sinkhorn_wide = 0.0, worst_sinkhorn_huge = 0.0;
+    double worst_go_ds = 0.0, worst_go_ratio = 0.0;   // go-mhc margin, and that margin / ((1 + ‖X‖₂)·ns·u)
+    double worst_mp = 0.0, worst_orth = 0.0, worst_orth_ratio = 0.0, worst_norm_A = 0.0, worst_shc_norm = 0.0;
+    double worst_kstep_orth = 0.0;  // cayley k-step: max|HᵀH − I| (not claimed orthogonal)
+    int orth_checked = 0, mp_checked = 0;
     for (const Config& c : configs()) {
       INFO(c.label);
       const auto m = make_method(c.o);
@@ -490,8 +647,46 @@ TEST_SUITE("method_contract") {
           (void)m->vjp(theta, Mat::Ones(n, n));
           CHECK(max_abs_diff(m->mix(theta).H, r.H) == 0.0);
           if (m->exact_ds()) {
-            check_exact_ds(r.H, worst_ds);
+            if (c.o.method == MethodId::GoMHC) {
+              // Row i of H sums s rows of U∘U, so its error is that of UUᵀ = I: the Cayley transform's (orth_tol).
+              const Index m_dim = c.o.n * c.o.go_s;
+              const double norm_X = spectral_norm(cayley_generator(c.o, theta));
+              const double e = std::max(row_error(r.H), col_error(r.H));
+              INFO("go-mhc margin " << e << ", ‖X‖₂ = " << norm_X << ", bound " << orth_tol(m_dim, norm_X));
+              CHECK(e <= std::max(ds_tol(n), orth_tol(m_dim, norm_X)));
+              CHECK(r.H.minCoeff() >= 0.0);
+              worst_go_ds = std::max(worst_go_ds, e);
+              worst_go_ratio = std::max(worst_go_ratio, e / ((1.0 + norm_X) * static_cast<double>(m_dim) * kU));
+            } else {
+              check_exact_ds(r.H, worst_ds);
+            }
             CHECK_FALSE(r.sinkhorn.has_value());
+          } else if (m->mean_preserving()) {  // shc, isohc: H = J/n + B·M·Bᵀ, entries of either sign
+            const double re = row_error(r.H), ce = col_error(r.H);
+            INFO("mean preserving: row_err = " << re << ", col_err = " << ce << ", bound 8·n²·u = " << ds_tol(n));
+            CHECK(re <= ds_tol(n));
+            CHECK(ce <= ds_tol(n));
+            worst_mp = std::max({worst_mp, re, ce});
+            ++mp_checked;
+          }
+          if (m->orthogonal()) {  // cayley (exact), isohc
+            const double norm_A = spectral_norm(cayley_generator(c.o, theta));
+            const double e = max_abs_diff(r.H.transpose() * r.H, Mat::Identity(n, n));
+            const Index m_dim = c.o.method == MethodId::IsoHC ? n - 1 : n;
+            INFO("max|HᵀH − I| = " << e << ", ‖A‖₂ = " << norm_A << ", bound " << orth_tol(std::max<Index>(m_dim, 1), norm_A));
+            CHECK(e <= orth_tol(std::max<Index>(m_dim, 1), norm_A));
+            worst_orth = std::max(worst_orth, e);
+            worst_orth_ratio = std::max(worst_orth_ratio, e / ((1.0 + norm_A) * static_cast<double>(std::max<Index>(m_dim, 1)) * kU));
+            worst_norm_A = std::max(worst_norm_A, norm_A);
+            ++orth_checked;
+          } else if (c.o.method == MethodId::Cayley) {
+            worst_kstep_orth = std::max(worst_kstep_orth, max_abs_diff(r.H.transpose() * r.H, Mat::Identity(n, n)));
+          }
+          if (c.o.method == MethodId::SHC) {  // singular values 1 (on 1/√n) and |tanh x_k| < 1
+            const double s2 = spectral_norm(r.H);
+            INFO("shc ‖H‖₂ = " << s2);
+            CHECK(s2 <= 1.0 + ds_tol(n));
+            worst_shc_norm = std::max(worst_shc_norm, s2 - 1.0);
           }
           if (r.sinkhorn) {  // mhc: finitely many Sinkhorn iterations
             const SinkhornSummary& s = *r.sinkhorn;
@@ -538,6 +733,17 @@ TEST_SUITE("method_contract") {
                                            << "); mhc t = 20 unnormalised margin: worst " << worst_sinkhorn_moderate
                                            << " for θ/τ ~ N(0,1), " << worst_sinkhorn_wide << " up to N(0,6²), "
                                            << worst_sinkhorn_huge << " for θ/τ wider than N(0,6²) (not bounded)");
+    MESSAGE("go-mhc worst margin error " << worst_go_ds << " = " << worst_go_ratio << "·(1 + ‖X‖₂)·ns·u (bound 16)");
+    MESSAGE("mean-preserving (shc, isohc) worst margin error " << worst_mp << " over " << mp_checked
+                                                                << " draws (bound 8·n²·u ≤ " << ds_tol(6) << ")");
+    MESSAGE("orthogonal (cayley exact, isohc) worst max|HᵀH − I| " << worst_orth << " over " << orth_checked
+                                                                    << " draws, worst ratio to (1 + ‖A‖₂)·m·u "
+                                                                    << worst_orth_ratio << " (bound 16), ‖A‖₂ up to "
+                                                                    << worst_norm_A);
+    MESSAGE("cayley k-step (not claimed orthogonal): max|HᵀH − I| up to " << worst_kstep_orth);
+    MESSAGE("shc worst ‖H‖₂ − 1 = " << worst_shc_norm << " (bound 8·n²·u)");
+    CHECK(orth_checked > 0);
+    CHECK(mp_checked > 0);
   }
 
   TEST_CASE("vjp against central finite differences of mix (random θ, random directions)") {
@@ -606,34 +812,86 @@ TEST_SUITE("method_contract") {
   }
 
   TEST_CASE("inverse chart: mix(inverse_chart(H(θ))) = H(θ); methods without a chart say so") {
-    double worst_reach = 0.0;
+    double worst_reach = 0.0, worst_shift = 0.0, worst_skew = 0.0;
+    int kstep_refused = 0;
     for (const auto& [id, name] : method_table.entries) {
       INFO(name);
       CHECK(has_inverse_chart(id) == documented_chart(id));
+      CHECK(has_inverse_chart(id) == (chart_domain(id) != ChartDomain::None));
       if (!has_inverse_chart(id))
         MESSAGE(name << ": no inverse chart (has_inverse_chart false): round trip not checked");
     }
     for (const Config& c : configs()) {
       const MethodId id = c.o.method;
       const Index n = c.o.n;
+      const Mat I = Mat::Identity(n, n), J = Mat::Constant(n, n, 1.0 / static_cast<double>(n));
+      Mat swap01 = I;  // a transposition (n ≥ 2): orthogonal, det −1, doubly stochastic
+      if (n >= 2) {
+        swap01.topLeftCorner(2, 2) << 0.0, 1.0, 1.0, 0.0;
+      }
       if (!has_inverse_chart(id)) {
         INFO(c.label);
         CHECK_FALSE(inverse_chart(c.o, H0(n, 0.1)).has_value());  // a valid interior target, still nullopt
         continue;
       }
+      const ChartDomain domain = chart_domain(id);
+      RandomStream rng_outside(kSeed, Purpose::Test, {5, key_of(c)});
+      const bool kstep = id == MethodId::Cayley && c.o.cayley_steps > 0;
       {
         INFO(c.label << ": outside the chart's domain");
-        if (id != MethodId::HC) {  // hc takes any finite T; the others need an interior doubly stochastic T
-          if (n >= 2) CHECK_FALSE(inverse_chart(c.o, Mat::Identity(n, n)).has_value());  // a vertex
+        if (domain == ChartDomain::DoublyStochastic) {  // an interior doubly stochastic T
+          if (n >= 2) CHECK_FALSE(inverse_chart(c.o, I).has_value());  // a vertex
           Mat not_ds = Mat::Constant(n, n, 0.5);
           not_ds.diagonal().array() += 0.1;  // row and column sums n/2 + 0.1 ≠ 1
           CHECK_THROWS_AS((void)inverse_chart(c.o, not_ds), InputError);
         }
+        if (id == MethodId::Circulant) {
+          if (n >= 3)  // positive, doubly stochastic, not circulant (a transposition is not, for n ≥ 3)
+            CHECK_FALSE(inverse_chart(c.o, Mat(0.5 * J + 0.25 * I + 0.25 * swap01)).has_value());
+          if (c.o.gamma < 1.0 - 1.0 / static_cast<double>(n))  // J/n: c₀ = 1/n < 1 − γ, w₀ < 0
+            CHECK_FALSE(inverse_chart(c.o, J).has_value());
+        }
+        if (domain == ChartDomain::Orthogonal) {  // any finite T; off the family: nullopt, no throw
+          std::optional<Vec> at_identity;
+          CHECK_NOTHROW(at_identity = inverse_chart(c.o, I));
+          if (kstep) {
+            CHECK_FALSE(at_identity.has_value());  // documented: the k-step variant has no chart
+          } else {  // Θ = 0 gives I
+            REQUIRE(at_identity.has_value());
+            CHECK(reach_error(*make_method(c.o), *at_identity, I) <= 1e-12);
+          }
+          if (n >= 2) {
+            CHECK_FALSE(inverse_chart(c.o, H0(n, 0.1)).has_value());  // not orthogonal
+            CHECK_FALSE(inverse_chart(c.o, swap01).has_value());      // det −1 (isohc: mean preserving too)
+            Mat flip = I;  // orthogonal, det +1, eigenvalue −1 (twice); not mean preserving
+            flip(0, 0) = flip(1, 1) = -1.0;
+            CHECK_FALSE(inverse_chart(c.o, flip).has_value());
+            // Every eigenvalue at −1, and I + T (isohc: I + BᵀTB) is pure round-off, which a relative condition
+            // estimate sees as well conditioned: cayley −QQᵀ (Q orthogonal, from a QR), isohc 2J/n − I (R = −I).
+            Mat G(n, n);
+            rng_outside.fill_normal(G);
+            const Mat Q = Eigen::HouseholderQR<Mat>(G).householderQ();
+            const Mat minus_one = id == MethodId::IsoHC ? Mat(2.0 * J - I) : Mat(-Q * Q.transpose());
+            INFO("max|I + T| = " << (I + minus_one).cwiseAbs().maxCoeff());
+            CHECK_FALSE(inverse_chart(c.o, minus_one).has_value());
+          } else {
+            CHECK_FALSE(inverse_chart(c.o, Mat::Constant(1, 1, -1.0)).has_value());  // det −1 (n = 1)
+          }
+        }
         MethodOptions flat_o = c.o;
         flat_o.modifiers.minorize = 1.0;  // every θ gives J/n: nothing to invert
-        CHECK_FALSE(inverse_chart(flat_o, Mat::Constant(n, n, 1.0 / static_cast<double>(n))).has_value());
+        CHECK_FALSE(inverse_chart(flat_o, J).has_value());
       }
       RandomStream rng(kSeed, Purpose::Test, {4, key_of(c)});
+      if (kstep) {  // not even its own H(θ) is inverted
+        const auto m = make_method(c.o);
+        for (int d = 0; d < 3; ++d) {
+          INFO(c.label << " draw " << d);
+          CHECK_FALSE(inverse_chart(c.o, mix_ok(*m, normal_vec(rng, m->num_params()))).has_value());
+          ++kstep_refused;
+        }
+        continue;
+      }
       for (const Modifiers& mod : {Modifiers{}, kModifiers[2]}) {
         MethodOptions o = c.o;
         o.modifiers = mod;
@@ -645,7 +903,7 @@ TEST_SUITE("method_contract") {
           INFO(c.label << " lazy = " << mod.lazy << " minorize = " << mod.minorize << " draw " << d);
           const Vec theta = normal_vec(rng, m->num_params());
           const Mat T = mix_ok(*target_m, theta);
-          if (id != MethodId::HC) REQUIRE(T.minCoeff() > 0.0);  // interior
+          if (domain == ChartDomain::DoublyStochastic) REQUIRE(T.minCoeff() > 0.0);  // interior
           const std::optional<Vec> back = inverse_chart(o, T);
           REQUIRE(back.has_value());
           REQUIRE(back->size() == m->num_params());
@@ -660,9 +918,26 @@ TEST_SUITE("method_contract") {
             INFO("max|θ' − θ| = " << dtheta);
             CHECK(dtheta <= (id == MethodId::HC ? 0.0 : 1e-8));
           }
+          if (id == MethodId::Circulant && theta.size() > 0) {  // θ' = θ + a constant (the softmax shift)
+            const Vec shift = *back - theta;
+            const double spread = shift.maxCoeff() - shift.minCoeff();
+            INFO("circulant: spread of θ' − θ = " << spread);
+            CHECK(spread <= 1e-8);
+            worst_shift = std::max(worst_shift, spread);
+          }
+          if (domain == ChartDomain::Orthogonal && theta.size() > 0) {  // θ' = the skew part (Θ − Θᵀ)/2
+            const Mat Theta = theta_matrix(o, theta), Back = theta_matrix(o, *back);
+            const double skew = max_abs_diff(Back, Mat(0.5 * (Theta - Theta.transpose())));
+            INFO("max|Θ' − (Θ − Θᵀ)/2| = " << skew);
+            CHECK(skew <= 1e-8);
+            worst_skew = std::max(worst_skew, skew);
+          }
         }
       }
     }
-    MESSAGE("inverse charts: worst reach error " << worst_reach);
+    MESSAGE("inverse charts: worst reach error " << worst_reach << "; circulant: worst spread of θ' − θ " << worst_shift
+                                                 << "; cayley/isohc: worst max|Θ' − (Θ − Θᵀ)/2| " << worst_skew << "; "
+                                                 << kstep_refused << " k-step cayley targets refused (no chart)");
+    CHECK(kstep_refused > 0);
   }
 }  // TEST_SUITE

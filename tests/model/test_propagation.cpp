@@ -453,4 +453,51 @@ TEST_CASE("propagation: same seed gives the same numbers, another seed others") 
   CHECK(X0(0, 1) == rng.normal());
 }
 
+TEST_CASE("propagation: collapse diagnostics (dominant share, stream correlation, pre/post) against the trace") {
+  // dominant_share and stream_correlation are recomputed here from the traced states X_l (plain doubles, far inside
+  // the range at L = 20), directly by their definitions: 1e-12 absolute (O(n·C·u) sums of O(1) ratios).
+  PropagationOptions o;
+  o.width = 16;
+  const Index n = 4, L = 20;
+  const auto H = ds_stack(MethodId::MHCLite, n, L, 31);
+  const auto tr = detail::propagation_trace(H, MethodId::MHCLite, o, 9);
+  const auto s = propagate(H, MethodId::MHCLite, o, 9);
+  REQUIRE(s.rows.size() == static_cast<std::size_t>(L + 1));
+  for (Index l = 0; l <= L; ++l) {
+    const Mat X = tr.X[static_cast<std::size_t>(l)].value();
+    const PropagationRow& r = s.rows[static_cast<std::size_t>(l)];
+    INFO("layer " << l);
+    Vec e(n);
+    for (Index i = 0; i < n; ++i) e[i] = X.row(i).squaredNorm();
+    MHCLAB_CHECK_NEAR(r.dominant_share, e.maxCoeff() / e.sum(), 1e-12, 0.0);
+    CHECK(r.dominant_share >= 1.0 / static_cast<double>(n) - 1e-15);
+    CHECK(r.dominant_share <= 1.0);
+    double corr = 0.0;
+    int pairs = 0;
+    for (Index i = 0; i < n; ++i)
+      for (Index j = i + 1; j < n; ++j, ++pairs) {
+        const Vec a = X.row(i).transpose().array() - X.row(i).mean();
+        const Vec b = X.row(j).transpose().array() - X.row(j).mean();
+        corr += a.dot(b) / std::sqrt(a.squaredNorm() * b.squaredNorm());
+      }
+    MHCLAB_CHECK_NEAR(r.stream_correlation, corr / pairs, 1e-12, 0.0);
+    if (l < L) {
+      const PrePost pp = static_pre_post(MethodId::MHCLite, n, l);
+      CHECK(r.pre == pp.pre);
+      CHECK(r.post == pp.post);
+    } else {
+      CHECK(r.pre.size() == 0);
+      CHECK(r.post.size() == 0);
+    }
+  }
+  // Products that collapse onto the mean make the streams identical: J/n layers with a zero branch give
+  // correlation 1 and a balanced share 1/n after one layer.
+  PropagationOptions z = o;
+  z.gain = 0.0;
+  const std::vector<Mat> Jn(3, Mat::Constant(n, n, 1.0 / static_cast<double>(n)));
+  const auto c = propagate(Jn, MethodId::MHC, z, 4);
+  MHCLAB_CHECK_NEAR(c.rows[1].stream_correlation, 1.0, 1e-12, 0.0);
+  MHCLAB_CHECK_NEAR(c.rows[1].dominant_share, 1.0 / static_cast<double>(n), 1e-12, 0.0);
+}
+
 }  // TEST_SUITE

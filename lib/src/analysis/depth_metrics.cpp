@@ -139,19 +139,21 @@ DepthMetricGroups DepthMetricGroups::for_columns(const std::vector<std::string>&
     if (c.rfind("fwd_gain", 0) == 0 || c.rfind("bwd_gain", 0) == 0) g.gains = true;
     else if (c == "row_err" || c == "col_err" || c == "min_entry") g.margins = true;
     else if (c == "sigma_max" || c == "sigma_min" || c == "cond" || c == "effective_rank" ||
-             c == "sigma_min_resolved" || c == "cond_resolved")
+             c == "sigma_min_resolved" || c == "cond_resolved" || c == "sigma_ratio" || c == "sigma_ratio_resolved")
       g.singular = true;
     else if (c == "spectral_radius" || c == "lambda2" || c == "spectral_radius_resolved" || c == "lambda2_resolved")
       g.eigen = true;
     else if (c == "dist_identity") g.dist_identity = true;
-    else if (c == "collapse" || c == "collapse_centred") g.collapse = true;
+    else if (c == "collapse" || c == "collapse_centred" || c == "collapse_rate") g.collapse = true;
   }
   return g;
 }
 
-DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred, const DepthMetricGroups& groups) {
+DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred, const DepthMetricGroups& groups,
+                             Index factors) {
   const Index n = P.n();
   if (n < 1 || P.M.cols() != n) throw InputError("depth metrics: product must be n×n with n ≥ 1");
+  if (factors < 1) throw InputError("depth metrics: a product of " + std::to_string(factors) + " factors; must be ≥ 1");
   if (centred != nullptr && (centred->n() != n || centred->M.cols() != n))
     throw InputError("depth metrics: centred product has a different size than the product");
   const double s = P.log_scale;  // −inf for the zero product: every x̂ is then 0 and scaled() gives 0 / −inf
@@ -208,6 +210,14 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred,
       }
       r.effective_rank = std::exp(h);
     }
+    // σ₂/σ₁ is scale free: from M̂, floored at n·ε like σ_min.
+    if (n == 1) {
+      r.sigma_ratio = kNaN;
+      r.sigma_ratio_resolved = false;
+    } else if (!P.is_zero()) {
+      r.sigma_ratio_resolved = sv[1] > floor;
+      r.sigma_ratio = (r.sigma_ratio_resolved ? sv[1] : floor) / smax;
+    }
   }
 
   // Eigenvalue moduli of M̂.
@@ -247,6 +257,8 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred,
       c = log_form(singular_values(A)[0], t);
     }
     r.collapse = c.value, r.log10_collapse = c.log10_abs;
+    r.collapse_rate = c.value == 0.0 && c.log10_abs == -kInf ? 0.0
+                                                             : std::pow(10.0, c.log10_abs / static_cast<double>(factors));
   }
   return r;
 }
@@ -260,7 +272,8 @@ std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKi
   const auto L = stack.size();
   switch (kind) {
     case ProductKind::Layer:
-      for (std::size_t l = 0; l < L; ++l) out[l] = product_metrics(ScaledMatrix::from_matrix(stack[l]), nullptr, groups);
+      for (std::size_t l = 0; l < L; ++l)
+        out[l] = product_metrics(ScaledMatrix::from_matrix(stack[l]), nullptr, groups, 1);
       break;
     case ProductKind::Prefix: {  // M_l = H_l·M_{l−1}
       const bool centre = groups.collapse && has_unit_margins(stack);
@@ -271,7 +284,7 @@ std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKi
           if (l == 0) C = ScaledMatrix::from_matrix(centred_factor(stack[l]));
           else C.left_multiply(centred_factor(stack[l]));
         }
-        out[l] = product_metrics(P, centre ? &C : nullptr, groups);
+        out[l] = product_metrics(P, centre ? &C : nullptr, groups, static_cast<Index>(l + 1));
       }
       break;
     }
@@ -284,7 +297,7 @@ std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKi
           if (k == L - 1) C = ScaledMatrix::from_matrix(centred_factor(stack[k]));
           else C.right_multiply(centred_factor(stack[k]));
         }
-        out[k] = product_metrics(P, centre ? &C : nullptr, groups);
+        out[k] = product_metrics(P, centre ? &C : nullptr, groups, static_cast<Index>(L - k));
       }
       break;
     }
@@ -296,11 +309,12 @@ const std::vector<std::string>& depth_metric_columns() {
   static const std::vector<std::string> columns{
       "fwd_gain", "bwd_gain", "fwd_gain_min", "bwd_gain_min", "fwd_gain_abs", "bwd_gain_abs", "row_err",
       "col_err", "min_entry", "sigma_max", "sigma_min", "cond", "collapse", "spectral_radius", "lambda2",
-      "dist_identity", "effective_rank",
+      "dist_identity", "effective_rank", "sigma_ratio", "collapse_rate",
       "log10_fwd_gain", "log10_bwd_gain", "log10_fwd_gain_min", "log10_bwd_gain_min", "log10_fwd_gain_abs",
       "log10_bwd_gain_abs", "log10_sigma_max", "log10_sigma_min", "log10_cond", "log10_collapse",
       "log10_spectral_radius", "log10_lambda2", "log10_dist_identity",
-      "sigma_min_resolved", "cond_resolved", "lambda2_resolved", "spectral_radius_resolved", "collapse_centred"};
+      "sigma_min_resolved", "cond_resolved", "lambda2_resolved", "spectral_radius_resolved", "collapse_centred",
+      "sigma_ratio_resolved"};
   return columns;
 }
 
@@ -326,12 +340,14 @@ std::vector<MetricCell> depth_metric_cells(const DepthMetrics& m) {
           lin(m.lambda2, m.log10_lambda2),
           lin(m.dist_identity, m.log10_dist_identity),
           num(m.effective_rank),
+          num(m.sigma_ratio),
+          num(m.collapse_rate),
           num(m.log10_fwd_gain), num(m.log10_bwd_gain), num(m.log10_fwd_gain_min), num(m.log10_bwd_gain_min),
           num(m.log10_fwd_gain_abs), num(m.log10_bwd_gain_abs), num(m.log10_sigma_max), num(m.log10_sigma_min),
           num(m.log10_cond), num(m.log10_collapse), num(m.log10_spectral_radius), num(m.log10_lambda2),
           num(m.log10_dist_identity),
           flag(m.sigma_min_resolved), flag(m.cond_resolved), flag(m.lambda2_resolved),
-          flag(m.spectral_radius_resolved), flag(m.collapse_centred)};
+          flag(m.spectral_radius_resolved), flag(m.collapse_centred), flag(m.sigma_ratio_resolved)};
 }
 
 std::vector<std::string> depth_metric_row(const DepthMetrics& m) {

@@ -82,9 +82,9 @@ std::vector<DepthMetrics> composite_metrics(const std::vector<std::vector<Mat>>&
     const ScaledMatrix mean = mean_of(P);
     if (centre) {
       const ScaledMatrix mean_c = mean_of(C);
-      out[l] = product_metrics(mean, &mean_c);
+      out[l] = product_metrics(mean, &mean_c, {}, static_cast<Index>(step + 1));
     } else {
-      out[l] = product_metrics(mean);
+      out[l] = product_metrics(mean, nullptr, {}, static_cast<Index>(step + 1));
     }
   }
   return out;

@@ -31,6 +31,13 @@ std::vector<ColumnSpec> propagate_columns(Index n, Index k) {
   c.push_back({"log10_stream_sum_dev", ColumnType::Real, "log10 of stream_sum_dev"});
   c.push_back({"grad_norm", ColumnType::Real, "‖∂ℒ/∂X_l‖_F for ℒ = ⟨R, X_L⟩", true});
   c.push_back({"log10_grad_norm", ColumnType::Real, "log10 of grad_norm"});
+  c.push_back({"dominant_share", ColumnType::Real, "max_i ‖X_l[i,:]‖² / Σ_i ‖X_l[i,:]‖² (1/n balanced, 1 one stream)"});
+  c.push_back({"stream_correlation", ColumnType::Real,
+               "mean Pearson correlation of the stream pairs over the channels (1: collapsed onto the mean)"});
+  for (Index i = 1; i <= n; ++i)
+    c.push_back({"pre_" + std::to_string(i), ColumnType::Real, "read weight H_pre[i] of layer l (empty at l = L)"});
+  for (Index i = 1; i <= n; ++i)
+    c.push_back({"post_" + std::to_string(i), ColumnType::Real, "write weight H_post[i] of layer l (empty at l = L)"});
   if (k > 0) {
     for (Index i = 1; i <= k; ++i)
       c.push_back({"jacobian_sigma_" + std::to_string(i), ColumnType::Real, "σ_i of ∂X_L/∂X_0 (row l = L)", true});
@@ -60,6 +67,14 @@ void add_rows(ResultTable& t, std::uint64_t seed, long step, const PropagationSu
     t.set_real(c++, r.log10_stream_sum_dev);
     t.set_real(c++, r.grad_norm, r.log10_grad_norm);
     t.set_real(c++, r.log10_grad_norm);
+    if (std::isfinite(r.dominant_share)) t.set_real(c, r.dominant_share);
+    ++c;
+    if (std::isfinite(r.stream_correlation)) t.set_real(c, r.stream_correlation);
+    ++c;
+    for (Index i = 0; i < n; ++i, ++c)
+      if (r.pre.size() == n) t.set_real(c, r.pre[i]);
+    for (Index i = 0; i < n; ++i, ++c)
+      if (r.post.size() == n) t.set_real(c, r.post[i]);
     if (k == 0) continue;
     const bool last = r.layer + 1 == static_cast<Index>(s.rows.size());
     if (!last) continue;  // the Jacobian columns stay empty

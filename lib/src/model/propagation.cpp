@@ -459,6 +459,24 @@ std::pair<double, double> scaled_pair(double m, long e) {
   return {std::ldexp(m, clamp_shift(e)), std::log10(m) + static_cast<double>(e) * kLog10Two};
 }
 
+/// dominant_share and stream_correlation of a state (scale free: computed from the normalised M of X = 2^K·M).
+void collapse_diagnostics(const Mat& M, PropagationRow& row) {
+  const Index n = M.rows(), C = M.cols();
+  const Vec e = M.rowwise().squaredNorm();
+  const double total = e.sum();
+  row.dominant_share = total > 0.0 ? e.maxCoeff() / total : std::numeric_limits<double>::quiet_NaN();
+  if (n < 2 || C < 2) {
+    row.stream_correlation = std::numeric_limits<double>::quiet_NaN();
+    return;
+  }
+  Mat Z = M.colwise() - M.rowwise().mean();  // centred over the channels
+  const Vec norms = Z.rowwise().norm();
+  double sum = 0.0;
+  for (Index i = 0; i < n; ++i)
+    for (Index j = i + 1; j < n; ++j) sum += Z.row(i).dot(Z.row(j)) / (norms[i] * norms[j]);  // NaN for a 0 norm
+  row.stream_correlation = sum / static_cast<double>(n * (n - 1) / 2);
+}
+
 PropagationRow make_row(Index l, const detail::ScaledState& X, const detail::ScaledState& X0,
                         const detail::ScaledState& G) {
   PropagationRow row;
@@ -486,6 +504,7 @@ PropagationRow make_row(Index l, const detail::ScaledState& X, const detail::Sca
         scaled_pair(std::ldexp(num, static_cast<int>(-en)) / den, en + m - X0.exponent);
   }
   std::tie(row.grad_norm, row.log10_grad_norm) = scaled_pair(G.M.norm(), G.exponent);
+  collapse_diagnostics(X.M, row);
   return row;
 }
 
@@ -544,8 +563,14 @@ PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method, con
   const Index L = model.layers();
   out.rows.reserve(static_cast<std::size_t>(L + 1));
   for (Index l = 0; l <= L; ++l)
+  {
     out.rows.push_back(make_row(l, p.trace.X[static_cast<std::size_t>(l)], p.trace.X[0],
                                 p.trace.G[static_cast<std::size_t>(l)]));
+    if (l < L) {
+      out.rows.back().pre = model.pre_post(l).pre;
+      out.rows.back().post = model.pre_post(l).post;
+    }
+  }
   if (options.jacobian_topk > 0) {
     const NormalisedJacobian J(model, p.caches);
     out.jacobian = jacobian_spectrum(J, options);

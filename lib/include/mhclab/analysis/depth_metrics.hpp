@@ -68,6 +68,13 @@ struct DepthMetrics {
   double lambda2 = 0;          ///< second largest |λ_i(M)| (NaN for n = 1), or the floor value when !lambda2_resolved
   double dist_identity = 0;    ///< ‖M − I‖_F (computed as e^s‖M̂ − e^{−s}I‖_F for s ≥ 0: no overflow)
   double effective_rank = 0;   ///< exp(−Σ p_i ln p_i), p_i = σ_i/Σ_k σ_k ∈ [1, n]; 0 for M = 0
+  /// σ₂/σ₁ (from M̂; NaN for n = 1; 0 for M = 0), or n·ε (the floor over σ̂_max) when !sigma_ratio_resolved. How
+  /// far the product is from rank one: → 0 as the streams collapse onto one direction.
+  double sigma_ratio = 0;
+  /// Per-layer rate of the collapse, collapse^(1/k) for a product of k factors (layer: 1; prefix at depth l: l;
+  /// suffix at depth l: L − l + 1), computed from log10_collapse (so finite at any depth); 0 when collapse = 0.
+  /// For a stack of i.i.d. doubly stochastic factors it tends to the Lyapunov rate e^{λ₂} of the centred product.
+  double collapse_rate = 0;
 
   // ---- log10 columns of the scale-type metrics: log10 of the value; finite whenever the value is finite
   //      and non-zero; −inf for an exact zero ----
@@ -91,6 +98,7 @@ struct DepthMetrics {
   bool lambda2_resolved = true;          ///< |λ̂_2| > n·ε·σ̂_max (false for n = 1)
   bool spectral_radius_resolved = true;  ///< |λ̂_1| > n·ε·σ̂_max (false e.g. for a nilpotent M)
   bool collapse_centred = false;         ///< collapse computed as σ_max(Π_l (H_l − J/n)) (unit-margin stack)
+  bool sigma_ratio_resolved = true;      ///< σ̂₂ > n·ε·σ̂_max (false for n = 1)
 
   /// log10 of the magnitude of the linear columns that have no (or only a positive-value) log10 column,
   /// so that format_metric can write them beyond the double range. log10_abs.row_err is that of max_i
@@ -107,10 +115,10 @@ struct DepthMetrics {
 struct DepthMetricGroups {
   bool gains = true;          ///< fwd/bwd_gain, _min, _abs and their log10 columns
   bool margins = true;        ///< row_err, col_err, min_entry
-  bool singular = true;       ///< sigma_max, sigma_min, cond, effective_rank (+log10, sigma_min/cond_resolved)
+  bool singular = true;       ///< sigma_max, sigma_min, cond, effective_rank, sigma_ratio (+log10, resolved flags)
   bool eigen = true;          ///< spectral_radius, lambda2 (+log10, resolved flags)
   bool dist_identity = true;  ///< dist_identity (+log10)
-  bool collapse = true;       ///< collapse (+log10, collapse_centred)
+  bool collapse = true;       ///< collapse, collapse_rate (+log10, collapse_centred)
 
   /// The groups that the depth_metric_columns() named in `columns` need (names not in that list are ignored).
   [[nodiscard]] static DepthMetricGroups for_columns(const std::vector<std::string>& columns);
@@ -123,11 +131,11 @@ struct DepthMetricGroups {
 /// unit_margin_tolerance(n) (entries may be negative: only the margins matter for the centred product).
 [[nodiscard]] bool has_unit_margins(const std::vector<Mat>& stack);
 
-/// Metrics of one product. `centred`, when given (same n), is the scaled Π(H_l − J/n) of the same factors:
-/// collapse is then σ_max(centred) and collapse_centred = true; otherwise collapse = σ_max(M − J/n) dense.
-/// Throws ComputeError if the eigen solver fails.
+/// Metrics of one product of `factors` ≥ 1 matrices (the k of collapse_rate). `centred`, when given (same n), is
+/// the scaled Π(H_l − J/n) of the same factors: collapse is then σ_max(centred) and collapse_centred = true;
+/// otherwise collapse = σ_max(M − J/n) dense. Throws ComputeError if the eigen solver fails.
 [[nodiscard]] DepthMetrics product_metrics(const ScaledMatrix& product, const ScaledMatrix* centred = nullptr,
-                                           const DepthMetricGroups& groups = {});
+                                           const DepthMetricGroups& groups = {}, Index factors = 1);
 
 /// One entry per depth l = 1..L (entry l−1) of the `kind` products of `stack` (H_1 = stack[0]), computed
 /// incrementally. An empty stack gives an empty vector. Throws InputError unless all factors are n×n
@@ -135,9 +143,10 @@ struct DepthMetricGroups {
 [[nodiscard]] std::vector<DepthMetrics> depth_metrics(const std::vector<Mat>& stack, ProductKind kind,
                                                       const DepthMetricGroups& groups = {});
 
-/// CSV column names of depth_metric_row, in a fixed order: the 17 linear metrics in SPEC §4 order, the 13
-/// log10_ columns, then sigma_min_resolved, cond_resolved, lambda2_resolved, spectral_radius_resolved,
-/// collapse_centred. (The CLI writes `depth,kind,` followed by these.)
+/// CSV column names of depth_metric_row, in a fixed order: the 17 linear metrics in SPEC §4 order, the collapse
+/// diagnostics sigma_ratio and collapse_rate (SPEC §13), the 13 log10_ columns, then sigma_min_resolved,
+/// cond_resolved, lambda2_resolved, spectral_radius_resolved, collapse_centred, sigma_ratio_resolved. (The CLI
+/// writes `depth,kind,` followed by these.)
 [[nodiscard]] const std::vector<std::string>& depth_metric_columns();
 
 /// The cells of one row, matching depth_metric_columns(): linear columns carry their log10 magnitude (so

@@ -103,10 +103,10 @@ struct PrePost {
   Vec post;  ///< n, H_post (row vector); the layer adds H_postᵀ F = post ⊗ F
 };
 
-/// SPEC §5 (mHC paper Eq. 8, static init), with k = layer mod n:
-///   mhc, mhc-lite, kromhc, tbp, rtbp, tropical:  pre = σ(b), post = 2σ(b), b = −1 except b_k = +1 (σ logistic);
-///   hc, and resnet with n > 1:                   pre = e_k, post = 1_n;
-///   resnet with n = 1:                           pre = post = [1].
+/// SPEC §5 (mHC paper Eq. 8, static init), with k = layer mod n, by the method's registry trait `gates`:
+///   sigmoid (every mHC-family method):  pre = σ(b), post = 2σ(b), b = −1 except b_k = +1 (σ logistic);
+///   linear (hc, and resnet with n > 1): pre = e_k, post = 1_n;
+///   resnet with n = 1:                  pre = post = [1].
 /// Throws InputError for n < 1 or layer < 0.
 [[nodiscard]] PrePost static_pre_post(MethodId method, Index n, Index layer);
 
@@ -123,6 +123,16 @@ struct PropagationRow {
   double log10_stream_sum_dev = 0;  ///< log10 of stream_sum_dev (−inf when it is exactly 0)
   double grad_norm = 0;             ///< ‖∂ℒ/∂X_l‖_F, ℒ = ⟨R, X_L⟩ (row L: ‖R‖_F)
   double log10_grad_norm = 0;       ///< log10 of grad_norm
+  // Collapse diagnostics of the state (SPEC §13; mhclab's own definitions, scale free):
+  /// max_i ‖X_l[i,:]‖² / Σ_i ‖X_l[i,:]‖² ∈ [1/n, 1]: 1/n for balanced streams, → 1 when one stream dominates
+  /// (NaN for X_l = 0).
+  double dominant_share = 0;
+  /// Mean over the n(n−1)/2 pairs i < j of the Pearson correlation of X_l[i,:] and X_l[j,:] over the C channels:
+  /// → 1 when the streams collapse onto their mean (J/n products), ≈ 0 for independent streams (NaN for n = 1,
+  /// C = 1, or a stream that is constant over the channels).
+  double stream_correlation = 0;
+  /// The read (H_pre) and write (H_post) weights of layer l, whose input X_l is (empty for row L).
+  Vec pre, post;
 };
 
 /// Spectra's outcome for the top singular values of ∂X_L/∂X_0.
