@@ -2,25 +2,52 @@
 // battery and Ceres' manifold invariant tests): the battery iterates `method_table`, so a newly registered
 // method is covered as soon as it has a row there (and the per-method switches below, which have no default
 // case, make -Wswitch point at what it has to declare: its smoothness, its identity-init target and whether it
-// has an inverse chart).
+// has an inverse chart, and which kind of domain).
 //
-// Sizes n = 1, 2, 3, 4, 5, 6 with the default MethodOptions of each method, plus two variants (mhc in the log
-// domain at τ = 0.5; kromhc at n = 6 with the factors [3, 2] instead of the default [2, 3]). Constraints
-// (`accepts` below, itself checked against make_method):
+// Sizes n = 1, 2, 3, 4, 5, 6 with the default MethodOptions of each method, plus option variants: mhc in the log
+// domain at τ = 0.5 (n = 3, 4); kromhc at n = 6 with the factors [3, 2] instead of the default [2, 3]; go-mhc with
+// go_s = 1 (orthostochastic) and 3 (n = 3, 4; the default is 2); circulant with the leaky γ = 1/64 (= β/(2L) for
+// β = 2, L = 64; n = 4); cayley with cayley_steps = 2 (the k-step fixed point; n = 3, 4) and with α = 1 (n = 4; the
+// default 0.1). Each config seeds its draws by key_of (method, n, a variant digit), distinct per config (checked).
+// Constraints (`accepts` below, itself checked against make_method):
 //   mhc-lite  n ≤ 8 (n! parameters);
 //   kromhc    every factor in 2..8 with product n, so the default factors exist only when n has no prime factor
 //             > 8 (n = 5 is the single factor [5], n = 6 is [2, 3]; n = 1 has no factor and 0 parameters);
-//   the others accept every n ≥ 1 (resnet and n = 1 tbp/rtbp/kromhc have 0 parameters, so the NaN and finite-
-//   difference checks have nothing to perturb there).
+//   the others accept every n ≥ 1 (resnet and n = 1 tbp/rtbp/kromhc/shc/isohc have 0 parameters, so the NaN and
+//   finite-difference checks have nothing to perturb there; n = 1 cayley has one parameter that Θ − Θᵀ ignores).
+// The traits orthogonal() (cayley with cayley_steps = 0, isohc) and mean_preserving() (every exact_ds method, shc,
+// isohc) are checked against that documented list; resnet and tropical are orthogonal matrices too but do not
+// claim it (a trait is a promise that the margins test holds the method to, not a classification).
 //
 // Tolerances (u = 2⁻⁵³ ≈ 1.1e-16):
 //   margins of exact_ds methods   max |row/col sum − 1| ≤ 8·n²·u (3.2e-14 at n = 6). A row or column sum adds n
 //                                 entries (n·u), and each entry is itself a short computation: tbp/rtbp walk
 //                                 through remaining masses (O(n)·u per entry, transport_chart.hpp), mhc-lite sums
 //                                 ≤ 6 weights then a tree of depth n − 4 (O(n²)·u, mhc_lite.cpp), kromhc multiplies
-//                                 K factors. θ ~ N(0, s²), s = 1, 3, 10, 30, and the authors init; measured worst
+//                                 K factors; circulant holds each c_d = γ·softmax_d + [d = 0](1−γ) once per row and
+//                                 column. θ ~ N(0, s²), s = 1, 3, 10, 30, and the authors init; measured worst
 //                                 6.7e-16 (the MESSAGE of that test case).
-//                                 Entries ≥ 0 exactly (the charts clamp; softmax and products of ≥ 0 are ≥ 0).
+//                                 Entries ≥ 0 exactly (the charts clamp; softmax and products of ≥ 0 are ≥ 0; go-mhc
+//                                 sums squares).
+//   go-mhc margins                row i of H is (1/s)·Σ of s diagonal entries of UUᵀ, so its error is U's departure
+//                                 from orthogonality, that of the Cayley transform (below, with m = ns and X = Θ − Θᵀ):
+//                                 ≤ max(8·n²·u, 16·ns·u·(1 + ‖X‖₂)), ‖X‖₂ from θ by an SVD (up to 254 at θ ~
+//                                 N(0, 30²), ns = 12). Measured worst 3.8e-15, at most 0.42·(1 + ‖X‖₂)·ns·u.
+//   mean preserving (shc, isohc)  H = J/n + B·M·Bᵀ with ‖M‖₂ ≤ 1 (M = V·diag(σ)·Uᵀ, or R orthogonal) and Bᵀ1 = 0 up
+//                                 to round-off: each entry of B·M·Bᵀ carries ≤ n·u, a row or column sum of n of them
+//                                 n²·u, so max |row/col sum − 1| ≤ 8·n²·u as for exact_ds (entries may be < 0).
+//                                 Same draws; measured worst 5.6e-16.
+//   orthogonal (cayley exact,     C = (I − A)⁻¹(I + A) by an LU solve with partial pivoting (A skew, m×m: cayley
+//   isohc)                        (α/2)(Θ − Θᵀ), m = n; isohc Θ − Θᵀ, m = n − 1, then J/n + B·C·Bᵀ). The solve is
+//                                 backward stable, so its forward error is ≲ m·u·cond(I − A), and cond₂(I − A) ≤
+//                                 1 + ‖A‖₂ (A's eigenvalues are imaginary): max|HᵀH − I| ≤ 16·m·u·(1 + ‖A‖₂), with
+//                                 ‖A‖₂ computed from θ by an SVD in the test. Same draws (‖A‖₂ up to 153 for isohc at
+//                                 s = 30); measured worst 6.5e-15, at most 2·m·u·(1 + ‖A‖₂). The k-step cayley does
+//                                 not claim orthogonality (its fixed-point iteration diverges once (α/2)‖A‖₂ ≳ 1:
+//                                 max|HᵀH − I| measured up to 1e5 at s = 30; test_zoo.cpp checks it for small α‖A‖).
+//   shc spectral norm             singular values 1 (on 1/√n) and |tanh x_k| ≤ 1 (tanh rounds to ±1 for |x| ≳ 19):
+//                                 ‖H‖₂ ≤ 1 + 8·n²·u (the entries' round-off as above, then an SVD). Measured worst
+//                                 ‖H‖₂ − 1 = 2.0e-15.
 //   mhc (Sinkhorn, t = 20)        not exact_ds. Checked instead: the summary's row_err/col_err equal row_error/
 //                                 col_error of the returned H bit for bit; the margin normalised last (rows for
 //                                 col_then_row) holds to round-off, ≤ 8·n·u in the exp domain and ≤ 8·n·u·max(1, R/τ)
@@ -36,11 +63,21 @@
 //                                 Sinkhorn, each of the 20 iterations adds O(n·u) (≤ 1e-14, as test_methods);
 //                                 mhc-lite (exact weights ε/n! + (1−ε)·[id], softmax round-off), tbp/rtbp (the
 //                                 inverse chart replays the walk) and kromhc (⊗ of mhc-lite factors) ≤ 1e-12, the
-//                                 tolerance of their own test files (measured ≤ 1.7e-15 over ε = 0.01, 0.1, 0.5).
+//                                 tolerance of their own test files; circulant (z = log w of H₀'s first row, softmax
+//                                 back: O(n·u) in c, also at γ = 1/64 where w₀ = (c₀ − (1−γ))/γ cancels, since
+//                                 γ·w₀ is what returns) and shc (σ = tanh(atanh(1 − ε)), then J/n + B·diag(σ)·Bᵀ:
+//                                 O(n·u)) ≤ 1e-12 as well (measured ≤ 1.7e-15 over ε = 0.01, 0.1, 0.5, all of them).
 //                                 Not every method can represent H₀: resnet is I for every θ; tropical (a
 //                                 permutation matrix, the τ → 0 limit of mhc) gives exactly I; kromhc gives
 //                                 ⊗_k((1−ε)I + εJ/i_k), which equals H₀ only with a single factor (n prime, here
-//                                 n = 2, 3, 5).
+//                                 n = 2, 3, 5); cayley and isohc are orthogonal and H₀ is not for ε > 0, and go-mhc
+//                                 has no known closed-form preimage of H₀ (its header comment): their identity init
+//                                 is Θ = 0, which gives I:
+//                                 cayley and go-mhc exactly (an LU solve of I against I; blocks of I sum 0s and 1s),
+//                                 isohc within 8·n·u (J/n + B·Bᵀ: B·Bᵀ = I − J/n holds to ~n·u per entry).
+//                                 circulant's identity init needs γ > ε(n−1)/n (w₀ > 0): at γ = 1/64, n = 4 it
+//                                 refuses ε = 0.1 and 0.5 with an InputError naming that condition (checked, and
+//                                 counted: exactly those 2), and θ validation uses ε = 0.01 there.
 //   VJP vs finite differences     θ ~ N(0, 1) (3 draws) and N(0, 3²) (1 draw), 3 random unit directions v each;
 //                                 central differences, h = 1e-6: truncation h²/6·|f'''| ≈ 1e-13 for the O(1) third
 //                                 derivatives at τ ≥ 0.5, round-off u·max|H|/h ≈ 1e-10 (hc: |H| = |θ| ≲ 12), so
@@ -53,7 +90,8 @@
 //                                 same at θ and θ ± h·v, otherwise it is skipped and counted (random θ is almost
 //                                 never within h of a tie; at most 10% may be skipped, measured 0). tropical is
 //                                 piecewise constant: its vjp must be exactly 0 and mix(θ ± h·v) must be the same
-//                                 matrix.
+//                                 matrix. Every other method is smooth, the Cayley family included (the derivatives
+//                                 of (I − A)⁻¹ are bounded: ‖(I − A)⁻¹‖₂ ≤ 1 for a skew A).
 //   modifiers                     mix of the modified method is apply_modifiers(H) bit for bit (the same function
 //                                 on the same H); its vjp is the unmodified vjp times α(1−δ) within
 //                                 1e-14·max(1, max|dθ|) (build_vjp runs on the scaled dH, so the products round
@@ -63,16 +101,36 @@
 //   inverse chart                 T = H(θ) for θ ~ N(0, 1) (interior: T > 0), with and without modifiers:
 //                                 mix(inverse_chart(T)) = T within 1e-12 (as test_fit.cpp: hc exact; mhc: T is a
 //                                 Sinkhorn fixed point, O(n·u) per iteration; mhc-lite: BvN + softmax round-off;
-//                                 tbp/rtbp: O(n²·u)). mhc's targets come from a converged run (500 iterations) so
+//                                 tbp/rtbp: O(n²·u); circulant: a log and a softmax; cayley/isohc: the solve
+//                                 (I + C)⁻¹(C − I) and the forward transform, O(m·u·(1 + ‖A‖₂)²) with ‖A‖₂ ≲ 5 for
+//                                 these draws). mhc's targets come from a converged run (500 iterations) so
 //                                 that T is doubly stochastic to round-off, as the chart requires; the θ' it returns
 //                                 then reproduces T with the default 20 iterations too. Where the chart is a
 //                                 bijection onto the interior (hc, tbp, rtbp) θ' = θ as well: hc exactly, tbp/rtbp
 //                                 within 1e-8 (test_tbp.cpp's round-trip bound for N(0, 1) draws). Measured worst
-//                                 reach error 3.3e-16. Outside the domain: a vertex (I, n ≥ 2) gives nullopt, a
-//                                 non-doubly-stochastic T throws InputError (hc takes any finite T), δ = 1 gives
-//                                 nullopt. Methods without a chart (resnet, kromhc, tropical; has_inverse_chart is
-//                                 checked against that documented list) return nullopt even for an interior H₀, and
-//                                 the battery prints a MESSAGE for each.
+//                                 reach error 3.3e-16. Circulant, cayley and isohc charts are not bijections and are
+//                                 checked for what they lose, within 1e-8 (as tbp/rtbp's θ): circulant gives θ' = θ +
+//                                 a constant (the softmax shift; measured spread 3.8e-13: at γ = 1/64, w₀ =
+//                                 (c₀ − (1−γ))/γ amplifies c₀'s round-off by 1/γ before the log), cayley and isohc
+//                                 θ' = (Θ − Θᵀ)/2, the skew part (measured 6.7e-16). Their targets need not be > 0
+//                                 (only the doubly stochastic charts REQUIRE T > 0), and are taken with the modifiers
+//                                 too. Outside the domain, by the kind of domain (chart_domain):
+//                                   doubly stochastic (mhc, mhc-lite, tbp, rtbp, circulant): a vertex (I, n ≥ 2)
+//                                   gives nullopt, a non-doubly-stochastic T throws InputError; circulant also gives
+//                                   nullopt for a positive doubly stochastic non-circulant T (J/2 + I/4 + P/4 with P
+//                                   a transposition, n ≥ 3) and, at γ = 1/64, for J/n (c₀ = 1/n < 1 − γ: w₀ < 0);
+//                                   orthogonal (cayley, isohc): any finite T, never a throw; I is in the image
+//                                   (Θ = 0, reach ≤ 1e-12); nullopt for a non-orthogonal T (H₀ with ε = 0.1), a
+//                                   det −1 T (a transposition, which is mean preserving for isohc; [−1] at n = 1),
+//                                   diag(−1, −1, 1, …) (det +1 with eigenvalue −1; not mean preserving), and a T
+//                                   with every eigenvalue at −1 whose I + T (isohc: I + BᵀTB) is pure round-off
+//                                   (cayley −QQᵀ with Q orthogonal from a QR; isohc 2J/n − I, R = −I): a relative
+//                                   condition estimate alone takes that for well conditioned. The k-step cayley has
+//                                   no chart (documented): nullopt for I and for its own H(θ) (3 draws per config);
+//                                   any (hc): every finite T.
+//                                 δ = 1 gives nullopt for every chart. Methods without a chart (resnet, kromhc,
+//                                 tropical, go-mhc, shc; has_inverse_chart is checked against that documented list)
+//                                 return nullopt even for an interior H₀, and the battery prints a MESSAGE for each.
 #include <doctest/doctest.h>
 
 #include <Eigen/QR>
@@ -627,7 +685,7 @@ TEST_SUITE("method_contract") {
   TEST_CASE("margins: exact_ds methods are doubly stochastic with entries ≥ 0; mhc's summary reports its error; "
             "mean-preserving and orthogonal methods keep their property") {
     double worst_ds = 0.0, worst_sinkhorn_moderate = 0.0, worst_sinkhorn_wide = 0.0, worst_sinkhorn_huge = 0.0;
-    double worst_go_ds = 0.0, worst_go_ratio = 0.0;   // go-mhc margin, and that margin / ((1 + ‖X‖₂)·ns·u)
+    double worst_go_ds = 0.0, worst_go_ratio = 0.0, worst_norm_X = 0.0;  // go-mhc margin, margin/((1 + ‖X‖₂)·ns·u)
     double worst_mp = 0.0, worst_orth = 0.0, worst_orth_ratio = 0.0, worst_norm_A = 0.0, worst_shc_norm = 0.0;
     double worst_kstep_orth = 0.0;  // cayley k-step: max|HᵀH − I| (not claimed orthogonal)
     int orth_checked = 0, mp_checked = 0;
@@ -657,6 +715,7 @@ TEST_SUITE("method_contract") {
               CHECK(r.H.minCoeff() >= 0.0);
               worst_go_ds = std::max(worst_go_ds, e);
               worst_go_ratio = std::max(worst_go_ratio, e / ((1.0 + norm_X) * static_cast<double>(m_dim) * kU));
+              worst_norm_X = std::max(worst_norm_X, norm_X);
             } else {
               check_exact_ds(r.H, worst_ds);
             }
@@ -733,7 +792,8 @@ TEST_SUITE("method_contract") {
                                            << "); mhc t = 20 unnormalised margin: worst " << worst_sinkhorn_moderate
                                            << " for θ/τ ~ N(0,1), " << worst_sinkhorn_wide << " up to N(0,6²), "
                                            << worst_sinkhorn_huge << " for θ/τ wider than N(0,6²) (not bounded)");
-    MESSAGE("go-mhc worst margin error " << worst_go_ds << " = " << worst_go_ratio << "·(1 + ‖X‖₂)·ns·u (bound 16)");
+    MESSAGE("go-mhc worst margin error " << worst_go_ds << ", worst ratio to (1 + ‖X‖₂)·ns·u " << worst_go_ratio
+                                         << " (bound 16), ‖X‖₂ up to " << worst_norm_X);
     MESSAGE("mean-preserving (shc, isohc) worst margin error " << worst_mp << " over " << mp_checked
                                                                 << " draws (bound 8·n²·u ≤ " << ds_tol(6) << ")");
     MESSAGE("orthogonal (cayley exact, isohc) worst max|HᵀH − I| " << worst_orth << " over " << orth_checked

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -352,6 +353,68 @@ TEST_SUITE("mixing_vjp") {
     }
   }
 
+  TEST_CASE("go-mhc, circulant, cayley, shc, isohc: Jacobian vs finite differences (with option variants)") {
+    RandomStream rng(9001, Purpose::Test, {13});
+    struct Case {
+      MethodId id;
+      Index go_s = 2;
+      double gamma = 1.0, alpha = 0.1;
+      Index cayley_steps = 0;
+    };
+    const Case cases[] = {{.id = MethodId::GoMHC},
+                          {.id = MethodId::GoMHC, .go_s = 1},
+                          {.id = MethodId::GoMHC, .go_s = 3},
+                          {.id = MethodId::Circulant},
+                          {.id = MethodId::Circulant, .gamma = 1.0 / 64},
+                          {.id = MethodId::Cayley},
+                          {.id = MethodId::Cayley, .alpha = 1.0},
+                          {.id = MethodId::Cayley, .cayley_steps = 3},
+                          {.id = MethodId::SHC},
+                          {.id = MethodId::IsoHC}};
+    int checked = 0;
+    for (std::uint64_t ci = 0; ci < std::size(cases); ++ci)
+      for (const Index n : kSizes) {
+        const Case& c = cases[ci];
+        if (c.go_s == 3 && n > 4) continue;  // (ns)² parameters: keep the FD Jacobian small
+        MethodOptions o;
+        o.method = c.id;
+        o.n = n;
+        o.go_s = c.go_s;
+        o.gamma = c.gamma;
+        o.alpha = c.alpha;
+        o.cayley_steps = c.cayley_steps;
+        const auto m = make_method(o);
+        for (const auto& [name, theta] : draws(*m, 1300 + ci * 100 + static_cast<std::uint64_t>(n))) {
+          INFO(method_table.to_string(c.id) << " n = " << n << " go_s = " << c.go_s << " γ = " << c.gamma
+                                            << " α = " << c.alpha << " cayley_steps = " << c.cayley_steps
+                                            << " θ = " << name);
+          check_jacobian(mix_jacobian(*m, theta), fd_jacobian(*m, theta, 1e-6));
+          check_adjoint(*m, theta, rng, 1e-6);
+          ++checked;
+        }
+      }
+    MESSAGE("2026 zoo: " << checked << " full FD Jacobians checked");
+  }
+
+  TEST_CASE("learnability: rank of circulant (n − 1), cayley (n(n−1)/2), isohc ((n−1)(n−2)/2), shc ((n−1)²)") {
+    // circulant: softmax loses the shift of z; cayley/isohc: only the skew part of Θ enters, and the Cayley
+    // transform is a local diffeomorphism from skew matrices onto SO(m); shc: (U, σ, V) ↦ U·diag(σ)·Vᵀ is one for
+    // distinct non-zero σ (random x), so the rank is the full m² = p.
+    RandomStream rng(9001, Purpose::Test, {14});
+    for (const Index n : {2, 3, 4, 5}) {
+      auto rank_of = [&](MethodId id) {
+        const auto m = make(id, n);
+        const Vec theta = normal_vec(rng, m->num_params());
+        return learnability(*m, theta).rank;
+      };
+      INFO("n = " << n);
+      CHECK(rank_of(MethodId::Circulant) == n - 1);
+      CHECK(rank_of(MethodId::Cayley) == n * (n - 1) / 2);
+      CHECK(rank_of(MethodId::IsoHC) == (n - 1) * (n - 2) / 2);
+      CHECK(rank_of(MethodId::SHC) == (n - 1) * (n - 1));
+    }
+  }
+
   TEST_CASE("tbp, rtbp: Jacobian vs finite differences (active branches; ties skipped and counted)") {
     RandomStream rng(9001, Purpose::Test, {8});
     for (const MethodId id : {MethodId::TBP, MethodId::RTBP}) {
@@ -404,8 +467,9 @@ TEST_SUITE("mixing_vjp") {
   TEST_CASE("modifiers (lazy, minorize) through mix_vjp") {
     RandomStream rng(9001, Purpose::Test, {10});
     const Modifiers mods[] = {{0.3, 0.0}, {0.0, 0.2}, {0.2, 0.1}};
-    for (const MethodId id :
-         {MethodId::HC, MethodId::MHC, MethodId::MHCLite, MethodId::KromHC, MethodId::TBP, MethodId::RTBP}) {
+    for (const MethodId id : {MethodId::HC, MethodId::MHC, MethodId::MHCLite, MethodId::KromHC, MethodId::TBP,
+                              MethodId::RTBP, MethodId::GoMHC, MethodId::Circulant, MethodId::Cayley, MethodId::SHC,
+                              MethodId::IsoHC}) {
       const Index n = 4;
       const auto m = make(id, n);
       const Vec theta = normal_vec(rng, m->num_params());

@@ -132,6 +132,11 @@ TEST_SUITE("model_train") {
   TEST_CASE("gradient check: kromhc") { check_all(MethodId::KromHC); }
   TEST_CASE("gradient check: tbp") { check_all(MethodId::TBP); }
   TEST_CASE("gradient check: rtbp") { check_all(MethodId::RTBP); }
+  TEST_CASE("gradient check: go-mhc") { check_all(MethodId::GoMHC); }
+  TEST_CASE("gradient check: circulant") { check_all(MethodId::Circulant); }
+  TEST_CASE("gradient check: cayley") { check_all(MethodId::Cayley); }
+  TEST_CASE("gradient check: shc") { check_all(MethodId::SHC); }
+  TEST_CASE("gradient check: isohc") { check_all(MethodId::IsoHC); }
 
   TEST_CASE("init: pre/post equal static_pre_post, H_res the method's init, dynamic bias = static init") {
     for (MethodId m : {MethodId::HC, MethodId::ResNet, MethodId::Tropical, MethodId::MHC})

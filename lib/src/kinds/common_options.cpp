@@ -74,6 +74,8 @@ void bind_selection_options(OptionSet& s, DepthTableOptions& table) {
            return out;
          }});
   s.bind("lyapunov", table.lyapunov, "Add running Lyapunov exponents lyap_1 >= ... (QR/Benettin)", true);
+  s.bind("depths", table.depths,
+         "Depths to write, e.g. 1,10,100,1000 (strictly increasing, ≤ L); default: every depth (all are computed)");
 }
 
 void validate_runs(Index seeds, int threads, const StackOptions* stack) {

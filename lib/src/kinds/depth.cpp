@@ -184,7 +184,8 @@ void DepthKindOptions::validate() const {
     const double steps = stack.kind == GeneratorKind::Drift ? static_cast<double>(stack.steps.size()) : 1.0;
     const double L = static_cast<double>(stack.layers), nn = static_cast<double>(method.n * method.n);
     const double cols = static_cast<double>(depth_table_columns(method.n, t).size());
-    const double rows = static_cast<double>(seeds) * steps * static_cast<double>(t.kinds.size()) * L;
+    const double written = t.depths.empty() ? L : static_cast<double>(t.depths.size());
+    const double rows = static_cast<double>(seeds) * steps * static_cast<double>(t.kinds.size()) * written;
     const double text = rows * (24.0 + 22.0 * cols) * (aggregate ? 3.0 : 1.0);
     const double threads_used = std::min<double>(static_cast<double>(resolve_threads(threads)), static_cast<double>(seeds));
     const double work = threads_used * steps * L * nn * 8.0 * 4.0;
@@ -224,6 +225,7 @@ std::string depth_stream_refusal(const DepthKindOptions& o) {
   if (o.method.modifiers.active()) return "the stream engine does not apply the lazy/minorize modifiers";
   if (o.stack.kind != GeneratorKind::Random) return "the stream engine runs the random generator only";
   if (o.table.lyapunov) return "the stream engine has no Lyapunov columns";
+  if (!o.table.depths.empty()) return "the stream engine writes every depth (no depths selection)";
   if (o.table.metrics.empty()) return "the stream engine computes gains and sigma_max only; list them in metrics";
   for (const std::string& m : o.table.metrics)
     if (std::find(kStreamColumns.begin(), kStreamColumns.end(), m) == kStreamColumns.end())

@@ -26,8 +26,12 @@ std::optional<Mat> cayley_inverse(const Mat& C, double tol) {
   const Index m = C.rows();
   const Mat I = Mat::Identity(m, m);
   if (!((C.transpose() * C - I).cwiseAbs().maxCoeff() <= tol)) return std::nullopt;
-  const Eigen::PartialPivLU<Mat> lu(I + C);
-  if (!(lu.rcond() >= 1e-12)) return std::nullopt;
+  // The singularity test is absolute: rcond alone is scale invariant, so when I + C is itself round-off (every
+  // eigenvalue of C at −1, e.g. C = −I + O(u)) it can look well conditioned. rcond·‖I + C‖₁ estimates
+  // 1/‖(I + C)⁻¹‖₁, the distance of I + C to singularity (‖I + C‖₂ ≤ 2 for an orthogonal C).
+  const Mat M = I + C;
+  const Eigen::PartialPivLU<Mat> lu(M);
+  if (!(lu.rcond() * M.cwiseAbs().colwise().sum().maxCoeff() >= 1e-12)) return std::nullopt;
   const Mat A = lu.solve(C - I);
   return Mat(0.5 * (A - A.transpose()));
 }

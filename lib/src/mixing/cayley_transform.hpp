@@ -23,7 +23,7 @@ namespace mhclab::detail {
 [[nodiscard]] Mat cayley_vjp(const Mat& A, const Mat& C, const Mat& G);
 /// The skew A with cayley(A) = C for an orthogonal C without eigenvalue −1: A = (I + C)⁻¹(C − I), made exactly
 /// skew as (A − Aᵀ)/2. nullopt when C is not orthogonal to ‖CᵀC − I‖_max ≤ tol or I + C is numerically singular
-/// (reciprocal condition estimate < 1e-12: an eigenvalue at −1, outside the transform's image).
+/// (estimated 1/‖(I + C)⁻¹‖₁ = rcond·‖I + C‖₁ < 1e-12: an eigenvalue at −1, outside the transform's image).
 [[nodiscard]] std::optional<Mat> cayley_inverse(const Mat& C, double tol);
 
 /// The Helmert basis of 1^⊥ (n × (n−1), orthonormal columns, BᵀB = I, Bᵀ1 = 0): column k (k = 0..n−2) is

@@ -131,6 +131,8 @@ Selection select(const Table& t, const PlotSpec& spec) {
   std::vector<std::size_t> facet_cols;
   for (const auto& f : spec.facet) facet_cols.push_back(t.column(f, what));
   const long group_col = spec.group.empty() ? -1 : static_cast<long>(t.column(spec.group, what));
+  std::vector<std::size_t> group_with_cols;
+  for (const std::string& g : spec.group_with) group_with_cols.push_back(t.column(g, what));
 
   // y: columns, or metrics of an aggregate table
   std::size_t metric_col = 0, mean_col = 0;
@@ -205,7 +207,9 @@ Selection select(const Table& t, const PlotSpec& spec) {
       const std::string ptitle = joined(fparts, ", ");
       const auto [pit, pnew] = panel_index.emplace(ptitle, s.panels.size());
       if (pnew) s.panels.push_back(ptitle);
-      const std::string gvalue = group_col >= 0 ? row[static_cast<std::size_t>(group_col)] : "";
+      std::string gvalue = group_col >= 0 ? row[static_cast<std::size_t>(group_col)] : "";
+      for (std::size_t g = 0; g < group_with_cols.size(); ++g)
+        gvalue += " " + spec.group_with[g] + "=" + row[group_with_cols[g]];
       const auto [git, gnew] = group_index.emplace(gvalue, s.groups.size());
       if (gnew) s.groups.push_back(gvalue);
       points[{pit->second, k, git->second}].push_back(p);
@@ -375,9 +379,12 @@ std::string script_text(const Selection& s, const PlotSpec& spec, const std::str
       std::string title;
       if (!spec.group.empty()) title = s.groups[ser.group].empty() ? "(empty)" : s.groups[ser.group];
       if (several_y) title += (title.empty() ? "" : ": ") + spec.y[ser.y];
-      std::string line = idx + " using 1:2 with " +
-                         (ser.points.size() <= 30 ? std::string("linespoints pt 7 ps 0.6") : std::string("lines")) +
-                         " lw 1.5" + lc;
+      std::string line =
+          idx + " using 1:2 with " +
+          (spec.style == "points"
+               ? "points pt " + std::to_string(ser.group % 13 + 1) + " ps 1.1"
+               : (ser.points.size() <= 30 ? std::string("linespoints pt 7 ps 0.6") : std::string("lines"))) +
+          " lw 1.5" + lc;
       if (several_y) line += " dt " + std::to_string(ser.y % 5 + 1);
       line += title.empty() ? std::string(" notitle") : " title " + gp_string(title) + " noenhanced";
       lines.push_back(line);
@@ -518,6 +525,10 @@ void PlotSpec::validate() const {
     if (col.empty()) throw InputError(what + ": where '=" + value + "' has an empty column name; expected COL=VALUE");
   if (band != "ci95" && band != "quantiles" && band != "none")
     throw InputError(what + ": band = " + in_quotes(band) + "; expected ci95|quantiles|none");
+  if (!group_with.empty() && group.empty())
+    throw InputError(what + ": group_with needs a group column");
+  if (style != "lines" && style != "points")
+    throw InputError(what + ": style = " + in_quotes(style) + "; expected lines|points");
   if (formats.empty()) throw InputError(what + ": formats is empty; expected one or more of png|svg|pdf");
   for (std::size_t k = 0; k < formats.size(); ++k) {
     if (formats[k] != "png" && formats[k] != "svg" && formats[k] != "pdf")

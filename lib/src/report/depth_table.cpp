@@ -106,6 +106,12 @@ bool DepthTableOptions::has_kind(ProductKind k) const {
 
 void DepthTableOptions::validate(Index n) const {
   validate_kinds(kinds, "kinds");
+  for (std::size_t a = 0; a < depths.size(); ++a) {
+    if (depths[a] < 1) throw InputError("depths: " + std::to_string(depths[a]) + "; each depth must be ≥ 1");
+    if (a > 0 && depths[a] <= depths[a - 1])
+      throw InputError("depths: " + std::to_string(depths[a]) + " after " + std::to_string(depths[a - 1]) +
+                       "; must be strictly increasing");
+  }
   const std::vector<std::string> all = all_columns(n, *this);
   for (std::size_t a = 0; a < metrics.size(); ++a) {
     if (std::find(all.begin(), all.end(), metrics[a]) == all.end())
@@ -134,6 +140,9 @@ std::vector<DepthRow> depth_table(const std::vector<Mat>& H, const std::vector<L
     throw InputError("depth table: precomputed metrics need one list per kind");
   const Index n = H.front().rows();
   options.validate(n);
+  if (!options.depths.empty() && options.depths.back() > static_cast<Index>(H.size()))
+    throw InputError("depths: " + std::to_string(options.depths.back()) + " > L = " + std::to_string(H.size()) +
+                     " (the stack's layers)");
   const std::vector<std::size_t> keep = selected_indices(n, options);
   const bool all = keep.size() == all_columns(n, options).size();
   const std::vector<std::string> cols = all ? std::vector<std::string>{} : depth_table_columns(n, options);
@@ -152,6 +161,9 @@ std::vector<DepthRow> depth_table(const std::vector<Mat>& H, const std::vector<L
     const std::vector<DepthMetrics> metrics =
         precomputed.empty() ? depth_metrics(H, kind, groups) : precomputed[this_kind];
     for (std::size_t l = 0; l < metrics.size(); ++l) {
+      if (!options.depths.empty() &&
+          !std::binary_search(options.depths.begin(), options.depths.end(), static_cast<Index>(l + 1)))
+        continue;
       DepthRow row{static_cast<Index>(l + 1), kind, depth_metric_cells(metrics[l])};
       if (options.sinkhorn_columns) {
         if (kind == ProductKind::Layer && extras[l].sinkhorn) {

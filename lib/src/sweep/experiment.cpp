@@ -261,9 +261,15 @@ class Parser {
       }
       else if (key == "x") p.spec.x = string_of("plot", k, v);
       else if (key == "y") p.spec.y = strings_of("plot", k, v);
-      else if (key == "group") p.spec.group = string_of("plot", k, v);
+      else if (key == "group") {  // one column, or a list: the first is the group, the others qualify it
+        std::vector<std::string> g = strings_of("plot", k, v);
+        if (g.empty()) fail(line_of(k), "[[plot]] group is an empty list; expected one or more column names");
+        p.spec.group = g.front();
+        p.spec.group_with.assign(g.begin() + 1, g.end());
+      }
       else if (key == "facet") p.spec.facet = strings_of("plot", k, v);
       else if (key == "band") p.spec.band = string_of("plot", k, v);
+      else if (key == "style") p.spec.style = string_of("plot", k, v);
       else if (key == "title") p.spec.title = string_of("plot", k, v);
       else if (key == "xlabel") p.spec.xlabel = string_of("plot", k, v);
       else if (key == "ylabel") p.spec.ylabel = string_of("plot", k, v);
@@ -275,7 +281,7 @@ class Parser {
         for (const auto& [wk, wv] : table_of(k, v)) p.spec.where.emplace_back(std::string(wk.str()), value(std::string(wk.str()), wv, line_of(wk)).text);
       } else {
         fail(line_of(k), "unknown key '" + key +
-                             "' in [[plot]]; expected name, x, y, group, facet, where, band, logx, logy, title, "
+                             "' in [[plot]]; expected name, x, y, group, facet, where, band, style, logx, logy, title, "
                              "xlabel, ylabel, source, formats");
       }
     }

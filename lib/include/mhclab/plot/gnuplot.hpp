@@ -42,9 +42,15 @@ struct PlotSpec {
   std::string x;                    ///< x column
   std::vector<std::string> y;       ///< ≥ 1 y columns (plain tables) or metric names (aggregate tables)
   std::string group;                ///< optional column: one line per distinct value (legend)
+  /// optional further columns that qualify the group: one line per distinct combination, labelled
+  /// "<group value> <column>=<value>…" (e.g. method with gamma, for one method run at two γ); needs group
+  std::vector<std::string> group_with;
   std::vector<std::string> facet;   ///< optional columns: one panel per distinct combination ("eta=0.1, rho=0")
   std::vector<std::pair<std::string, std::string>> where;  ///< row filters column == value; all must hold
   std::string band = "ci95";        ///< aggregate tables: "ci95" (ci95_lo, ci95_hi), "quantiles" (q05, q95), "none"
+  /// "lines" (a line per series, with point marks when it has ≤ 30 points) or "points" (a scatter: one mark per
+  /// row, a point type per group, no line; e.g. a frontier of one metric against another)
+  std::string style = "lines";
   bool logx = false;                ///< log x axis (or the log10_<x> column on a linear axis)
   bool logy = false;                ///< log y axis (or the log10_<y> columns / metrics on a linear axis)
   std::string title;                ///< figure title; empty = none

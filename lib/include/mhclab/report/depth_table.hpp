@@ -35,8 +35,12 @@ struct DepthTableOptions {
   /// log10_sigma_max, status, lyap_1); empty = all. Written in the full table's order; each name at most once.
   /// Only the metric groups these columns need are computed (DepthMetricGroups).
   std::vector<std::string> metrics = {};
+  /// The depths l to write (each ≥ 1, strictly increasing, ≤ L of the stack); empty = every depth. Products are
+  /// still computed at every depth (they are incremental); only the rows are thinned, e.g. 1,10,100,1000,10000 for
+  /// a deep stack.
+  std::vector<Index> depths = {};
 
-  /// Throws InputError naming `kinds` or `metrics` (an unknown name lists the available ones).
+  /// Throws InputError naming `kinds`, `metrics` or `depths` (an unknown name lists the available ones).
   void validate(Index n) const;
   [[nodiscard]] bool has_kind(ProductKind k) const;
 };
