@@ -87,6 +87,15 @@ ResultTable train_log_table(const std::vector<TrainStep>& log, std::optional<std
       {"jac_smax_max", ColumnType::Real, "max over layers of σ_max(∂H_l/∂θ_l)"},
   };
   c.insert(c.end(), rest.begin(), rest.end());
+  // Collapse diagnostics of X_L on the probe batch (SPEC §13), and the mean read/write weight of every stream.
+  const Index n = log.empty() ? 0 : log.front().streams.pre.size();
+  c.push_back({"dominant_share", ColumnType::Real, "max_i ‖X_L[i,:]‖² / Σ_i ‖X_L[i,:]‖², mean over probe tokens"});
+  c.push_back({"stream_correlation", ColumnType::Real,
+               "mean Pearson correlation over channels of the stream pairs of X_L, mean over probe tokens"});
+  for (Index i = 1; i <= n; ++i)
+    c.push_back({"pre_" + std::to_string(i), ColumnType::Real, "read weight of stream i, mean over layers (and tokens)"});
+  for (Index i = 1; i <= n; ++i)
+    c.push_back({"post_" + std::to_string(i), ColumnType::Real, "write weight of stream i, mean over layers (and tokens)"});
   ResultTable t(std::move(c));
   const std::size_t o = seed ? 1 : 0;
   auto real = [&](std::size_t col, double x) {
@@ -109,6 +118,12 @@ ResultTable train_log_table(const std::vector<TrainStep>& log, std::optional<std
     real(11, r.log10_bwd_amax_min);
     real(12, r.jac_smax_min);
     real(13, r.jac_smax_max);
+    real(14, r.streams.dominant_share);
+    real(15, r.streams.stream_correlation);
+    for (Index i = 0; i < n; ++i) {
+      real(16 + static_cast<std::size_t>(i), i < r.streams.pre.size() ? r.streams.pre[i] : std::nan(""));
+      real(16 + static_cast<std::size_t>(n + i), i < r.streams.post.size() ? r.streams.post[i] : std::nan(""));
+    }
   }
   return t;
 }

@@ -81,6 +81,7 @@ void fill_figures(const TrainNetwork& net, const Vec& params, const TrainBatch& 
     jmax = std::max(jmax, s);
   }
   row.jac_smax_min = jmin, row.jac_smax_max = jmax;
+  row.streams = stream_diagnostics(net, params, probe);
 }
 
 void append_flat(std::vector<double>& out, const Mat& H) {

@@ -335,6 +335,56 @@ StaticParts static_parts(const TrainNetwork& net, const Vec& params, bool& finit
 
 }  // namespace
 
+StreamDiagnostics stream_diagnostics(const TrainNetwork& net, const Vec& params, const TrainBatch& batch) {
+  if (params.size() != net.layout.size)
+    throw InputError("parameter vector has " + std::to_string(params.size()) + " entries; the network has " +
+                     std::to_string(net.layout.size));
+  const Index n = net.n, C = net.C, B = batch.size(), L = net.options.layers;
+  if (B < 1) throw InputError("empty batch");
+  bool finite = params.allFinite();
+  StaticParts sp;
+  const bool dyn = net.options.mapping == Mapping::Dynamic;
+  if (finite && !dyn) sp = static_parts(net, params, finite);
+  std::vector<LayerCache> caches;
+  Mat Yhat;
+  if (!finite || !forward_chunk(net, params, dyn ? nullptr : &sp, batch.X, caches, Yhat))
+    throw ComputeError("stream diagnostics: a non-finite value in the forward pass");
+  const Mat& X = caches.back().X;  // nC×B, X_L
+  StreamDiagnostics d;
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  double share = 0.0, corr = 0.0;
+  for (Index b = 0; b < B; ++b) {
+    Vec e(n);
+    Mat Z(n, C);
+    for (Index i = 0; i < n; ++i) {
+      e[i] = X.col(b).segment(i * C, C).squaredNorm();
+      Z.row(i) = X.col(b).segment(i * C, C).transpose();
+    }
+    share += e.sum() > 0.0 ? e.maxCoeff() / e.sum() : kNaN;
+    if (n < 2 || C < 2) continue;
+    Z = Z.colwise() - Z.rowwise().mean();
+    const Vec norms = Z.rowwise().norm();
+    double sum = 0.0;
+    for (Index i = 0; i < n; ++i)
+      for (Index j = i + 1; j < n; ++j) sum += Z.row(i).dot(Z.row(j)) / (norms[i] * norms[j]);
+    corr += sum / static_cast<double>(n * (n - 1) / 2);
+  }
+  d.dominant_share = share / static_cast<double>(B);
+  d.stream_correlation = n < 2 || C < 2 ? kNaN : corr / static_cast<double>(B);
+  d.pre = Vec::Zero(n);
+  d.post = Vec::Zero(n);
+  for (Index l = 0; l < L; ++l) {
+    const LayerCache& c = caches[static_cast<std::size_t>(l)];
+    d.pre += c.pre.rowwise().mean();
+    d.post += c.post.rowwise().mean();
+  }
+  if (L > 0) {
+    d.pre /= static_cast<double>(L);
+    d.post /= static_cast<double>(L);
+  }
+  return d;
+}
+
 LossGradient network_loss_and_gradient(const TrainNetwork& net, const Vec& params, const TrainBatch& batch,
                                        bool want_gradient, int threads, TrainWorkspace* workspace) {
   if (params.size() != net.layout.size)

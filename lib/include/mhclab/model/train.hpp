@@ -79,6 +79,7 @@ struct TrainStep {
   double bwd_amax_min = 0, log10_bwd_amax_min = 0;
   double log10_abs_fwd_amax_min = 0, log10_abs_bwd_amax_min = 0;  ///< log10 |value| (for the linear cells)
   double jac_smax_min = 0, jac_smax_max = 0;
+  StreamDiagnostics streams;  ///< of X_L on the probe batch (model/train_network.hpp)
 };
 
 struct [[nodiscard]] TrainSummary {

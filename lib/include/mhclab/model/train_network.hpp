@@ -163,6 +163,18 @@ struct TrainWorkspace {
                                                      const TrainBatch& batch, bool want_gradient, int threads = 1,
                                                      TrainWorkspace* workspace = nullptr);
 
+/// Collapse diagnostics of the residual streams X_L (the last layer's output, before the read-out) on a batch
+/// (SPEC §13; mhclab's own definitions, as the propagation rows'): means over the batch's tokens.
+struct StreamDiagnostics {
+  double dominant_share = 0;      ///< max_i ‖X_L[i,:]‖² / Σ_i ‖X_L[i,:]‖², mean over tokens (NaN if a token's X_L = 0)
+  /// Mean Pearson correlation over the C channels of the stream pairs of X_L, mean over tokens (the input puts the
+  /// token into every stream, so it starts at 1; NaN for n = 1, C = 1 or a constant stream).
+  double stream_correlation = 0;
+  Vec pre, post;                  ///< n: the read (pre) and write (post) weights, mean over layers and tokens
+};
+/// Throws InputError for a parameter vector of the wrong size; ComputeError on a non-finite forward.
+[[nodiscard]] StreamDiagnostics stream_diagnostics(const TrainNetwork& net, const Vec& params, const TrainBatch& batch);
+
 /// The static H_res of every layer at `params` (static: H(θ_l); dynamic: H(b_res_l)), L matrices n×n.
 [[nodiscard]] std::vector<Mat> static_h_res(const TrainNetwork& net, const Vec& params);
 /// Dynamic mappings: the per-token H_res of every layer on `batch`, [token][layer] (n×n each). Requires finite
