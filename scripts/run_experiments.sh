@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${1:-./build/release/mhclab}"
 OUT="${2:-results}"
-EXPERIMENTS=(amax_depth sinkhorn_iterations temperature precision energy scaling_n expressivity training_amax collapse_frontier)
+EXPERIMENTS=(amax_depth sinkhorn_iterations temperature precision energy scaling_n expressivity training_amax collapse_frontier collapse_frontier_trained)
 mkdir -p "$OUT"
 for e in "${EXPERIMENTS[@]}"; do
   echo "== mhclab run experiments/$e.toml --out $OUT/$e"

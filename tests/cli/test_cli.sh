@@ -31,6 +31,7 @@ vals16 = [2.0 * math.sin(1.7 * k) for k in range(16)]
 npy('ok16.npy', '<f8', (16,), struct.pack('<16d', *vals16))
 npy('ok15.npy', '<f8', (15,), struct.pack('<15d', *vals16[:15]))
 npy('z44.npy', '<f8', (4, 4), struct.pack('<16d', *vals16))
+npy('z4.npy', '<f8', (4,), struct.pack('<4d', *vals16[:4]))
 open(os.path.join(d, 'z44.csv'), 'w').write(''.join(','.join(repr(v) for v in vals16[4 * i:4 * i + 4]) + '\n' for i in range(4)))
 npy('int.npy', '<i8', (16,), struct.pack('<16q', *range(16)))
 npy('fortran.npy', '<f8', (4, 4), struct.pack('<16d', *vals16), fortran=True)
@@ -498,5 +499,42 @@ expect 0 "^depth,kind,collapse$" -- analyze --input "$TMP/h20.npy" --kinds prefi
 [ "$("$BIN" analyze --input "$TMP/h20.npy" --kinds prefix --metrics collapse | wc -l)" = 21 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --kinds prefix should write 20 rows"; }
 expect 0 "^step,depth,kind,metric,count,mean,sd,median,q05,q95,ci95_lo,ci95_hi$" -- depth --method hc --n 3 --layers 4 --seeds 5 --kinds suffix --metrics fwd_gain --aggregate
 [ "$("$BIN" depth --method hc --n 3 --layers 4 --seeds 5 --kinds suffix --metrics fwd_gain --aggregate | sed -n 2p | cut -d, -f1-5)" = "0,1,suffix,fwd_gain,5" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: depth --aggregate first row"; }
+# ---- the 2026 zoo: go-mhc, circulant, cayley, shc, isohc ------------------------------------------------------------
+zoo_mix() {  # zoo_mix ARGS...: mix exits 0 and prints a 4×4 matrix (4 rows of 4 numbers) and the status line
+  local out rc
+  out=$("$BIN" mix "$@" 2>&1); rc=$?
+  if [ "$rc" -eq 0 ] && [ "$(grep -cE '^-?[0-9][^ ]*( -?[0-9][^ ]*){3}$' <<<"$out")" -eq 4 ] && grep -q "status=none" <<<"$out"; then
+    pass=$((pass+1))
+  else fail=$((fail+1)); echo "FAIL: mhclab mix $* -> rc=$rc, want a 4×4 matrix; output:"; echo "$out" | head -c 1500; echo; fi
+}
+zoo_mix --method circulant --n 4 --gamma 0.015625 --logits "$TMP/z4.npy"
+zoo_mix --method go-mhc --n 4 --go-s 2
+zoo_mix --method cayley --n 4
+zoo_mix --method shc --n 4
+zoo_mix --method isohc --n 4
+# the leaky circulant of z4.npy: circulant (H[i][j] = H[0][(j − i) mod 4]), diagonal ≥ 1 − γ, off-diagonal ≤ γ
+chk=$("$BIN" mix --method circulant --n 4 --gamma 0.015625 --logits "$TMP/z4.npy" | head -4 | awk -v g=0.015625 '
+  { for (j = 1; j <= 4; j++) H[NR - 1, j - 1] = $j }
+  END { bad = 0
+    for (i = 0; i < 4; i++) for (j = 0; j < 4; j++) {
+      if (H[i, j] != H[0, (j - i + 4) % 4]) bad = 1
+      if (i == j && H[i, j] < 1 - g) bad = 1
+      if (i != j && (H[i, j] > g || H[i, j] <= 0)) bad = 1 }
+    print (NR == 4 && !bad) ? "ok" : "bad" }')
+[ "$chk" = "ok" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: mix circulant --gamma 0.015625: not a leaky circulant"; }
+expect 2 "gamma = 0; must be in \(0, 1]" -- mix --method circulant --n 4 --gamma 0
+expect 2 "go-s = 0; must be in 1\.\.64" -- mix --method go-mhc --n 4 --go-s 0
+# analyze a (L, 4) stack of circulant logits z: 5 layers × 3 kinds; every product is circulant, hence normal, so
+# sigma_max = spectral_radius = 1 (the DS Perron root) at every depth; γ changes the result
+expect 0 "^depth,kind,fwd_gain" -- analyze --input "$TMP/par.npy" --input-kind params --method circulant --n 4 --gamma 0.5
+chk=$("$BIN" analyze --input "$TMP/par.npy" --input-kind params --method circulant --n 4 --gamma 0.5 | awk -F, '
+  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+  { s = $col["sigma_max"] - 1; r = $col["spectral_radius"] - 1; if (s < 0) s = -s; if (r < 0) r = -r
+    if (s > 1e-12 || r > 1e-12) bad = 1; rows++ }
+  END { print (rows == 15 && !bad) ? "ok" : "bad rows=" rows }')
+[ "$chk" = "ok" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze circulant params: $chk"; }
+[ "$("$BIN" analyze --input "$TMP/par.npy" --input-kind params --method circulant --n 4 --gamma 0.5 2>&1)" != \
+  "$("$BIN" analyze --input "$TMP/par.npy" --input-kind params --method circulant --n 4 2>&1)" ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze circulant: --gamma has no effect"; }
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -89,6 +89,9 @@ ResultTable train_log_table(const std::vector<TrainStep>& log, std::optional<std
   c.insert(c.end(), rest.begin(), rest.end());
   // Collapse diagnostics of X_L on the probe batch (SPEC §13), and the mean read/write weight of every stream.
   const Index n = log.empty() ? 0 : log.front().streams.pre.size();
+  c.push_back({"sigma_min_product", ColumnType::Real,
+               "σ_min(H_{L−1}···H_0) (dynamic: min over probe tokens; floored at n·ε·σ_max)", true});
+  c.push_back({"log10_sigma_min_product", ColumnType::Real, "log10 of sigma_min_product"});
   c.push_back({"dominant_share", ColumnType::Real, "max_i ‖X_L[i,:]‖² / Σ_i ‖X_L[i,:]‖², mean over probe tokens"});
   c.push_back({"stream_correlation", ColumnType::Real,
                "mean Pearson correlation over channels of the stream pairs of X_L, mean over probe tokens"});
@@ -118,11 +121,13 @@ ResultTable train_log_table(const std::vector<TrainStep>& log, std::optional<std
     real(11, r.log10_bwd_amax_min);
     real(12, r.jac_smax_min);
     real(13, r.jac_smax_max);
-    real(14, r.streams.dominant_share);
-    real(15, r.streams.stream_correlation);
+    t.set_real(o + 14, r.sigma_min_product, r.log10_sigma_min_product);
+    real(15, r.log10_sigma_min_product);
+    real(16, r.streams.dominant_share);
+    real(17, r.streams.stream_correlation);
     for (Index i = 0; i < n; ++i) {
-      real(16 + static_cast<std::size_t>(i), i < r.streams.pre.size() ? r.streams.pre[i] : std::nan(""));
-      real(16 + static_cast<std::size_t>(n + i), i < r.streams.post.size() ? r.streams.post[i] : std::nan(""));
+      real(18 + static_cast<std::size_t>(i), i < r.streams.pre.size() ? r.streams.pre[i] : std::nan(""));
+      real(18 + static_cast<std::size_t>(n + i), i < r.streams.post.size() ? r.streams.post[i] : std::nan(""));
     }
   }
   return t;

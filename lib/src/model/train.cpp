@@ -37,7 +37,14 @@ struct AmaxAccumulator {
   bool any = false;
   Signed fmax, fmin, bmax, bmin;
   double log10_fmin = 0, log10_bmin = 0;  ///< log10 of the (signed) minima: NaN when negative
+  Signed smin;                            ///< σ_min of the whole product (the minimum over stacks)
   void add(const std::vector<Mat>& stack) {
+    if (!stack.empty()) {
+      DepthMetricGroups g{false, false, true, false, false, false};
+      const DepthMetrics whole = depth_metrics(stack, ProductKind::Prefix, g).back();
+      const Signed s{whole.sigma_min, whole.log10_sigma_min};
+      if (!any || less(s, smin)) smin = s;
+    }
     for (const DepthMetrics& m : depth_metrics(stack, ProductKind::Suffix)) {
       const Signed fM{m.fwd_gain, m.log10_fwd_gain}, bM{m.bwd_gain, m.log10_bwd_gain};
       const Signed fm{m.fwd_gain_min, m.log10_abs.fwd_gain_min}, bm{m.bwd_gain_min, m.log10_abs.bwd_gain_min};
@@ -70,6 +77,7 @@ void fill_figures(const TrainNetwork& net, const Vec& params, const TrainBatch& 
   row.fwd_amax_min = acc.fmin.value, row.log10_fwd_amax_min = acc.log10_fmin;
   row.bwd_amax_min = acc.bmin.value, row.log10_bwd_amax_min = acc.log10_bmin;
   row.log10_abs_fwd_amax_min = acc.fmin.log10_abs, row.log10_abs_bwd_amax_min = acc.bmin.log10_abs;
+  row.sigma_min_product = acc.smin.value, row.log10_sigma_min_product = acc.smin.log10_abs;
   double jmin = std::numeric_limits<double>::infinity(), jmax = 0;
   for (Index l = 0; l < net.options.layers; ++l) {
     double s = 0;

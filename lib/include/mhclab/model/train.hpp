@@ -79,6 +79,9 @@ struct TrainStep {
   double bwd_amax_min = 0, log10_bwd_amax_min = 0;
   double log10_abs_fwd_amax_min = 0, log10_abs_bwd_amax_min = 0;  ///< log10 |value| (for the linear cells)
   double jac_smax_min = 0, jac_smax_max = 0;
+  /// σ_min of the whole product H_{L−1}···H_0 (dynamic: the minimum over probe tokens) and its log10 (finite at
+  /// any depth; floored at n·ε·σ_max like every depth metric)
+  double sigma_min_product = 0, log10_sigma_min_product = 0;
   StreamDiagnostics streams;  ///< of X_L on the probe batch (model/train_network.hpp)
 };
 
