@@ -259,7 +259,7 @@ MHCLAB_NOTEBOOK {
     std::vector<std::vector<std::string>> prows;
     for (const auto& r : paper) {
       const bool agrees = round_sig(r.ours, r.digits) == round_sig(r.paper_value, r.digits);
-      prows.push_back({r.quantity, r.paper, fmt::format("{:.5g}", r.ours),
+      prows.push_back({r.quantity, r.paper, r.ours < 1e-2 ? fmt::format("{:.4e}", r.ours) : fmt::format("{:.5g}", r.ours),
                        r.rounding_level ? fmt::format("rounding level (ratio {:.2f})", r.ours / r.paper_value)
                                         : (agrees ? "yes" : "no")});
     }
@@ -288,7 +288,7 @@ MHCLAB_NOTEBOOK {
     double smin_min, smin_med, bound, smax_max;
   };
   std::vector<Floor> floors;
-  mhclab::Table ffig{{"depth", "series", "sigma_min"}, {}};
+  mhclab::Table ffig{{"depth", "beta", "curve", "sigma_min"}, {}};
   const Index Lfig = depths.back();
   const Index stride = std::max<Index>(1, Lfig / 256);
   mhclab::DepthMetricGroups gs;
@@ -312,9 +312,9 @@ MHCLAB_NOTEBOOK {
           const double q = 1.0 - beta / static_cast<double>(L);
           for (Index l = 1; l <= L; ++l) {
             if (l > 8 && l % stride != 0) continue;
-            ffig.rows.push_back({std::to_string(l), fmt::format("beta={:g} measured", beta),
+            ffig.rows.push_back({std::to_string(l), fmt::format("{:g}", beta), "measured (seed 0)",
                                  fmt::format("{:.17g}", dm[static_cast<std::size_t>(l - 1)].sigma_min)});
-            ffig.rows.push_back({std::to_string(l), fmt::format("beta={:g} bound (1-beta/L)^l", beta),
+            ffig.rows.push_back({std::to_string(l), fmt::format("{:g}", beta), "bound (1-beta/L)^l",
                                  fmt::format("{:.17g}", std::pow(q, static_cast<double>(l)))});
           }
         }
@@ -344,12 +344,13 @@ MHCLAB_NOTEBOOK {
   fspec.name = "leaky_circulant_floor";
   fspec.x = "depth";
   fspec.y = {"sigma_min"};
-  fspec.group = "series";
+  fspec.group = "curve";
+  fspec.facet = {"beta"};
   fspec.title = fmt::format("Leaky circulant: sigma_min of the prefix product, gamma = beta/(2L), L = {}", Lfig);
   fspec.ylabel = "sigma_min(H_l ... H_1)";
   nb.figure(ffig, fspec,
             fmt::format("σ_min(H_l···H_1) against depth l for one seed at L = {} (γ = β/(2L)), with Theorem 3's bound "
-                        "(1 − β/L)^l for the same γ",
+                        "(1 − β/L)^l for the same γ, one panel per β",
                         Lfig));
 
   //! ## 4. What the frontier says
@@ -358,7 +359,9 @@ MHCLAB_NOTEBOOK {
   //! independently), the circulant also in its leaky form γ = β/(2L) with β = 2. At depth L: log10 ‖M_L‖_∞ (does
   //! the product amplify?), log10 σ_min(M_L) (does an n-dimensional signal survive? a value at the resolution
   //! floor n·ε·σ_max means rank one within double precision) and the centred collapse σ_max(M_L − J/n) with its
-  //! per-layer rate. Medians over the seeds.
+  //! per-layer rate. Medians over the seeds. The first two columns say where each stack starts (the authors' init)
+  //! and how far its drifted layers are from I on average: a method whose layers sit far from I mixes hard at
+  //! every layer.
   NB_CELL();
   const Index Lf = nb.pick(Index{10000}, Index{1000});
   const int seeds4 = nb.pick(4, 2);
@@ -366,6 +369,7 @@ MHCLAB_NOTEBOOK {
     std::string label;
     std::vector<double> gain, smin, collapse, rate, ratio;
     int unresolved = 0;
+    double init_dist = 0, layer_dist = 0;  // max|H − I| of the authors init; mean over layers of seed 1
   };
   std::vector<Frontier> fr;
   mhclab::Table scatter{{"method", "depth", "log10_fwd_gain_abs", "log10_sigma_min"}, {}};
@@ -376,7 +380,9 @@ MHCLAB_NOTEBOOK {
   const double gamma_leaky = 2.0 / (2.0 * static_cast<double>(Lf));
   fmethods.emplace_back(fmt::format("circulant γ={:g}", gamma_leaky), method(MethodId::Circulant, 4, gamma_leaky));
   for (const auto& [label, m] : fmethods) {
-    Frontier f{label, {}, {}, {}, {}, {}, 0};
+    Frontier f{label, {}, {}, {}, {}, {}, 0, 0, 0};
+    f.init_dist =
+        (mhclab::mix(*m, m->init_params(mhclab::InitKind::Authors, 0.01)).H - Mat::Identity(4, 4)).cwiseAbs().maxCoeff();
     for (int sd = 1; sd <= seeds4; ++sd) {
       mhclab::StackOptions s;
       s.kind = mhclab::GeneratorKind::Drift;
@@ -388,6 +394,10 @@ MHCLAB_NOTEBOOK {
       const auto st = mhclab::generate_stacks(*m, s, static_cast<std::uint64_t>(sd));
       const auto dm = mhclab::depth_metrics(st[0].H, mhclab::ProductKind::Prefix, gf);
       const auto& e = dm.back();
+      if (sd == 1) {
+        for (const Mat& H : st[0].H) f.layer_dist += (H - Mat::Identity(4, 4)).cwiseAbs().maxCoeff();
+        f.layer_dist /= static_cast<double>(st[0].H.size());
+      }
       f.gain.push_back(e.log10_fwd_gain_abs);
       f.smin.push_back(e.log10_sigma_min);
       f.collapse.push_back(e.log10_collapse);
@@ -407,7 +417,8 @@ MHCLAB_NOTEBOOK {
   const double keep_level = 0.1;
   for (const auto& f : fr) {
     const double smin = median(f.smin), gain = median(f.gain);
-    frrows.push_back({f.label, fmt::format("{:.3f}", gain), fmt::format("{:.3f}", smin),
+    frrows.push_back({f.label, fmt::format("{:.3g}", f.init_dist), fmt::format("{:.3g}", f.layer_dist),
+                      fmt::format("{:.3f}", gain), fmt::format("{:.3f}", smin),
                       fmt::format("{}/{}", f.unresolved, seeds4), fmt::format("{:.3g}", median(f.ratio)),
                       fmt::format("{:.2f}", median(f.collapse)), fmt::format("{:.6f}", median(f.rate))});
     const std::string tag = fmt::format("{} ({:.2g})", f.label, smin);
@@ -419,7 +430,8 @@ MHCLAB_NOTEBOOK {
       between.push_back(tag);
     if (gain > 1) amplify.push_back(fmt::format("{} (10^{:.0f})", f.label, gain));
   }
-  nb.table({"method", "log10 ‖M_L‖_∞", "log10 σ_min(M_L)", "σ_min at floor (seeds)", "σ₂/σ₁", "log10 collapse",
+  nb.table({"method", "authors init: max|H − I|", "layers (seed 1): mean max|H_l − I|", "log10 ‖M_L‖_∞",
+            "log10 σ_min(M_L)", "σ_min at floor (seeds)", "σ₂/σ₁", "log10 collapse",
             "collapse rate per layer"},
            frrows);
   nb.line(fmt::format(
@@ -437,9 +449,15 @@ MHCLAB_NOTEBOOK {
   sspec.xlabel = "log10 ||M_L||_inf (0 = no amplification)";
   sspec.ylabel = "log10 sigma_min(M_L) (about -15 = floor)";
   nb.figure(scatter, sspec,
-            fmt::format("each seed of each method at depth {}: right = amplifies, down = collapses; the floor is "
-                        "n·ε·σ_max",
-                        Lf));
+            fmt::format("each seed of each method at depth {}: right = amplifies, down = collapses; the resolution "
+                        "floor is n·ε·σ_max, so hc's σ_min (up to 10^{:.0f}) can sit at its floor while far above 1",
+                        Lf, [&] {
+                          double mx = -1e300;
+                          for (const auto& f : fr)
+                            if (f.label == "hc")
+                              for (const double v : f.smin) mx = std::max(mx, v);
+                          return mx;
+                        }()));
 
   //! ## 5. Two physics claims of the seeds, settled with numbers
   //! **(a) "Volume-preserving".** Seed 001: *"By forcing the weight matrix to be Doubly Stochastic, mHC
