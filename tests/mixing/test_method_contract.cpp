@@ -15,7 +15,7 @@
 //             > 8 (n = 5 is the single factor [5], n = 6 is [2, 3]; n = 1 has no factor and 0 parameters);
 //   the others accept every n ≥ 1 (resnet and n = 1 tbp/rtbp/kromhc/shc/isohc have 0 parameters, so the NaN and
 //   finite-difference checks have nothing to perturb there; n = 1 cayley has one parameter that Θ − Θᵀ ignores).
-// The traits orthogonal() (cayley with cayley_steps = 0, isohc) and mean_preserving() (every exact_ds method, shc,
+// The traits orthogonal() (resnet, tropical, cayley with cayley_steps = 0, isohc) and mean_preserving() (every exact_ds method, shc,
 // isohc) are checked against that documented list; resnet and tropical are orthogonal matrices too but do not
 // claim it (a trait is a promise that the margins test holds the method to, not a classification).
 //
@@ -271,11 +271,11 @@ ChartDomain chart_domain(MethodId id) {
 /// (z + c1 gives the same H), cayley and isohc the symmetric part of Θ (only Θ − Θᵀ enters): checked separately.
 bool bijective_chart(MethodId id) { return id == MethodId::HC || id == MethodId::TBP || id == MethodId::RTBP; }
 
-/// The documented orthogonal() and mean_preserving() traits (method.hpp, the methods' header comments). resnet
-/// (I) and tropical (permutation matrices) are orthogonal too but do not claim it: the traits are promises that
-/// the margins test checks, not a classification.
+/// The documented orthogonal() and mean_preserving() traits (method.hpp, the methods' header comments): resnet
+/// (I), tropical (permutation matrices), exact cayley and isohc are orthogonal.
 bool documented_orthogonal(const MethodOptions& o) {
-  return o.method == MethodId::IsoHC || (o.method == MethodId::Cayley && o.cayley_steps == 0);
+  return o.method == MethodId::IsoHC || (o.method == MethodId::Cayley && o.cayley_steps == 0) ||
+         o.method == MethodId::ResNet || o.method == MethodId::Tropical;
 }
 bool documented_mean_preserving(const MethodOptions& o, bool exact_ds) {
   return exact_ds || o.method == MethodId::SHC || o.method == MethodId::IsoHC;
@@ -728,7 +728,7 @@ TEST_SUITE("method_contract") {
             worst_mp = std::max({worst_mp, re, ce});
             ++mp_checked;
           }
-          if (m->orthogonal()) {  // cayley (exact), isohc
+          if (m->orthogonal()) {  // resnet, tropical, cayley (exact), isohc (‖A‖ = 0 without a generator)
             const double norm_A = spectral_norm(cayley_generator(c.o, theta));
             const double e = max_abs_diff(r.H.transpose() * r.H, Mat::Identity(n, n));
             const Index m_dim = c.o.method == MethodId::IsoHC ? n - 1 : n;

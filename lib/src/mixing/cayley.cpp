@@ -2,7 +2,9 @@
 //   exact (cayley_steps = 0)   H = (I − (α/2)A)⁻¹(I + (α/2)A)            orthogonal, det +1, not mean preserving;
 //   k steps (cayley_steps = k) Y₀ = I + αA, Y_{m+1} = I + (α/2)A(I + Y_m), H = Y_k   (JPmHC's fixed-point
 //                               approximation, as arash-shahmansoori/edelta src/models/jpmhc.py iterates it; its
-//                               fixed point is the exact transform; orthogonal only to O((α‖A‖)^{k+2})).
+//                               fixed point is the exact transform; for (α/2)‖A‖₂ < 1 the error to it contracts
+//                               by (α/2)‖A‖₂ per step, so H is orthogonal only to that order; beyond, the iteration
+//                               diverges and H is far from orthogonal).
 // α = MethodOptions::alpha. Inits: authors and identity Θ = 0 (H = I); H₀ = (1−ε)I + εJ/n is not orthogonal for
 // ε > 0, so the identity init gives I, the orthogonal matrix nearest H₀ (H₀ is symmetric positive definite, its
 // polar factor is I), at ‖H₀ − I‖_F = ε√(n−1).

@@ -10,6 +10,7 @@ class ResNet final : public Method {
   Index n() const override { return n_; }
   Index num_params() const override { return 0; }
   bool exact_ds() const override { return true; }
+  bool orthogonal() const override { return true; }  // I
   Vec init_params(InitKind, double eps) const override {
     check_init_eps(eps, false);
     return Vec(0);

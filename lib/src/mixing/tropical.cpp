@@ -12,6 +12,7 @@ class Tropical final : public Method {
   Index n() const override { return n_; }
   Index num_params() const override { return n_ * n_; }
   bool exact_ds() const override { return true; }
+  bool orthogonal() const override { return true; }  // a permutation matrix
   Vec init_params(InitKind kind, double eps) const override { return sinkhorn_init_params(n_, kind, eps, tau_); }
   MixResult build(const Vec& theta) const override {
     return {permutation_matrix(max_weight_assignment(logits_matrix(theta, n_)).sigma), std::nullopt};
