@@ -18,7 +18,6 @@
 //                  steps_done, snapshot_steps, shapes, parameter count, wall time
 // A diverged run (status = diverged) is a normal result: exit 0.
 #include <fmt/core.h>
-#include <toml++/toml.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -33,7 +32,7 @@
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/npy.hpp"
-#include "mhclab/sweep/experiment.hpp"
+#include "mhclab/sweep/train_config.hpp"
 #include "mhclab/kinds/train.hpp"
 
 namespace mhclab::app {
@@ -52,55 +51,10 @@ struct TrainCli {
 /// Keys that are not part of the training configuration (not written to config.toml).
 bool is_run_key(const std::string& k) { return k == "threads"; }
 
-std::string toml_value_text(const std::string& file, const std::string& key, const toml::node& n) {
-  const std::string where = file + ":" + std::to_string(n.source().begin.line) + ": ";
-  if (const auto* s = n.as_string()) return s->get();
-  if (const auto* i = n.as_integer()) return std::to_string(i->get());
-  if (const auto* f = n.as_floating_point()) return g17(f->get());
-  if (const auto* b = n.as_boolean()) return b->get() ? "true" : "false";
-  if (const auto* a = n.as_array()) {
-    std::string t;
-    for (const toml::node& x : *a) {
-      if (!x.as_integer()) throw InputError(where + "key '" + key + "' holds an array with a non-integer");
-      t += (t.empty() ? "" : ",") + std::to_string(x.as_integer()->get());
-    }
-    return t;
-  }
-  throw InputError(where + "key '" + key + "' has an unsupported value type");
-}
-
 /// Applies CONFIG.toml to the options that were not given on the command line.
 void apply_config(const TrainCli& c, CLI::App* sub) {
-  const std::string& file = c.config;
-  toml::table root;
-  try {
-    const std::string text = read_file_bytes(file);
-    check_toml_depth(text, file);
-    root = toml::parse(text, file);
-  } catch (const toml::parse_error& e) {
-    throw InputError(file + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
-  }
-  const toml::table* t = &root;
-  if (const toml::node* tr = root.get("train")) {
-    if (!tr->is_table())
-      throw InputError(file + ":" + std::to_string(tr->source().begin.line) + ": 'train' must be a table");
-    if (root.size() != 1)
-      throw InputError(file + ": keys outside the [train] table; use either a flat table or [train], not both");
-    t = tr->as_table();
-  }
-  for (const auto& [k, node] : *t) {
-    const std::string key(k.str());
-    const std::string where = file + ":" + std::to_string(k.source().begin.line) + ": ";
-    const OptionSpec* spec = is_run_key(key) ? nullptr : c.options.find(key);
-    if (spec == nullptr) throw InputError(where + "unknown key '" + key + "' (see mhclab train --help for the keys)");
-    if (sub->count("--" + spec->key) > 0) continue;  // the command line wins
-    const std::string text = toml_value_text(file, key, node);
-    try {
-      spec->set(text);
-    } catch (const InputError& e) {
-      throw InputError(where + "key '" + key + "': " + e.what());
-    }
-  }
+  apply_train_config(read_file_bytes(c.config), c.config, c.options,
+                     [sub](const std::string& key) { return sub->count("--" + key) > 0; });
 }
 
 bool is_number(const std::string& s) {

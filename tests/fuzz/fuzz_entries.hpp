@@ -13,6 +13,8 @@
 #include "mhclab/io/table.hpp"
 #include "mhclab/sweep/experiment.hpp"
 #include "mhclab/sweep/grid.hpp"
+#include "mhclab/sweep/train_config.hpp"
+#include "mhclab/kinds/train.hpp"
 
 namespace mhclab::fuzz {
 
@@ -46,6 +48,17 @@ inline void csv(std::string_view text) {
 /// Experiment files (TOML), parsed and expanded into their grid.
 inline void experiment(std::string_view text) {
   expect_input_error_only([&] { (void)expand_grid(parse_experiment(std::string(text), "fuzz.toml")); });
+}
+
+/// Training configuration files (TOML) applied to the train kind's options, then validated.
+inline void train_config(std::string_view text) {
+  expect_input_error_only([&] {
+    TrainKindOptions o;
+    OptionSet options;
+    bind_train_options(options, o);
+    apply_train_config(text, "fuzz.toml", options);
+    o.validate();
+  });
 }
 
 }  // namespace mhclab::fuzz

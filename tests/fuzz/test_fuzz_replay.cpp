@@ -36,5 +36,6 @@ TEST_SUITE("fuzz_replay") {
     CHECK(replay("safetensors", mhclab::fuzz::safetensors) >= 1);
     CHECK(replay("csv", mhclab::fuzz::csv) >= 1);
     CHECK(replay("experiment", mhclab::fuzz::experiment) >= 1);
+    CHECK(replay("train_config", mhclab::fuzz::train_config) >= 1);
   }
 }
