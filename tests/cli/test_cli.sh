@@ -258,6 +258,12 @@ if command -v gnuplot >/dev/null || [ -n "${MHCLAB_GNUPLOT:-}" ]; then
   expect 0 "res_gain.png" -- plot "$TMP/res.csv" --x depth --y gain
   [ "$(head -c 4 "$TMP/res_gain.png" | tail -c 3)" = "PNG" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: plot: default res_gain.png missing"; }
 fi
+if command -v gnuplot >/dev/null || [ -n "${MHCLAB_GNUPLOT:-}" ]; then
+  # a full disk while gnuplot renders (here a file-size limit of 8 KiB): a clear error, no truncated figure
+  out=$( (ulimit -f 8; "$BIN" plot "$TMP/res.csv" --x depth --y gain --out "$TMP/full.png") 2>&1); rc=$?
+  [ "$rc" = 2 ] && grep -q "full.png: cannot write" <<<"$out" && [ ! -e "$TMP/full.png" ] && pass=$((pass+1)) \
+    || { fail=$((fail+1)); echo "FAIL: plot beyond the file-size limit (rc=$rc): $out"; ls -la "$TMP"/full*; }
+fi
 ls "$TMP" | grep -q '\.tmp' && { fail=$((fail+1)); echo "FAIL: plot: temp file left behind"; } || pass=$((pass+1))
 expect 2 "no column 'gian'" -- plot "$TMP/res.csv" --x depth --y gian
 expect 2 "--out .*expected a .png, .svg or .pdf" -- plot "$TMP/res.csv" --x depth --y gain --out "$TMP/fig.jpg"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -456,6 +457,9 @@ RunResult run_gnuplot(const std::string& exe, const std::string& dir, const std:
   if (pid == 0) {  // child: async-signal-safe calls only
     // gnuplot dies with mhclab: an orphan must not go on writing figures after its parent was killed.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(127);
+    // mhclab ignores SIGXFSZ (a write beyond a file-size limit is then a clean error), and an ignored signal stays
+    // ignored across exec: give gnuplot the default back, so that it dies instead of writing a truncated figure.
+    ::signal(SIGXFSZ, SIG_DFL);
     if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) ::_exit(127);
     if (::chdir(wd.c_str()) != 0) {
       [[maybe_unused]] const auto n = ::write(2, kChdirFailed, sizeof kChdirFailed - 1);
@@ -487,6 +491,25 @@ std::string as_script_messages(std::string text, const std::string& script_name)
   const std::string from = "\"/dev/stdin\"", to = "\"" + script_name + "\"";
   for (std::size_t p = 0; (p = text.find(from, p)) != std::string::npos; p += to.size()) text.replace(p, from.size(), to);
   return trimmed(std::move(text));
+}
+
+/// Whether a rendered figure is complete: a PNG ends with its IEND chunk, an SVG with </svg>, a PDF with %%EOF. A
+/// full disk can leave gnuplot's output truncated without gnuplot reporting it; such a figure is never renamed.
+bool complete_figure(const std::string& path, const std::string& format) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) return false;
+  const std::streamoff size = f.tellg();
+  const std::streamoff n = std::min<std::streamoff>(size, 64);
+  std::string tail(static_cast<std::size_t>(n), '\0');
+  f.seekg(size - n);
+  if (!f.read(tail.data(), n)) return false;
+  if (format == "png") {
+    static const std::string iend("\x00\x00\x00\x00IEND\xae\x42\x60\x82", 12);
+    return tail.size() >= iend.size() && tail.compare(tail.size() - iend.size(), iend.size(), iend) == 0;
+  }
+  if (format == "svg") return trimmed(tail).size() >= 6 && trimmed(tail).ends_with("</svg>");
+  if (format == "pdf") return tail.find("%%EOF") != std::string::npos;
+  return true;
 }
 
 /// Removes the listed files at scope exit (the temporary figures; a renamed one is already gone).
@@ -560,6 +583,9 @@ PlotSummary render_plot(const Table& data, const PlotSpec& spec, const std::stri
   for (const std::string& f : spec.formats) temps.paths.push_back((base / (spec.name + "." + f + suffix)).string());
   const RunResult run = run_gnuplot(*exe, dir, script_text(sel, spec, suffix));
   const std::string messages = as_script_messages(run.output, spec.name + ".gp");
+  if (WIFSIGNALED(run.status) && WTERMSIG(run.status) == SIGXFSZ)
+    throw InputError((base / spec.name).string() + "." + spec.formats.front() +
+                     ": cannot write: File too large (gnuplot stopped at the file-size limit)");
   if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0) {
     const std::string how = WIFEXITED(run.status) ? "exit status " + std::to_string(WEXITSTATUS(run.status))
                                                   : "signal " + std::to_string(WTERMSIG(run.status));
@@ -573,6 +599,9 @@ PlotSummary render_plot(const Table& data, const PlotSpec& spec, const std::stri
     if (!fs::is_regular_file(tmp, ec) || fs::file_size(tmp, ec) == 0)
       throw ComputeError("plot " + in_quotes(spec.name) + ": gnuplot (" + *exe + ") wrote no " + fig +
                          (messages.empty() ? std::string() : ":\n" + messages));
+    if (!complete_figure(tmp, spec.formats[k]))
+      throw InputError(fig + ": cannot write: gnuplot's " + spec.formats[k] +
+                       " output is incomplete (disk full or file-size limit?)");
     fsync_file(tmp);
     fs::rename(tmp, fig, ec);
     if (ec) throw InputError(fig + ": cannot write: " + ec.message());
