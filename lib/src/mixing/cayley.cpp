@@ -58,10 +58,7 @@ class Cayley final : public Method {
       dB += 2.0 * G;
     }
     const Mat dTheta = skew_part_vjp((0.5 * alpha_) * dB);
-    Vec d(n_ * n_);
-    for (Index i = 0; i < n_; ++i)
-      for (Index j = 0; j < n_; ++j) d[i * n_ + j] = dTheta(i, j);
-    return d;
+    return row_major_vec(dTheta);
   }
 
   std::optional<Vec> build_inverse(const Mat& H) const override {
@@ -69,10 +66,7 @@ class Cayley final : public Method {
     const std::optional<Mat> Bm = cayley_inverse(H, 1e-9 * static_cast<double>(n_));
     if (!Bm) return std::nullopt;
     const Mat Theta = *Bm / alpha_;  // (α/2)(Θ − Θᵀ) = B with Θ = B/α skew
-    Vec theta(n_ * n_);
-    for (Index i = 0; i < n_; ++i)
-      for (Index j = 0; j < n_; ++j) theta[i * n_ + j] = Theta(i, j);
-    return theta;
+    return row_major_vec(Theta);
   }
 
  private:

@@ -27,6 +27,8 @@ Mat identity_target(Index n, double eps);
 void check_init_eps(double eps, bool strictly_positive);
 /// Z[i, j] = θ[i·n + j] (row-major n×n logits of mhc, hc and tropical).
 Mat logits_matrix(const Vec& theta, Index n);
+/// θ[i·cols + j] = M(i, j): the row-major vec of a matrix (the inverse of logits_matrix for square M).
+Vec row_major_vec(const Mat& M);
 /// mhc's inits: authors Z = 0 on the diagonal, −8 off it; identity Z = τ·log H₀ (needs ε > 0).
 Vec sinkhorn_init_params(Index n, InitKind kind, double eps, double tau);
 

@@ -48,10 +48,7 @@ class GoMHC final : public Method {
     for (Index a = 0; a < m_; ++a)
       for (Index b = 0; b < m_; ++b) dU(a, b) = two_s * U(a, b) * dH(a / s_, b / s_);
     const Mat dTheta = skew_part_vjp(cayley_vjp(X, U, dU));
-    Vec d(m_ * m_);
-    for (Index i = 0; i < m_; ++i)
-      for (Index j = 0; j < m_; ++j) d[i * m_ + j] = dTheta(i, j);
-    return d;
+    return row_major_vec(dTheta);
   }
 
  private:

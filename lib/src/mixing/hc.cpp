@@ -14,28 +14,16 @@ class HyperConnections final : public Method {
     check_init_eps(eps, false);
     // authors: H = I (HC's static init); identity: H₀ itself.
     const Mat H = kind == InitKind::Authors ? Mat::Identity(n_, n_) : identity_target(n_, eps);
-    Vec theta(n_ * n_);
-    for (Index i = 0; i < n_; ++i)
-      for (Index j = 0; j < n_; ++j) theta[i * n_ + j] = H(i, j);
-    return theta;
+    return row_major_vec(H);
   }
   MixResult build(const Vec& theta) const override {
-    Mat H(n_, n_);
-    for (Index i = 0; i < n_; ++i)
-      for (Index j = 0; j < n_; ++j) H(i, j) = theta[i * n_ + j];
-    return {std::move(H), std::nullopt};
+    return {logits_matrix(theta, n_), std::nullopt};
   }
   std::optional<Vec> build_inverse(const Mat& H) const override {  // every matrix is reachable: θ = vec H
-    Vec theta(n_ * n_);
-    for (Index i = 0; i < n_; ++i)
-      for (Index j = 0; j < n_; ++j) theta[i * n_ + j] = H(i, j);
-    return theta;
+    return row_major_vec(H);
   }
   Vec build_vjp(const Vec&, const Mat& dH) const override {  // ∂H_ij/∂θ_{i·n+j} = 1
-    Vec d(n_ * n_);
-    for (Index i = 0; i < n_; ++i)
-      for (Index j = 0; j < n_; ++j) d[i * n_ + j] = dH(i, j);
-    return d;
+    return row_major_vec(dH);
   }
 
  private:

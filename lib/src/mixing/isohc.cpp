@@ -40,10 +40,7 @@ class IsoHC final : public Method {
     if (m_ == 0) return Vec();
     const Mat A = skew_part(logits_matrix(theta, m_));
     const Mat dTheta = skew_part_vjp(cayley_vjp(A, cayley(A), B_.transpose() * dH * B_));
-    Vec d(m_ * m_);
-    for (Index i = 0; i < m_; ++i)
-      for (Index j = 0; j < m_; ++j) d[i * m_ + j] = dTheta(i, j);
-    return d;
+    return row_major_vec(dTheta);
   }
 
   std::optional<Vec> build_inverse(const Mat& H) const override {
@@ -55,10 +52,7 @@ class IsoHC final : public Method {
     const std::optional<Mat> A = cayley_inverse(B_.transpose() * H * B_, tol);
     if (!A) return std::nullopt;
     const Mat Theta = 0.5 * *A;
-    Vec theta(m_ * m_);
-    for (Index i = 0; i < m_; ++i)
-      for (Index j = 0; j < m_; ++j) theta[i * m_ + j] = Theta(i, j);
-    return theta;
+    return row_major_vec(Theta);
   }
 
  private:

@@ -14,6 +14,13 @@ Mat logits_matrix(const Vec& theta, Index n) {
   return Z;
 }
 
+Vec row_major_vec(const Mat& M) {
+  Vec v(M.size());
+  for (Index i = 0; i < M.rows(); ++i)
+    for (Index j = 0; j < M.cols(); ++j) v[i * M.cols() + j] = M(i, j);
+  return v;
+}
+
 Vec sinkhorn_init_params(Index n, InitKind kind, double eps, double tau) {
   Vec theta(n * n);
   if (kind == InitKind::Authors) {
@@ -46,19 +53,13 @@ class MHC final : public Method {
   // dθ = vec(dZ), dZ = (∂H/∂Z)ᵀ dH from the unrolled Sinkhorn iterations (sinkhorn_vjp: fp64 map, fixed count).
   Vec build_vjp(const Vec& theta, const Mat& dH) const override {
     const Mat dZ = sinkhorn_vjp(logits_matrix(theta, n_), sinkhorn_, dH);
-    Vec d(n_ * n_);
-    for (Index i = 0; i < n_; ++i)
-      for (Index j = 0; j < n_; ++j) d[i * n_ + j] = dZ(i, j);
-    return d;
+    return row_major_vec(dZ);
   }
   double logit_tau() const override { return sinkhorn_.tau; }
   /// Z = τ·log H for a positive doubly stochastic H (a Sinkhorn fixed point, inverse_chart.hpp).
   std::optional<Vec> build_inverse(const Mat& H) const override {
     if (!check_ds_target(*this, H)) return std::nullopt;
-    Vec theta(n_ * n_);
-    for (Index i = 0; i < n_; ++i)
-      for (Index j = 0; j < n_; ++j) theta[i * n_ + j] = sinkhorn_.tau * std::log(H(i, j));
-    return theta;
+    return row_major_vec(sinkhorn_.tau * H.array().log().matrix());
   }
 
  private:

@@ -459,24 +459,6 @@ std::pair<double, double> scaled_pair(double m, long e) {
   return {std::ldexp(m, clamp_shift(e)), std::log10(m) + static_cast<double>(e) * kLog10Two};
 }
 
-/// dominant_share and stream_correlation of a state (scale free: computed from the normalised M of X = 2^K·M).
-void collapse_diagnostics(const Mat& M, PropagationRow& row) {
-  const Index n = M.rows(), C = M.cols();
-  const Vec e = M.rowwise().squaredNorm();
-  const double total = e.sum();
-  row.dominant_share = total > 0.0 ? e.maxCoeff() / total : std::numeric_limits<double>::quiet_NaN();
-  if (n < 2 || C < 2) {
-    row.stream_correlation = std::numeric_limits<double>::quiet_NaN();
-    return;
-  }
-  Mat Z = M.colwise() - M.rowwise().mean();  // centred over the channels
-  const Vec norms = Z.rowwise().norm();
-  double sum = 0.0;
-  for (Index i = 0; i < n; ++i)
-    for (Index j = i + 1; j < n; ++j) sum += Z.row(i).dot(Z.row(j)) / (norms[i] * norms[j]);  // NaN for a 0 norm
-  row.stream_correlation = sum / static_cast<double>(n * (n - 1) / 2);
-}
-
 PropagationRow make_row(Index l, const detail::ScaledState& X, const detail::ScaledState& X0,
                         const detail::ScaledState& G) {
   PropagationRow row;
@@ -504,7 +486,9 @@ PropagationRow make_row(Index l, const detail::ScaledState& X, const detail::Sca
         scaled_pair(std::ldexp(num, static_cast<int>(-en)) / den, en + m - X0.exponent);
   }
   std::tie(row.grad_norm, row.log10_grad_norm) = scaled_pair(G.M.norm(), G.exponent);
-  collapse_diagnostics(X.M, row);
+  const StreamCollapse sc = stream_collapse(X.M);  // scale free: the normalised M of X = 2^K·M
+  row.dominant_share = sc.dominant_share;
+  row.stream_correlation = sc.stream_correlation;
   return row;
 }
 
@@ -531,6 +515,26 @@ void PropagationOptions::validate() const {
   if (jacobian_maxit < 1)
     throw InputError("jacobian-maxit = " + std::to_string(jacobian_maxit) +
                      "; must be ≥ 1");
+}
+
+StreamCollapse stream_collapse(const Mat& X) {
+  const Index n = X.rows(), C = X.cols();
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  StreamCollapse r;
+  const Vec e = X.rowwise().squaredNorm();
+  const double total = e.sum();
+  r.dominant_share = total > 0.0 ? e.maxCoeff() / total : kNaN;
+  if (n < 2 || C < 2) {
+    r.stream_correlation = kNaN;
+    return r;
+  }
+  const Mat Z = X.colwise() - X.rowwise().mean();  // centred over the channels
+  const Vec norms = Z.rowwise().norm();
+  double sum = 0.0;
+  for (Index i = 0; i < n; ++i)
+    for (Index j = i + 1; j < n; ++j) sum += Z.row(i).dot(Z.row(j)) / (norms[i] * norms[j]);  // NaN for a 0 norm
+  r.stream_correlation = sum / static_cast<double>(n * (n - 1) / 2);
+  return r;
 }
 
 PrePost static_pre_post(MethodId method, Index n, Index layer) {

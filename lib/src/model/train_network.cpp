@@ -351,26 +351,16 @@ StreamDiagnostics stream_diagnostics(const TrainNetwork& net, const Vec& params,
     throw ComputeError("stream diagnostics: a non-finite value in the forward pass");
   const Mat& X = caches.back().X;  // nC×B, X_L
   StreamDiagnostics d;
-  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   double share = 0.0, corr = 0.0;
+  Mat Xb(n, C);
   for (Index b = 0; b < B; ++b) {
-    Vec e(n);
-    Mat Z(n, C);
-    for (Index i = 0; i < n; ++i) {
-      e[i] = X.col(b).segment(i * C, C).squaredNorm();
-      Z.row(i) = X.col(b).segment(i * C, C).transpose();
-    }
-    share += e.sum() > 0.0 ? e.maxCoeff() / e.sum() : kNaN;
-    if (n < 2 || C < 2) continue;
-    Z = Z.colwise() - Z.rowwise().mean();
-    const Vec norms = Z.rowwise().norm();
-    double sum = 0.0;
-    for (Index i = 0; i < n; ++i)
-      for (Index j = i + 1; j < n; ++j) sum += Z.row(i).dot(Z.row(j)) / (norms[i] * norms[j]);
-    corr += sum / static_cast<double>(n * (n - 1) / 2);
+    for (Index i = 0; i < n; ++i) Xb.row(i) = X.col(b).segment(i * C, C).transpose();
+    const StreamCollapse sc = stream_collapse(Xb);
+    share += sc.dominant_share;
+    corr += sc.stream_correlation;
   }
   d.dominant_share = share / static_cast<double>(B);
-  d.stream_correlation = n < 2 || C < 2 ? kNaN : corr / static_cast<double>(B);
+  d.stream_correlation = corr / static_cast<double>(B);
   d.pre = Vec::Zero(n);
   d.post = Vec::Zero(n);
   for (Index l = 0; l < L; ++l) {

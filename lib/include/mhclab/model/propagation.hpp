@@ -103,6 +103,16 @@ struct PrePost {
   Vec post;  ///< n, H_post (row vector); the layer adds H_postᵀ F = post ⊗ F
 };
 
+/// The collapse statistics of one residual state X (n×C, row i = stream i; scale free), as PropagationRow and the
+/// training log report them: dominant_share = max_i ‖X_i‖² / Σ_i ‖X_i‖² (NaN for X = 0) and stream_correlation = the
+/// mean over pairs i < j of the Pearson correlation of X_i and X_j over the channels (NaN for n = 1, C = 1 or a
+/// stream that is constant over the channels).
+struct StreamCollapse {
+  double dominant_share = 0;
+  double stream_correlation = 0;
+};
+[[nodiscard]] StreamCollapse stream_collapse(const Mat& X);
+
 /// SPEC §5 (mHC paper Eq. 8, static init), with k = layer mod n, by the method's registry trait `gates`:
 ///   sigmoid (every mHC-family method):  pre = σ(b), post = 2σ(b), b = −1 except b_k = +1 (σ logistic);
 ///   linear (hc, and resnet with n > 1): pre = e_k, post = 1_n;
