@@ -26,6 +26,10 @@ void bind_method_options(OptionSet& s, MethodOptions& o, InitKind& init, double&
   s.bind("tau-schedule", o.sinkhorn.schedule, tau_schedule_table, "τ schedule (geometric: log domain)");
   s.bind("precision", o.sinkhorn.precision, precision_table, "Emulated storage format");
   s.bind("precision-accumulate", o.sinkhorn.accumulate, accumulate_table, "Accumulate format of emulated runs");
+  s.bind("start", o.sinkhorn.start, sinkhorn_start_table,
+         "Sinkhorn start (auto = the method's: exp for mhc, softmax_cols for dsv4)");
+  s.bind("eps", o.sinkhorn.eps, "Sinkhorn ε of the deployed kernels, in [0, 1) (auto: 0 for mhc, hc_eps = 1e-6 for dsv4)");
+  s.bind("eps-placement", o.sinkhorn.eps_placement, eps_placement_table, "Where the Sinkhorn ε enters");
   s.bind("factors", o.factors, "KromHC factor sizes, e.g. 2,2 (default from n)");
   s.bind("go-s", o.go_s, "go-mhc block size s (Θ is ns×ns; 1 = orthostochastic)");
   s.bind("gamma", o.gamma, "circulant: c = (1-γ)e0 + γ·softmax(z), γ in (0, 1] (leaky schedule γ = β/(2L))");

@@ -220,8 +220,9 @@ std::string depth_stream_refusal(const DepthKindOptions& o) {
   const SinkhornOptions& sk = o.method.sinkhorn;
   if (o.method.method != MethodId::MHC) return "the stream engine runs method mhc only";
   if (sk.domain != SinkhornDomain::Exp || sk.precision != Precision::FP64 || sk.schedule != TauSchedule::Constant ||
-      sk.tol != 0.0)
-    return "the stream engine runs the exp-domain, fp64, constant-tau Sinkhorn with tol = 0 only";
+      sk.tol != 0.0 || !sk.plain())
+    return "the stream engine runs the exp-domain, fp64, constant-tau Sinkhorn with tol = 0, start exp and eps = 0 "
+           "only";
   if (o.method.modifiers.active()) return "the stream engine does not apply the lazy/minorize modifiers";
   if (o.stack.kind != GeneratorKind::Random) return "the stream engine runs the random generator only";
   if (o.table.lyapunov) return "the stream engine has no Lyapunov columns";

@@ -115,6 +115,18 @@ void OptionSet::bind(std::string key, double& field, std::string help) {
        [&field] { return format_double(field); }});
 }
 
+void OptionSet::bind(std::string key, std::optional<double>& field, std::string help) {
+  const std::string k = key;
+  add({std::move(key), {}, std::move(help), OptionType::Real,
+       [&field, k](std::string_view t) {
+         if (t == "auto")
+           field.reset();
+         else
+           field = parse_real_option(k, t);
+       },
+       [&field] { return field ? format_double(*field) : std::string("auto"); }});
+}
+
 void OptionSet::bind(std::string key, std::string& field, std::string help) {
   add({std::move(key), {}, std::move(help), OptionType::Text, [&field](std::string_view t) { field = std::string(t); },
        [&field] { return field; }});

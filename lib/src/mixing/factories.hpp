@@ -20,6 +20,8 @@ std::unique_ptr<Method> make_circulant(const MethodOptions& o);
 std::unique_ptr<Method> make_cayley(const MethodOptions& o);
 std::unique_ptr<Method> make_shc(const MethodOptions& o);
 std::unique_ptr<Method> make_isohc(const MethodOptions& o);
+// Production models: DeepSeek-V4's deployed mHC (dsv4.cpp).
+std::unique_ptr<Method> make_dsv4(const MethodOptions& o);
 
 /// H₀ = (1−ε)I + εJ/n, the identity-init target of SPEC §2.
 Mat identity_target(Index n, double eps);

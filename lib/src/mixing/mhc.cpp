@@ -3,6 +3,7 @@
 // stochastic matrix is a Sinkhorn fixed point, so H = H₀ up to round-off after any t).
 #include <cmath>
 
+#include "mhclab/core/error.hpp"
 #include "mixing/factories.hpp"
 
 namespace mhclab::detail {
@@ -57,7 +58,11 @@ class MHC final : public Method {
   }
   double logit_tau() const override { return sinkhorn_.tau; }
   /// Z = τ·log H for a positive doubly stochastic H (a Sinkhorn fixed point, inverse_chart.hpp).
+  /// With the deployed ε > 0 the iteration's fixed points are not doubly stochastic: no chart (InputError).
   std::optional<Vec> build_inverse(const Mat& H) const override {
+    if (sinkhorn_.eps_value() != 0.0)
+      throw InputError("inverse chart: mhc with eps > 0 has none (ε moves the Sinkhorn fixed point off the doubly "
+                       "stochastic matrices); use eps = 0");
     if (!check_ds_target(*this, H)) return std::nullopt;
     return row_major_vec(sinkhorn_.tau * H.array().log().matrix());
   }

@@ -35,6 +35,7 @@ constexpr Entry kRegistry[] = {
     {MethodId::Cayley, &detail::make_cayley, ParamMatrix::N, kSigmoid, true},
     {MethodId::SHC, &detail::make_shc, ParamMatrix::None, kSigmoid, false},
     {MethodId::IsoHC, &detail::make_isohc, ParamMatrix::NMinus1, kSigmoid, true},
+    {MethodId::Dsv4, &detail::make_dsv4, ParamMatrix::N, kSigmoid, false},
 };
 
 const Entry& entry_of(MethodId id) {
@@ -59,6 +60,7 @@ void MethodOptions::validate() const {
   if (!(init_tau >= 0.0 && std::isfinite(init_tau)))
     throw InputError("init-tau = " + format_double(init_tau) + "; must be ≥ 0 (0 = the Sinkhorn τ)");
   if (method == MethodId::MHC) sinkhorn.validate();
+  if (method == MethodId::Dsv4) with_dsv4_preset(sinkhorn).validate();
   if (method == MethodId::Tropical && !(sinkhorn.tau > 0.0 && std::isfinite(sinkhorn.tau)))
     throw InputError("tau = " + format_double(sinkhorn.tau, "%g") + "; must be > 0 and finite");
   if (go_s < 1 || go_s > 64) throw InputError("go-s = " + std::to_string(go_s) + "; must be in 1..64");

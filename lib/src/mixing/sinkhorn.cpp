@@ -35,12 +35,22 @@ Rounding make_rounding(const SinkhornOptions& o) {
 
 double marginal_error(const Mat& H) { return std::max(row_error(H), col_error(H)); }
 
+/// One transformation of the exp-domain matrix after M⁰: a normalisation of the rows or columns with ε added to
+/// each denominator (den_eps; 0 for a softmax's own denominator), or ε added to every entry.
+struct ExpStep {
+  enum class Kind { Normalise, AddEps } kind = Kind::Normalise;
+  bool by_rows = false;
+  double den_eps = 0.0;
+};
+
 /// What the backward (sinkhorn_vjp) needs from a forward run; filled only when a trace is passed.
-///   exp domain: M[0] = M⁰ = exp((Z − max Z)/τ), M[h] = the matrix after the h-th normalisation (h = 1..2t);
+///   exp domain: M[0] = M⁰ (the exponentials: exp((Z − max Z)/τ), or for a softmax start exp((Z − m)/τ) with m
+///               the per-column/row max), M[h] = the matrix after steps[h − 1];
 ///   log domain: u[h], v[h] = the potentials after the h-th update (u[0] = v[0] = 0), tau[k] = τ_k of
 ///               iteration k (k = 0..t−1).
 struct SinkhornTrace {
   std::vector<Mat> M;
+  std::vector<ExpStep> steps;
   std::vector<Vec> u, v;
   std::vector<double> tau;
 };
@@ -54,13 +64,14 @@ SinkhornResult issue(std::string why, int iterations) {
 }
 
 // ---- exp domain (with precision emulation) --------------------------------------------------------
-// Normalises the columns (by_rows = false) or rows (true) of M in place: sums accumulated left to right,
-// each addition rounded to the accumulate format; each quotient rounded and stored.
-bool normalise(Mat& M, bool by_rows, const Rounding& R, std::string& why) {
+// Normalises the columns (by_rows = false) or rows (true) of M in place, dividing by (sum + den_eps): sums
+// accumulated left to right, each addition rounded to the accumulate format; each quotient rounded and stored.
+bool normalise(Mat& M, bool by_rows, double den_eps, const Rounding& R, std::string& why) {
   const Index n = M.rows();
   for (Index a = 0; a < n; ++a) {
     double s = 0.0;
     for (Index b = 0; b < n; ++b) s = R.acc(s + (by_rows ? M(a, b) : M(b, a)));
+    if (den_eps != 0.0) s = R.acc(s + den_eps);
     if (!(s > 0.0) || !std::isfinite(s)) {
       why = std::string(by_rows ? "row " : "column ") + std::to_string(a) + " sum is " + format_double(s) +
             " (exp underflow or overflow); use --domain log";
@@ -77,17 +88,27 @@ bool normalise(Mat& M, bool by_rows, const Rounding& R, std::string& why) {
 SinkhornResult sinkhorn_exp(const Mat& Z, const SinkhornOptions& o, SinkhornTrace* trace = nullptr) {
   const Rounding R = make_rounding(o);
   const Index n = Z.rows();
-  // exp underflow threshold: (Z − max)/τ below ln(smallest normal) of the format (−708 / −87.3).
+  const bool rows_first = o.order == SinkhornOrder::RowThenCol;
+  const double eps = R.input(o.eps_value());
+  const double den_eps =
+      o.eps_placement == EpsPlacement::Both || o.eps_placement == EpsPlacement::Denominators ? eps : 0.0;
+  const bool add_eps = eps != 0.0 && (o.eps_placement == EpsPlacement::Both || o.eps_placement == EpsPlacement::AfterStart);
+  const bool softmax = o.start == SinkhornStart::SoftmaxRows || o.start == SinkhornStart::SoftmaxCols;
+  const bool softmax_rows = o.start == SinkhornStart::SoftmaxRows;
+  // exp underflow threshold: (Z − max)/τ below ln(smallest normal) of the format (−708 / −87.3). A softmax start
+  // lets entries underflow (towards 0) as torch.softmax does: only its per-vector maximum must be representable.
   const double threshold = o.precision == Precision::FP64 ? -708.0 : std::log(static_cast<double>(FLT_MIN));
   Mat Zs(n, n);
   for (Index k = 0; k < Z.size(); ++k) Zs.data()[k] = R.input(Z.data()[k]);
-  const double m = Zs.maxCoeff();
   const double tau = R.acc(o.tau);
+  Vec shift = Vec::Constant(n, Zs.maxCoeff());  // exp: the global max; softmax: per column or per row
+  if (o.start == SinkhornStart::SoftmaxCols) shift = Zs.colwise().maxCoeff().transpose();
+  if (softmax_rows) shift = Zs.rowwise().maxCoeff();
   Mat M(n, n);
   for (Index j = 0; j < n; ++j)
     for (Index i = 0; i < n; ++i) {
-      const double s = R.acc(R.acc(Zs(i, j) - m) / tau);
-      if (s < threshold)
+      const double s = R.acc(R.acc(Zs(i, j) - shift[softmax_rows ? i : j]) / tau);
+      if (!softmax && s < threshold)
         return issue("(Z[" + std::to_string(i) + "," + std::to_string(j) + "] - max Z)/tau = " + format_double(s) +
                          " < " + format_double(threshold) + ": exp underflows in " +
                          std::string(precision_table.to_string(o.precision)) + "; use --domain log",
@@ -95,16 +116,29 @@ SinkhornResult sinkhorn_exp(const Mat& Z, const SinkhornOptions& o, SinkhornTrac
       M(i, j) = R.store(std::exp(s));
     }
   if (trace) trace->M.push_back(M);
-  SinkhornResult out;
   std::string why;
+  auto step = [&](const ExpStep& st) {
+    if (st.kind == ExpStep::Kind::AddEps) {
+      for (Index k = 0; k < M.size(); ++k) M.data()[k] = R.store(M.data()[k] + eps);
+    } else if (!normalise(M, st.by_rows, st.den_eps, R, why)) {
+      return false;
+    }
+    if (trace) {
+      trace->M.push_back(M);
+      trace->steps.push_back(st);
+    }
+    return true;
+  };
+  // The softmax's own normalisation (no ε), then ε on the entries.
+  if (softmax && !step({ExpStep::Kind::Normalise, softmax_rows, 0.0})) return issue(why, 0);
+  if (add_eps && !step({ExpStep::Kind::AddEps, false, 0.0})) return issue(why, 0);
+  const bool merged_first_half = softmax && softmax_rows == rows_first;
+  SinkhornResult out;
   int t = 0;
   bool converged = false;
   for (t = 1; t <= o.iterations; ++t) {
-    const bool rows_first = o.order == SinkhornOrder::RowThenCol;
-    if (!normalise(M, rows_first, R, why)) return issue(why, t);
-    if (trace) trace->M.push_back(M);
-    if (!normalise(M, !rows_first, R, why)) return issue(why, t);
-    if (trace) trace->M.push_back(M);
+    if (!(t == 1 && merged_first_half) && !step({ExpStep::Kind::Normalise, rows_first, den_eps})) return issue(why, t);
+    if (!step({ExpStep::Kind::Normalise, !rows_first, den_eps})) return issue(why, t);
     if (o.tol > 0.0 && marginal_error(M) < o.tol) {
       converged = true;
       break;
@@ -118,7 +152,6 @@ SinkhornResult sinkhorn_exp(const Mat& Z, const SinkhornOptions& o, SinkhornTrac
   out.H = std::move(M);
   return out;
 }
-
 // ---- log domain ---------------------------------------------------------------------------------
 // Dual potentials in units of Z: log H_ij = (K_ij + u_i + v_j)/τ with K = Z − max Z.
 // Column update v_j = −τ·LSE_i((K_ij + u_i)/τ); row update u_i = −τ·LSE_j((K_ij + v_j)/τ).
@@ -196,12 +229,12 @@ SinkhornResult sinkhorn_log(const Mat& Z, const SinkhornOptions& o, SinkhornTrac
 }
 
 // ---- backward ------------------------------------------------------------------------------------
-// Reverse of one exp-domain normalisation Y = diag(s)⁻¹X (rows; s = X1) or X·diag(s)⁻¹ (columns; s = 1ᵀX):
-// with Ȳ the adjoint of Y, X̄_ij = (Ȳ_ij − Σ_k Ȳ_ik Y_ik)/s_i (rows), (Ȳ_ij − Σ_k Ȳ_kj Y_kj)/s_j (columns).
-void normalise_backward(Mat& G, const Mat& X, const Mat& Y, bool by_rows) {
+// Reverse of one exp-domain normalisation Y = diag(s + ε)⁻¹X (rows; s = X1) or X·diag(s + ε)⁻¹ (columns;
+// s = 1ᵀX): with Ȳ the adjoint of Y, X̄_ij = (Ȳ_ij − Σ_k Ȳ_ik Y_ik)/(s_i + ε) (rows), the transpose for columns.
+void normalise_backward(Mat& G, const Mat& X, const Mat& Y, bool by_rows, double den_eps) {
   const Index n = X.rows();
   for (Index a = 0; a < n; ++a) {
-    double s = 0.0, d = 0.0;
+    double s = den_eps, d = 0.0;
     for (Index b = 0; b < n; ++b) {
       s += by_rows ? X(a, b) : X(b, a);
       d += by_rows ? G(a, b) * Y(a, b) : G(b, a) * Y(b, a);
@@ -213,13 +246,15 @@ void normalise_backward(Mat& G, const Mat& X, const Mat& Y, bool by_rows) {
   }
 }
 
-// dZ for the exp domain: reverse through the 2t normalisations, then M⁰ = exp(K/τ) gives Z̄ = M̄⁰ ∘ M⁰/τ.
+// dZ for the exp domain: reverse through the steps (adding ε passes the adjoint through unchanged), then
+// M⁰ = exp((Z − shift)/τ) gives Z̄ = M̄⁰ ∘ M⁰/τ. The shift (global max, or the per-vector max of a softmax start
+// along the side of its own normalisation) cancels in the first normalisation, as for the global max (see
+// sinkhorn_vjp), so it is not differentiated.
 Mat backward_exp(const SinkhornTrace& tr, const SinkhornOptions& o, const Mat& dH) {
-  const bool rows_first = o.order == SinkhornOrder::RowThenCol;
   Mat G = dH;  // adjoint of the current matrix, n×n
-  for (std::size_t h = tr.M.size() - 1; h >= 1; --h) {
-    const bool first_half = h % 2 == 1;  // half-step h = 1, 3, … is the first normalisation of its iteration
-    normalise_backward(G, tr.M[h - 1], tr.M[h], first_half ? rows_first : !rows_first);
+  for (std::size_t h = tr.steps.size(); h >= 1; --h) {
+    const ExpStep& st = tr.steps[h - 1];
+    if (st.kind == ExpStep::Kind::Normalise) normalise_backward(G, tr.M[h - 1], tr.M[h], st.by_rows, st.den_eps);
   }
   return G.cwiseProduct(tr.M[0]) / o.tau;
 }
@@ -274,6 +309,18 @@ void SinkhornOptions::validate() const {
   if (precision != Precision::FP64 && domain == SinkhornDomain::Log)
     throw InputError("precision = " + std::string(precision_table.to_string(precision)) +
                      " is emulated in the exp domain only (SPEC §3.2's operations); use --domain exp");
+  if (eps && !(*eps >= 0.0 && *eps < 1.0))
+    throw InputError("eps = " + format_double(*eps, "%g") + "; must be in [0, 1)");
+  if (!plain() && domain == SinkhornDomain::Log)
+    throw InputError("start = " + std::string(sinkhorn_start_table.to_string(start)) + ", eps = " +
+                     format_double(eps_value(), "%g") +
+                     ": the deployed variants (softmax start, ε) run in the exp domain only; use --domain exp");
+}
+
+SinkhornOptions with_dsv4_preset(SinkhornOptions o) {
+  if (o.start == SinkhornStart::Auto) o.start = SinkhornStart::SoftmaxCols;
+  if (!o.eps) o.eps = 1e-6;
+  return o;
 }
 
 double row_error(const Mat& H) {

@@ -15,6 +15,7 @@
 // `true|false` (also for flags), enums by their table's names, lists comma-separated.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,8 @@ class OptionSet {
   void bind(std::string key, int& field, std::string help);
   void bind(std::string key, std::uint64_t& field, std::string help);
   void bind(std::string key, double& field, std::string help);
+  /// A number, or "auto" (unset: the default depends on other options, as the help says).
+  void bind(std::string key, std::optional<double>& field, std::string help);
   void bind(std::string key, std::string& field, std::string help);
   /// A Boolean option ("true|false"); `flag` makes it a switch (Flag).
   void bind(std::string key, bool& field, std::string help, bool flag = false);

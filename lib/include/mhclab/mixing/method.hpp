@@ -12,8 +12,10 @@
 
 namespace mhclab {
 
-enum class MethodId { ResNet, HC, MHC, MHCLite, KromHC, TBP, RTBP, Tropical, GoMHC, Circulant, Cayley, SHC, IsoHC };
-inline constexpr EnumTable<MethodId, 13> method_table{
+enum class MethodId {
+  ResNet, HC, MHC, MHCLite, KromHC, TBP, RTBP, Tropical, GoMHC, Circulant, Cayley, SHC, IsoHC, Dsv4
+};
+inline constexpr EnumTable<MethodId, 14> method_table{
     "method",
     {{{MethodId::ResNet, "resnet"},
       {MethodId::HC, "hc"},
@@ -27,7 +29,8 @@ inline constexpr EnumTable<MethodId, 13> method_table{
       {MethodId::Circulant, "circulant"},
       {MethodId::Cayley, "cayley"},
       {MethodId::SHC, "shc"},
-      {MethodId::IsoHC, "isohc"}}}};
+      {MethodId::IsoHC, "isohc"},
+      {MethodId::Dsv4, "dsv4"}}}};
 
 /// `authors`: what the authors' code does (closed forms in SPEC §2); `identity`: the method's parameters
 /// for H₀ = (1−ε)I + εJ/n (ε = init_eps).
@@ -50,7 +53,7 @@ struct Modifiers {
 struct MethodOptions {
   MethodId method = MethodId::MHC;
   Index n = 4;                      ///< number of streams, ≥ 1
-  SinkhornOptions sinkhorn;         ///< mhc (and the τ of the tropical identity init)
+  SinkhornOptions sinkhorn;         ///< mhc, dsv4 (with_dsv4_preset), and the τ of the tropical identity init
   /// mhc/tropical identity init: the τ at which its logits are computed, θ = init_tau·log H₀ (SPEC §2 uses the
   /// Sinkhorn τ, which makes the init exact at every τ); 0 = the Sinkhorn τ. A fixed init_tau holds the logits
   /// fixed while τ varies (the temperature experiment).
@@ -124,7 +127,7 @@ class Method {
 };
 
 /// The shape of θ as a row-major matrix, for methods whose parameters are one (hc, mhc, tropical, cayley: the n×n
-/// matrix Z[i, j] = θ[i·n + j]; tbp: the (n−1)×(n−1) chart matrix, SPEC §2.1; isohc: the (n−1)×(n−1) Θ; go-mhc:
+/// matrix Z[i, j] = θ[i·n + j]; dsv4: the n×n comb logits L[from, to] = θ[from·n + to]; tbp: the (n−1)×(n−1) chart matrix, SPEC §2.1; isohc: the (n−1)×(n−1) Θ; go-mhc:
 /// the ns×ns Θ); {0, 0} for the others. A registry trait: readers accept such an array (as PyTorch exports it) as
 /// well as the flat (p,) vector.
 struct ParamMatrixShape {

@@ -10,10 +10,18 @@
 //       log M_ij = (Z_ij − max Z + u_i + v_j)/τ,   v_j ← −τ·LSE_i((Z_ij − max Z + u_i)/τ), etc.
 //     never under/overflows; the geometric schedule (ε-scaling) runs iteration k at
 //     τ_k = τ^{k/(t−1)} (from 1 down to τ), warm-starting u, v (constant when τ ≥ 1 or t = 1).
+//   deployed variants (exp domain; DeepSeek-V4's `hc_split_sinkhorn` is the preset start = softmax_cols,
+//     eps_placement = both, eps = 1e-6, col_then_row — docs/SPEC_NOTES.md "Sinkhorn as deployed"):
+//     start softmax_cols / softmax_rows: M⁰ = the softmax of Z/τ down each column / along each row (per-vector max
+//       shift, denominators without ε, entries may underflow to 0 as in torch.softmax) instead of exp((Z − max Z)/τ);
+//       a softmax along the side the order normalises first takes the place of iteration 1's first half-step
+//       (so t iterations are still 2t normalisations), along the other side it is an extra step before them;
+//     eps_placement: `after_start` adds ε to every entry of M⁰, `denominators` divides by (sum + ε), `both` does both.
 //   precision emulation (SPEC §3.2, exp domain): inputs rounded to the storage format; every elementary
 //     operation (subtract max, divide by τ, exp, each addition of a sum, each division) evaluated in fp64
 //     and rounded once to the accumulate format; every stored intermediate (exp output, each normalised
 //     matrix) rounded to the storage format.
+#include <optional>
 #include <string>
 
 #include "mhclab/core/enum_table.hpp"
@@ -34,6 +42,25 @@ enum class TauSchedule { Constant, Geometric };
 inline constexpr EnumTable<TauSchedule, 2> tau_schedule_table{
     "tau-schedule", {{{TauSchedule::Constant, "constant"}, {TauSchedule::Geometric, "geometric"}}}};
 
+/// What the first step of the exp domain computes (see the header comment). `auto` = the method's preset: exp for
+/// mhc, softmax_cols for dsv4.
+enum class SinkhornStart { Auto, Exp, SoftmaxRows, SoftmaxCols };
+inline constexpr EnumTable<SinkhornStart, 4> sinkhorn_start_table{
+    "start",
+    {{{SinkhornStart::Auto, "auto"},
+      {SinkhornStart::Exp, "exp"},
+      {SinkhornStart::SoftmaxRows, "softmax_rows"},
+      {SinkhornStart::SoftmaxCols, "softmax_cols"}}}};
+
+/// Where a deployed kernel's ε enters (ignored when ε = 0).
+enum class EpsPlacement { Both, Denominators, AfterStart, None };
+inline constexpr EnumTable<EpsPlacement, 4> eps_placement_table{
+    "eps-placement",
+    {{{EpsPlacement::Both, "both"},
+      {EpsPlacement::Denominators, "denominators"},
+      {EpsPlacement::AfterStart, "after_start"},
+      {EpsPlacement::None, "none"}}}};
+
 enum class SinkhornStatus { FixedIterations, Converged, MaxIterations, NumericalIssue };
 inline constexpr EnumTable<SinkhornStatus, 4> sinkhorn_status_table{
     "status",
@@ -51,6 +78,16 @@ struct SinkhornOptions {
   TauSchedule schedule = TauSchedule::Constant;  ///< geometric: log domain only
   Precision precision = Precision::FP64;      ///< storage format (emulated, exp domain only)
   Accumulate accumulate = Accumulate::FP32;   ///< accumulate format for fp32/bf16 runs
+  SinkhornStart start = SinkhornStart::Auto;  ///< auto = exp here (a method may preset it: dsv4)
+  std::optional<double> eps;                  ///< the kernels' ε ≥ 0; unset = 0 here (a method may preset it: dsv4)
+  EpsPlacement eps_placement = EpsPlacement::Both;
+
+  /// ε as used (unset = 0).
+  [[nodiscard]] double eps_value() const { return eps.value_or(0.0); }
+  /// True for the plain paper iteration (start exp or auto, no ε): the batched kernels' semantics.
+  [[nodiscard]] bool plain() const {
+    return (start == SinkhornStart::Auto || start == SinkhornStart::Exp) && eps_value() == 0.0;
+  }
 
   /// Throws InputError with a precise message, e.g. "sinkhorn.iterations = 0; must be ≥ 1".
   void validate() const;
@@ -95,6 +132,10 @@ struct SinkhornResult {
 /// with the emulated run's iteration count. Throws ComputeError when the forward has status numerical_issue,
 /// InputError for invalid options or shapes.
 [[nodiscard]] Mat sinkhorn_vjp(const Mat& Z, const SinkhornOptions& options, const Mat& dH);
+
+/// DeepSeek-V4's deployed Sinkhorn as a preset of these options (method dsv4): start auto → softmax_cols, eps unset →
+/// 1e-6 (hc_eps); everything else (iterations, order, eps_placement, τ, precision) as given.
+[[nodiscard]] SinkhornOptions with_dsv4_preset(SinkhornOptions options);
 
 /// max_i |Σ_j H_ij − 1|
 [[nodiscard]] double row_error(const Mat& H);
