@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "mhclab/core/error.hpp"
 #include "mhclab/io/output_paths.hpp"
 #include "mhclab/kinds/analyze.hpp"
 
@@ -19,18 +20,26 @@ struct AnalyzeCli {
   std::string out;
   std::string eigenvalues;
   std::string singular_values;
+  std::string gates;
+  bool method_given = false;  ///< --method on the command line (else --checkpoint implies dsv4)
 };
 
 int run_analyze(AnalyzeCli& c) {
-  check_output_paths({{"input", c.o.input}},
-                     {{"out", c.out}, {"eigenvalues", c.eigenvalues}, {"singular-values", c.singular_values}});
-  check_csv_outputs({{"out", c.out}, {"eigenvalues", c.eigenvalues}, {"singular-values", c.singular_values}});
+  check_output_paths({{"input", c.o.input}, {"checkpoint", c.o.checkpoint}},
+                     {{"out", c.out}, {"eigenvalues", c.eigenvalues}, {"singular-values", c.singular_values},
+                      {"gates", c.gates}});
+  check_csv_outputs({{"out", c.out}, {"eigenvalues", c.eigenvalues}, {"singular-values", c.singular_values},
+                     {"gates", c.gates}});
+  if (!c.gates.empty() && c.o.checkpoint.empty())
+    throw InputError("--gates writes a checkpoint's pre/post gates; give --checkpoint");
+  if (!c.o.checkpoint.empty() && !c.method_given) c.o.method.method = MethodId::Dsv4;
   c.o.eigenvalues = !c.eigenvalues.empty();
   c.o.singular_values = !c.singular_values.empty();
   const AnalyzeKindResult r = analyze_kind(c.o);
   emit(c.out, r.csv);
   if (c.o.eigenvalues) emit(c.eigenvalues, r.eigenvalue_csv);
   if (c.o.singular_values) emit(c.singular_values, r.singular_value_csv);
+  if (!c.gates.empty()) emit(c.gates, r.gates_csv);
   if (r.topk) {
     const TopkResult& t = *r.topk;
     const Index k = c.o.topk > 0 ? c.o.topk : std::min<Index>(6, r.n);  // the automatic K (kinds/analyze.hpp)
@@ -56,7 +65,11 @@ void setup_analyze(CLI::App& app, Registry& r) {
   sub->add_option("--out", c->out, "Write the CSV here (atomically) instead of stdout");
   sub->add_option("--eigenvalues", c->eigenvalues, "Write all eigenvalues per depth and kind (CSV)");
   sub->add_option("--singular-values", c->singular_values, "Write all singular values per depth and kind (CSV)");
-  r.add(sub, [c] { return run_analyze(*c); });
+  sub->add_option("--gates", c->gates, "--checkpoint: write the sites' pre/post gates (CSV)");
+  r.add(sub, [c, sub] {
+    c->method_given = sub->count("--method") > 0;
+    return run_analyze(*c);
+  });
 }
 
 }  // namespace mhclab::app

@@ -229,7 +229,12 @@ GeneratedStack file_stack(const Method& method, const StackOptions& o, std::uint
 void StackOptions::validate() const {
   validate_values(*this);
   const std::string g = "generator '" + kind_name(kind) + "'";
-  if (kind == GeneratorKind::Trained) {
+  if (kind == GeneratorKind::Checkpoint) {
+    if (input.empty()) throw InputError(g + " needs input (a checkpoint: index .json, directory or .safetensors)");
+    if (layers < 0) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (or 0 = every site)");
+    if (!tensor.empty()) throw InputError("tensor is only for generator 'file' with a .safetensors input");
+    checkpoint.validate();
+  } else if (kind == GeneratorKind::Trained) {
     if (input.empty()) throw InputError(g + " needs input (the directory of a `mhclab train --out DIR` run)");
     if (layers < 0) throw InputError("layers = " + std::to_string(layers) + "; must be ≥ 1 (or 0 = as in the run)");
     if (!tensor.empty()) throw InputError("tensor is only for generator 'file' with a .safetensors input");
@@ -291,8 +296,39 @@ std::vector<GeneratedStack> generate_stacks(const Method& method, const StackOpt
       return out;
     }
     case GeneratorKind::Trained: return trained_stacks(method, o);
+    case GeneratorKind::Checkpoint: {
+      const CheckpointStack cs = read_checkpoint_stack(o.input, o.checkpoint);
+      const std::size_t S = cs.sites.size();
+      if (o.layers != 0 && static_cast<std::size_t>(o.layers) != S)
+        throw InputError(o.input + ": " + std::to_string(S) + " sites (" + std::to_string(cs.layers) +
+                         " layers); layers = " + std::to_string(o.layers) + " requested");
+      std::vector<GeneratedStack> out;
+      out.push_back(stack_from_checkpoint(method, cs, seed));
+      return out;
+    }
   }
   throw InputError("generator '" + kind_name(o.kind) + "' is not available for stacks yet");
+}
+
+GeneratedStack stack_from_checkpoint(const Method& method, const CheckpointStack& cs, std::uint64_t seed) {
+  if (method.id() != MethodId::Dsv4)
+    throw InputError(cs.source + ": a checkpoint's sites hold DeepSeek-V4-style [from, to] comb logits; use method "
+                     "dsv4 (got " + std::string(method_table.to_string(method.id())) + ")");
+  if (cs.n != method.n())
+    throw InputError(cs.source + ": the sites have n = " + std::to_string(cs.n) + " streams; the method has n = " +
+                     std::to_string(method.n()));
+  const std::size_t S = cs.sites.size();
+  GeneratedStack st;
+  st.lead_axes = cs.tokens == 0 ? std::vector<std::string>{"layer"} : std::vector<std::string>{"token", "layer"};
+  st.lead_shape = cs.tokens == 0 ? std::vector<std::size_t>{S} : std::vector<std::size_t>{cs.tokens, S};
+  for (const Dsv4Gates& g : cs.gates) {
+    Vec theta(g.comb_logits.size());
+    for (Index j = 0; j < g.comb_logits.rows(); ++j)
+      for (Index k = 0; k < g.comb_logits.cols(); ++k) theta[j * g.comb_logits.cols() + k] = g.comb_logits(j, k);
+    st.thetas.push_back(std::move(theta));
+  }
+  build_all(method, seed, st, cs.source);
+  return st;
 }
 
 Vec stack_theta(const Method& method, const StackOptions& o, std::uint64_t seed, std::uint64_t layer, long step) {

@@ -16,8 +16,13 @@ constexpr Index kAutoTopkK = 6;
 
 /// The file as one GeneratedStack (lead axes (layer) or (token, layer)). Matrices are taken at their own n (method
 /// and n only matter for parameter stacks).
-GeneratedStack load(const AnalyzeKindOptions& o) {
+GeneratedStack load(const AnalyzeKindOptions& o, AnalyzeKindResult& out) {
   const bool per_token = o.token_average.has_value();
+  if (!o.checkpoint.empty()) {
+    const CheckpointStack cs = read_checkpoint_stack(o.checkpoint, o.selection);
+    out.gates_csv = checkpoint_gates_csv(cs);
+    return stack_from_checkpoint(*make_method(o.method), cs, 0);
+  }
   if (o.input_kind == InputKind::Matrices) {
     StackReadOptions r;
     r.layout = o.layout;
@@ -71,7 +76,19 @@ void spectra(const AnalyzeKindOptions& o, const std::vector<Mat>& stack, Analyze
 
 void AnalyzeKindOptions::validate() const {
   method.validate();
-  if (input.empty()) throw InputError("input is required (the stack file)");
+  if (checkpoint.empty() && input.empty()) throw InputError("input is required (the stack file), or checkpoint");
+  if (!checkpoint.empty()) {
+    if (!input.empty()) throw InputError("input and checkpoint are exclusive: give one stack");
+    if (method.method != MethodId::Dsv4)
+      throw InputError("checkpoint: the sites hold DeepSeek-V4-style [from, to] comb logits; use method dsv4 (got " +
+                       std::string(method_table.to_string(method.method)) + ")");
+    selection.validate();
+    if (selection.hidden.empty() == token_average.has_value())
+      throw InputError(selection.hidden.empty()
+                           ? "token-average needs per-token gates: give hidden (states or mixes per token and site)"
+                           : "hidden gives per-token combs (token, site): choose token-average metric, matrix or "
+                             "composite");
+  }
   if (topk < 0) throw InputError("topk = " + std::to_string(topk) + "; must be ≥ 1 (0 = automatic)");
   if (token_average && (eigenvalues || singular_values || topk != 0))
     throw InputError("eigenvalues, singular-values and topk take a (layer, …) stack; with token-average write the "
@@ -87,6 +104,9 @@ void bind_analyze_options(OptionSet& s, AnalyzeKindOptions& o) {
   bind_selection_options(s, o.table);
   s.bind("input", o.input, "Stack file (.npy (L,n,n) / (L,p), long-form .csv, or .safetensors with tensor)");
   s.bind("tensor", o.tensor, "The tensor to read from a .safetensors input (e.g. a checkpoint's H_res)");
+  s.bind("checkpoint", o.checkpoint,
+         "A production checkpoint (index .json, directory or .safetensors): its hyper-connection sites, method dsv4");
+  bind_checkpoint_options(s, o.selection);
   s.bind("input-kind", o.input_kind, input_kind_table, "What the trailing axes hold");
   s.bind("layout", o.layout, layout_table, "to_from (paper orientation) or from_to (transpose on read)");
   s.add({"token-average", {},
@@ -105,9 +125,9 @@ void bind_analyze_options(OptionSet& s, AnalyzeKindOptions& o) {
 AnalyzeKindResult analyze_kind(const AnalyzeKindOptions& o) {
   o.validate();
   const MethodOptions& mo = o.method;
-  const GeneratedStack g = load(o);
-  const Index n = g.H.front().rows();
   AnalyzeKindResult out;
+  const GeneratedStack g = load(o, out);
+  const Index n = g.H.front().rows();
   out.matrices = g.count();
   out.n = n;
   DepthTableOptions table = o.table;

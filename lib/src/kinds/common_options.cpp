@@ -52,6 +52,23 @@ void bind_stack_options(OptionSet& s, StackOptions& o) {
   s.bind("tensor", o.tensor, "The tensor to read from a .safetensors input");
   s.bind("input-kind", o.input_kind, input_kind_table, "What the file's trailing axes hold");
   s.bind("layout", o.layout, layout_table, "to_from (paper orientation) or from_to (transpose on read)");
+  bind_checkpoint_options(s, o.checkpoint);
+}
+
+void bind_checkpoint_options(OptionSet& s, CheckpointSelection& c) {
+  s.bind("family", c.family, checkpoint_family_table, "Checkpoint naming (generators/checkpoint_stack.hpp)");
+  s.bind("pattern", c.pattern, "family pattern: the base tensor's name with {layer} and {site}, e.g. "
+                               "'layers.{layer}.hc_{site}_base'");
+  s.add({"sites", {}, "Sites per layer in depth order (default: the family's, deepseek-v4: attn,ffn)", OptionType::List,
+         [&c](std::string_view t) { c.sites = parse_name_list(t, "sites"); },
+         [&c] {
+           std::string out;
+           for (const std::string& x : c.sites) out += (out.empty() ? "" : ",") + x;
+           return out;
+         }});
+  s.bind("hidden", c.hidden,
+         "Per-token .npy: residual states (tokens, sites, n, C) or mixes (tokens, sites, m) -> per-token combs");
+  s.bind("hc-eps", c.hc_eps, "ε added to the pre gates (DeepSeek-V4's hc_eps)");
 }
 
 void bind_seed_options(OptionSet& s, Index& seeds, std::uint64_t& first_seed, const char* what) {
@@ -84,9 +101,12 @@ void bind_selection_options(OptionSet& s, DepthTableOptions& table) {
 
 void validate_runs(Index seeds, int threads, const StackOptions* stack) {
   if (seeds < 1) throw InputError("seeds = " + std::to_string(seeds) + "; must be ≥ 1");
-  if (stack != nullptr && (stack->kind == GeneratorKind::File || stack->kind == GeneratorKind::Trained) && seeds != 1)
-    throw InputError("seeds = " + std::to_string(seeds) + "; the file and trained generators read their stack: use 1 "
-                     "seed");
+  if (stack != nullptr &&
+      (stack->kind == GeneratorKind::File || stack->kind == GeneratorKind::Trained ||
+       stack->kind == GeneratorKind::Checkpoint) &&
+      seeds != 1)
+    throw InputError("seeds = " + std::to_string(seeds) + "; the file, trained and checkpoint generators read their "
+                     "stack: use 1 seed");
   if (threads < 0) throw InputError("threads = " + std::to_string(threads) + "; must be ≥ 0 (0 = all cores)");
 }
 

@@ -12,14 +12,15 @@
 
 namespace mhclab {
 
-enum class GeneratorKind { Init, Random, Drift, Trained, File };
-inline constexpr EnumTable<GeneratorKind, 5> generator_table{
+enum class GeneratorKind { Init, Random, Drift, Trained, File, Checkpoint };
+inline constexpr EnumTable<GeneratorKind, 6> generator_table{
     "generator",
     {{{GeneratorKind::Init, "init"},
       {GeneratorKind::Random, "random"},
       {GeneratorKind::Drift, "drift"},
       {GeneratorKind::Trained, "trained"},
-      {GeneratorKind::File, "file"}}}};
+      {GeneratorKind::File, "file"},
+      {GeneratorKind::Checkpoint, "checkpoint"}}}};
 
 struct ParamGeneratorOptions {
   GeneratorKind kind = GeneratorKind::Random;

@@ -19,6 +19,9 @@
 //           for a dynamic mapping, (snapshots, tokens, L, n, n). One stack per snapshot (`steps` selects some;
 //           empty = all), step = the training step, lead axes (layer) or (token, layer); the matrices as trained
 //           (the run's modifiers are in them; the method's are not applied again; no θ).
+//   checkpoint the hyper-connection sites of a production checkpoint (generators/checkpoint_stack.hpp): input =
+//           the index, directory or .safetensors file; θ_s = site s's comb logits L[from, to] (static, or per token
+//           with hidden states: lead axes (token, layer)), 2L sites in depth order as the layer axis; method dsv4.
 //
 // Random streams (mhclab/core/random.hpp gives the recipe; all indices uint64, layer index l = 0..L−1 is
 // 0-based, H_1 ↔ l = 0; each stream is consumed as exactly p = method.num_params() normals, in θ order):
@@ -44,6 +47,7 @@
 #include <vector>
 
 #include "mhclab/core/types.hpp"
+#include "mhclab/generators/checkpoint_stack.hpp"
 #include "mhclab/generators/params.hpp"
 #include "mhclab/io/matrix_file.hpp"
 #include "mhclab/mixing/method.hpp"
@@ -70,6 +74,7 @@ struct StackOptions {
   InputKind input_kind = InputKind::Matrices;   ///< file: meaning of the trailing axes
   Layout layout = Layout::ToFrom;               ///< file: from_to transposes each matrix on read
   std::string tensor;  ///< file: the tensor of a .safetensors input (`--tensor`; must be empty otherwise)
+  CheckpointSelection checkpoint;  ///< checkpoint: family, pattern, sites, hidden states
   /// file: leading axes, one of {"layer"}, {"step", "layer"}, {"token", "layer"}.
   std::vector<std::string> lead_axes = {"layer"};
   /// Number of layers L ≥ 1 (init/random/drift: required). file: 0 = as in the file, otherwise the file's
@@ -100,6 +105,11 @@ struct GeneratedStack {
 /// every other kind → exactly one (step 0).
 [[nodiscard]] std::vector<GeneratedStack> generate_stacks(const Method& method, const StackOptions& options,
                                                           std::uint64_t seed);
+
+/// The stack of a checkpoint's sites (generator checkpoint): θ = each site's comb logits, row-major [from, to]; H
+/// through `method`, which must be dsv4 with the sites' n (InputError otherwise). Lead axes (layer) for static gates,
+/// (token, layer) per token; the sites are the layer axis.
+[[nodiscard]] GeneratedStack stack_from_checkpoint(const Method& method, const CheckpointStack& stack, std::uint64_t seed);
 
 /// θ of (seed, layer, step) computed from scratch (init, random, drift; layer 0-based, step ≥ 0; step must
 /// be 0 for init/random). The reference for the incremental drift and for parallel callers: O(step·p).

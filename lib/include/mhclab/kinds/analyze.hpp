@@ -16,6 +16,7 @@
 
 #include "mhclab/analysis/token_average.hpp"
 #include "mhclab/analysis/topk.hpp"
+#include "mhclab/generators/checkpoint_stack.hpp"
 #include "mhclab/io/matrix_file.hpp"
 #include "mhclab/kinds/option_set.hpp"
 #include "mhclab/mixing/method.hpp"
@@ -29,6 +30,10 @@ struct AnalyzeKindOptions {
   double init_eps = 0.01;
   std::string input;     ///< the stack file (.npy, long-form .csv, .safetensors with tensor); required
   std::string tensor;    ///< the tensor of a .safetensors input
+  /// A production checkpoint instead of input (generators/checkpoint_stack.hpp): its 2L sites as the stack, method
+  /// dsv4; the gates table (pre/post per site) comes with the result.
+  std::string checkpoint;
+  CheckpointSelection selection;
   InputKind input_kind = InputKind::Matrices;
   Layout layout = Layout::ToFrom;
   DepthTableOptions table;  ///< kinds, metrics, lyapunov (sinkhorn_columns is decided here)
@@ -48,6 +53,7 @@ struct AnalyzeKindResult {
   std::string eigenvalue_csv;   ///< when options.eigenvalues
   std::string singular_value_csv;  ///< when options.singular_values
   std::optional<TopkResult> topk;  ///< when the top-k solver ran (Spectra's statuses and iterations)
+  std::string gates_csv;        ///< checkpoint: `[token,]site,layer,name,pre_0..,post_0..` per site
   std::size_t matrices = 0;     ///< matrices read
   Index n = 0;                  ///< their size
 };

@@ -20,6 +20,10 @@ void bind_method_options(OptionSet& s, MethodOptions& o, InitKind& init, double&
 /// bind_method_options); `layers` is bound by the kind (its help differs).
 void bind_stack_options(OptionSet& s, StackOptions& o);
 
+/// family, pattern, sites, hidden, hc-eps: which tensors of a production checkpoint form the chain
+/// (generators/checkpoint_stack.hpp); bound by bind_stack_options and by `analyze --checkpoint`.
+void bind_checkpoint_options(OptionSet& s, CheckpointSelection& c);
+
 /// seeds (S) and seed (the first seed S0): a kind's runs use seeds S0 .. S0 + S − 1.
 void bind_seed_options(OptionSet& s, Index& seeds, std::uint64_t& first_seed, const char* what = "seeds");
 
