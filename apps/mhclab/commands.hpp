@@ -48,6 +48,7 @@ void setup_fit(CLI::App& app, Registry& r);
 void setup_plot(CLI::App& app, Registry& r);
 void setup_notebook(CLI::App& app, Registry& r);
 void setup_train(CLI::App& app, Registry& r);
+void setup_conform(CLI::App& app, Registry& r);
 
 inline void setup_all(CLI::App& app, Registry& r) {
   setup_mix(app, r);
@@ -56,6 +57,7 @@ inline void setup_all(CLI::App& app, Registry& r) {
   setup_propagate(app, r);
   setup_train(app, r);
   setup_fit(app, r);
+  setup_conform(app, r);
   setup_run(app, r);
   setup_plot(app, r);
   setup_notebook(app, r);

@@ -576,5 +576,145 @@ chk=$("$BIN" analyze --input "$TMP/par.npy" --input-kind params --method circula
 [ "$("$BIN" analyze --input "$TMP/par.npy" --input-kind params --method circulant --n 4 --gamma 0.5 2>&1)" != \
   "$("$BIN" analyze --input "$TMP/par.npy" --input-kind params --method circulant --n 4 2>&1)" ] \
   && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze circulant: --gamma has no effect"; }
+# ---- conform: a kernel's outputs against the fp64 reference (exit 0 pass, 1 FAIL with a diagnosis, 2 bad input) ----
+# cL3.npy: a (3, 4, 4) batch of dsv4 comb logits [from, to]; the "kernel" outputs come from `mhclab mix` (fp64, and its
+# bf16 emulation), stacked by Python into (3, 4, 4) in paper orientation (cH3), transposed (cHt3) and bf16 (cB3).
+$PY - "$TMP" <<'PYEOF'
+import struct, sys, os, math
+d = sys.argv[1]
+def npy(name, shape, vals):
+    h = "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }" % ('(' + ''.join('%d, ' % s for s in shape) + ')')
+    h = h.encode('latin1'); h += b' ' * (64 - (10 + len(h) + 1) % 64) + b'\n'
+    open(os.path.join(d, name), 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h + struct.pack('<%dd' % len(vals), *vals))
+allv = []
+for b in range(3):
+    v = [2.0 * math.sin(1.7 * k + 0.3 * k * k + b) for k in range(16)]
+    npy('cl%d.npy' % b, (4, 4), v); allv += v
+npy('cL3.npy', (3, 4, 4), allv)
+PYEOF
+for k in 0 1 2; do
+  "$BIN" mix --method dsv4 --n 4 --logits "$TMP/cl$k.npy" --out "$TMP/ch$k.npy" >/dev/null
+  "$BIN" mix --method dsv4 --n 4 --logits "$TMP/cl$k.npy" --precision bf16 --out "$TMP/cb$k.npy" >/dev/null
+done
+$PY - "$TMP" <<'PYEOF'
+import struct, sys, os
+d = sys.argv[1]
+def load(name):  # a (4, 4) float64 .npy written by mhclab
+    b = open(os.path.join(d, name), 'rb').read(); hl = struct.unpack('<H', b[8:10])[0]
+    return list(struct.unpack('<16d', b[10 + hl:]))
+def npy(name, shape, vals):
+    h = "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }" % ('(' + ''.join('%d, ' % s for s in shape) + ')')
+    h = h.encode('latin1'); h += b' ' * (64 - (10 + len(h) + 1) % 64) + b'\n'
+    open(os.path.join(d, name), 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h + struct.pack('<%dd' % len(vals), *vals))
+H = [load('ch%d.npy' % b) for b in range(3)]
+npy('cH3.npy', (3, 4, 4), sum(H, []))
+npy('cHt3.npy', (3, 4, 4), sum([[h[4 * j + i] for i in range(4) for j in range(4)] for h in H], []))
+npy('cB3.npy', (3, 4, 4), sum([load('cb%d.npy' % b) for b in range(3)], []))
+PYEOF
+expect 0 "^pass$" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cH3.npy" --method dsv4
+expect 0 "^err_max +0 +0 +0 +0$" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cH3.npy" --method dsv4
+expect 0 "method=dsv4 n=4 batch=3 layout=from_to" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cHt3.npy" --method dsv4 --layout from_to
+expect 1 "FAIL: transposed: .*--layout from_to" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cHt3.npy" --method dsv4
+expect 1 "FAIL: precision_bf16: matches bf16 arithmetic" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cB3.npy" --method dsv4
+expect 0 "^pass$" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cB3.npy" --method dsv4 --tolerance 0.02
+expect 1 "FAIL: " -- conform --logits "$TMP/cL3.npy" --output "$TMP/cH3.npy" --method mhc --out "$TMP/conform.csv"
+[ "$(head -1 "$TMP/conform.csv")" = "matrix,err_max,err_rel,row_err,col_err,ref_row_err,ref_col_err,dist_projection,grad_err_max,grad_err_rel" ] \
+  && [ "$(wc -l <"$TMP/conform.csv")" -eq 4 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: conform --out table"; }
+expect 2 "missing.npy: cannot read" -- conform --logits "$TMP/cL3.npy" --output "$TMP/missing.npy" --method dsv4
+expect 2 "z44.npy: the output holds 1 matrix 4 × 4.*expected 3 matrices 4 × 4 like the logits.*\(3, 4, 4\)" -- conform --logits "$TMP/cL3.npy" --output "$TMP/z44.npy" --method dsv4
+expect 2 "cL3.npy: matrices are 4 × 4; expected n = 3" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cH3.npy" --method dsv4 --n 3
+expect 2 "--grad-in .*go together" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cH3.npy" --method dsv4 --grad-in "$TMP/cH3.npy"
+expect 2 "precision = bf16; the reference is fp64" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cH3.npy" --method dsv4 --precision bf16
+expect 2 "does not take an n×n logit matrix" -- conform --logits "$TMP/cL3.npy" --output "$TMP/cH3.npy" --method kromhc
+expect 2 "--output is required" -- conform --logits "$TMP/cL3.npy" --method dsv4
+# ---- production checkpoints: dsv4 mix, analyze --checkpoint on a sharded DeepSeek-V4-layout checkpoint ----------------
+# ck/: two shards + model.safetensors.index.json, 3 layers × (attn, ffn) sites (F32 fn/base/scale), an MTP block and
+# an unrelated BF16 tensor; ckh.npy: per-token residual states (5 tokens, 6 sites, 4, 8); ckhole/: layer 1 ffn missing.
+$PY - "$TMP" <<'PYEOF'
+import struct, sys, os, json, math, random
+d = sys.argv[1]
+random.seed(3)
+n, C, L = 4, 8, 3; m = (2 + n) * n
+def st(path, tensors):  # tensors: name -> (dtype, shape, packed bytes)
+    hdr, off, data = {}, 0, b''
+    for k in sorted(tensors):
+        dt, shape, b = tensors[k]; hdr[k] = {'dtype': dt, 'shape': list(shape), 'data_offsets': [off, off + len(b)]}
+        off += len(b); data += b
+    h = json.dumps(hdr).encode(); h += b' ' * ((8 - len(h) % 8) % 8)
+    open(path, 'wb').write(struct.pack('<Q', len(h)) + h + data)
+def f32(v): return struct.pack('<%df' % len(v), *v)
+t = {}
+for l in range(L):
+    for s in ('attn', 'ffn'):
+        b = [random.gauss(0, 0.5) for _ in range(m)]
+        for j in range(n): b[2 * n + j * n + j] += 4.0
+        t['layers.%d.hc_%s_base' % (l, s)] = ('F32', (m,), f32(b))
+        t['layers.%d.hc_%s_fn' % (l, s)] = ('F32', (m, n * C), f32([random.gauss(0, 0.2) for _ in range(m * n * C)]))
+        t['layers.%d.hc_%s_scale' % (l, s)] = ('F32', (3,), f32([0.1, 0.1, 0.1]))
+t['mtp.0.hc_attn_base'] = ('F32', (m,), f32([0.0] * m))
+t['embed.weight'] = ('BF16', (2, 2), struct.pack('<4H', 0x3f80, 0, 0, 0x3f80))
+os.makedirs(os.path.join(d, 'ck')); os.makedirs(os.path.join(d, 'ckhole'))
+keys = sorted(t); a = keys[:len(keys) // 2]; b = keys[len(keys) // 2:]
+st(os.path.join(d, 'ck', 'model-00001-of-00002.safetensors'), {k: t[k] for k in a})
+st(os.path.join(d, 'ck', 'model-00002-of-00002.safetensors'), {k: t[k] for k in b})
+wm = {k: 'model-00001-of-00002.safetensors' for k in a}; wm.update({k: 'model-00002-of-00002.safetensors' for k in b})
+json.dump({'metadata': {}, 'weight_map': wm}, open(os.path.join(d, 'ck', 'model.safetensors.index.json'), 'w'))
+st(os.path.join(d, 'ckhole', 'model.safetensors'), {k: v for k, v in t.items() if k != 'layers.1.hc_ffn_base'})
+vals = [random.gauss(0, 1) for _ in range(5 * 2 * L * n * C)]
+h = ("{'descr': '<f8', 'fortran_order': False, 'shape': (5, %d, %d, %d), }" % (2 * L, n, C)).encode('latin1')
+h += b' ' * (64 - (10 + len(h) + 1) % 64) + b'\n'
+open(os.path.join(d, 'ckh.npy'), 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h + struct.pack('<%dd' % len(vals), *vals))
+# the first site's comb logits as a (4, 4) [from, to] array, and the deployed comb computed here (softmax over k, + eps,
+# columns, then 19 × (rows, columns), each by (sum + eps)); printed transposed (paper orientation)
+bl = struct.unpack('<%df' % m, t['layers.0.hc_attn_base'][2])[2 * n:]
+Lm = [[bl[j * n + k] for k in range(n)] for j in range(n)]
+hh = ("{'descr': '<f8', 'fortran_order': False, 'shape': (4, 4), }").encode('latin1'); hh += b' ' * (64 - (10 + len(hh) + 1) % 64) + b'\n'
+open(os.path.join(d, 'ckL.npy'), 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(hh)) + hh + struct.pack('<16d', *[x for r in Lm for x in r]))
+eps = 1e-6
+c = []
+for j in range(n):
+    mx = max(Lm[j]); e = [math.exp(x - mx) for x in Lm[j]]; s = sum(e); c.append([x / s + eps for x in e])
+def cols():
+    for k in range(n):
+        s = sum(c[j][k] for j in range(n)) + eps
+        for j in range(n): c[j][k] /= s
+def rows():
+    for j in range(n):
+        s = sum(c[j]) + eps; c[j] = [x / s for x in c[j]]
+cols()
+for _ in range(19): rows(); cols()
+open(os.path.join(d, 'ckH.txt'), 'w').write('\n'.join(' '.join(repr(c[j][i]) for j in range(n)) for i in range(n)) + '\n')
+PYEOF
+chk=$("$BIN" mix --method dsv4 --n 4 --logits "$TMP/ckL.npy" | head -4 | paste -d' ' - "$TMP/ckH.txt" 2>/dev/null | awk '
+  { if (NF != 8) bad = 1; for (j = 1; j <= 4; j++) { d = $j - $(j + 4); if (d < 0) d = -d; if (d > 1e-12) bad = 1 } }
+  END { print (NR == 4 && !bad) ? "ok" : "bad" }')
+[ "$chk" = "ok" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: mix --method dsv4: not the deployed combᵀ"; }
+expect 0 "status=fixed_iterations" -- mix --method dsv4 --n 4 --logits "$TMP/ckL.npy" --eps 0 --iters 5
+expect 2 "exp domain only" -- mix --method dsv4 --n 4 --logits "$TMP/ckL.npy" --domain log
+expect 2 "eps = 'x'; expected a number" -- mix --method dsv4 --n 4 --eps x
+# mhc --projection newton: the converged projection, both margins at round-off
+expect 0 "row_err=[0-9.e-]+ col_err=[0-9.]+e-1[4-7] .*status=converged" -- mix --method mhc --n 4 --projection newton --logits "$TMP/z44.npy"
+expect 2 "projection = newton .* eps = 0" -- mix --method mhc --n 4 --projection newton --eps 1e-6
+# analyze --checkpoint: 6 sites (3 layers × attn, ffn) per kind; the index file and the directory give the same bytes
+expect 0 "^depth,kind,fwd_gain,sigma_min$" -- analyze --checkpoint "$TMP/ck" --kinds prefix --metrics fwd_gain,sigma_min
+[ "$("$BIN" analyze --checkpoint "$TMP/ck" --kinds prefix | wc -l)" = "7" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --checkpoint: not 6 sites"; }
+[ "$("$BIN" analyze --checkpoint "$TMP/ck" 2>&1)" = "$("$BIN" analyze --checkpoint "$TMP/ck/model.safetensors.index.json" 2>&1)" ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --checkpoint: directory and index differ"; }
+# forward gain of the prefix at depth d is 1 − O(ε·d) (rows sum to 1 − ε): between 1 − 2e-6·d and 1
+chk=$("$BIN" analyze --checkpoint "$TMP/ck" --kinds prefix --metrics fwd_gain | awk -F, 'NR > 1 { if ($3 > 1 || $3 < 1 - 2e-6 * $1) bad = 1; rows++ } END { print (rows == 6 && !bad) ? "ok" : "bad" }')
+[ "$chk" = "ok" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --checkpoint fwd_gain not 1 − O(εd)"; }
+"$BIN" analyze --checkpoint "$TMP/ck" --gates "$TMP/gates.csv" >/dev/null 2>&1
+[ "$(head -1 "$TMP/gates.csv")" = "site,layer,name,pre_0,pre_1,pre_2,pre_3,post_0,post_1,post_2,post_3" ] && \
+  [ "$(cut -d, -f1-3 "$TMP/gates.csv" | sed -n '2p;7p' | tr '\n' ' ')" = "0,0,attn 5,2,ffn " ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --gates"; }
+expect 0 "^stat,depth,kind,fwd_gain$" -- analyze --checkpoint "$TMP/ck" --hidden "$TMP/ckh.npy" --token-average metric --kinds prefix --metrics fwd_gain
+expect 0 "^0,0,1,prefix," -- depth --generator checkpoint --input "$TMP/ck" --method dsv4 --kinds prefix --metrics fwd_gain
+expect 2 "token-average needs per-token gates" -- analyze --checkpoint "$TMP/ck" --token-average metric
+expect 2 "use method dsv4 \(got mhc\)" -- analyze --checkpoint "$TMP/ck" --method mhc
+expect 2 "layers\.1\.hc_ffn_base" -- analyze --checkpoint "$TMP/ckhole"
+expect 2 "no tensor matches 'decoder\.layers\.\{layer\}" -- analyze --checkpoint "$TMP/ck" --family megatron
+expect 2 "does not exist" -- analyze --checkpoint "$TMP/nothere"
+expect 2 "input and checkpoint are exclusive" -- analyze --checkpoint "$TMP/ck" --input "$TMP/h20.npy"
+expect 2 "\(tokens, 6, 4, C\)" -- analyze --checkpoint "$TMP/ck" --hidden "$TMP/h20.npy" --token-average metric
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -50,7 +50,7 @@ TEST_SUITE("kinds_analyze") {
 
   TEST_CASE("refusals name the option") {
     AnalyzeKindOptions o;
-    CHECK(input_error_of([&] { (void)analyze_kind(o); }) == "input is required (the stack file)");
+    CHECK(input_error_of([&] { (void)analyze_kind(o); }) == "input is required (the stack file), or checkpoint");
     o.input = "x.npy";
     o.token_average = TokenAverage::Metric;
     o.eigenvalues = true;

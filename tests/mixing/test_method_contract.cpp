@@ -432,6 +432,13 @@ std::vector<Config> configs() {
   rows.sinkhorn.eps_placement = EpsPlacement::Denominators;
   rows.sinkhorn.eps = 1e-3;
   out.push_back({rows, "mhc (start=softmax_rows, eps=1e-3 in denominators) n=4"});
+  for (const Index n : {3, 4}) {  // the converged projection (dual Newton, implicit backward)
+    MethodOptions o;
+    o.method = MethodId::MHC;
+    o.n = n;
+    o.sinkhorn.projection = SinkhornProjection::Newton;
+    out.push_back({o, "mhc (projection=newton) n=" + std::to_string(n)});
+  }
   MethodOptions d0;
   d0.method = MethodId::Dsv4;
   d0.n = 4;
@@ -455,7 +462,9 @@ std::uint64_t key_of(const Config& c) {
   if (o.gamma != defaults.gamma) variant += 1;
   if (o.cayley_steps != defaults.cayley_steps) variant += static_cast<std::uint64_t>(o.cayley_steps);  // 2
   if (o.alpha != defaults.alpha) variant += 4;
-  if (!o.sinkhorn.plain() && o.method == MethodId::MHC) variant += o.sinkhorn.start == SinkhornStart::SoftmaxRows ? 2 : 1;
+  if (o.sinkhorn.projection == SinkhornProjection::Newton) variant += 3;
+  else if (!o.sinkhorn.plain() && o.method == MethodId::MHC)
+    variant += o.sinkhorn.start == SinkhornStart::SoftmaxRows ? 2 : 1;
   if (o.method == MethodId::Dsv4 && o.sinkhorn.eps) variant += o.sinkhorn.order == SinkhornOrder::RowThenCol ? 2 : 1;
   REQUIRE(variant < 10);
   return static_cast<std::uint64_t>(o.method) * 1000 + static_cast<std::uint64_t>(o.n) * 10 + variant;
@@ -784,7 +793,8 @@ TEST_SUITE("method_contract") {
           }
           if (r.sinkhorn) {  // mhc: finitely many Sinkhorn iterations
             const SinkhornSummary& s = *r.sinkhorn;
-            CHECK(s.status == SinkhornStatus::FixedIterations);
+            const bool newton = c.o.sinkhorn.projection == SinkhornProjection::Newton;
+            CHECK(s.status == (newton ? SinkhornStatus::Converged : SinkhornStatus::FixedIterations));
             CHECK(s.row_err == row_error(r.H));
             CHECK(s.col_err == col_error(r.H));
             CHECK(r.H.minCoeff() >= 0.0);
@@ -800,6 +810,10 @@ TEST_SUITE("method_contract") {
             const double eps_term =
                 2.0 * static_cast<double>(n + 1) *
                 (c.o.method == MethodId::Dsv4 ? with_dsv4_preset(c.o.sinkhorn) : c.o.sinkhorn).eps_value();
+            if (newton) {  // its stopping rule: both margins ≤ 1e-14·n (birkhoff_projection.hpp)
+              CHECK(std::max(s.row_err, s.col_err) <= 1e-14 * static_cast<double>(n));
+              continue;
+            }
             CHECK(last <= 8.0 * static_cast<double>(n) * kU *
                                   (c.o.sinkhorn.domain == SinkhornDomain::Log ? std::max(1.0, range) : 1.0) +
                               eps_term);

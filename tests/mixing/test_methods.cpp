@@ -34,7 +34,7 @@ TEST_CASE("enum↔string table round-trips every method") {
     CHECK(method_table.from_string(name) == id);
     CHECK(method_table.to_string(id) == name);
   }
-  CHECK(method_table.names() == "resnet|hc|mhc|mhc-lite|kromhc|tbp|rtbp|tropical|go-mhc|circulant|cayley|shc|isohc");
+  CHECK(method_table.names() == "resnet|hc|mhc|mhc-lite|kromhc|tbp|rtbp|tropical|go-mhc|circulant|cayley|shc|isohc|dsv4");
 }
 
 TEST_CASE("resnet, hc, mhc, tropical: parameter counts, inits, exactness") {

@@ -30,6 +30,8 @@ void bind_method_options(OptionSet& s, MethodOptions& o, InitKind& init, double&
          "Sinkhorn start (auto = the method's: exp for mhc, softmax_cols for dsv4)");
   s.bind("eps", o.sinkhorn.eps, "Sinkhorn ε of the deployed kernels, in [0, 1) (auto: 0 for mhc, hc_eps = 1e-6 for dsv4)");
   s.bind("eps-placement", o.sinkhorn.eps_placement, eps_placement_table, "Where the Sinkhorn ε enters");
+  s.bind("projection", o.sinkhorn.projection, sinkhorn_projection_table,
+         "mhc: sinkhorn (t iterations) or newton (the converged entropic projection, implicit backward)");
   s.bind("factors", o.factors, "KromHC factor sizes, e.g. 2,2 (default from n)");
   s.bind("go-s", o.go_s, "go-mhc block size s (Θ is ns×ns; 1 = orthostochastic)");
   s.bind("gamma", o.gamma, "circulant: c = (1-γ)e0 + γ·softmax(z), γ in (0, 1] (leaky schedule γ = β/(2L))");

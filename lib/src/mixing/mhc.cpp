@@ -1,9 +1,11 @@
-// mHC (arXiv 2512.24880): H = Sinkhorn–Knopp(exp(Z/τ)), Z[i, j] = θ[i·n + j] (row-major), n² parameters.
+// mHC (arXiv 2512.24880): H = Sinkhorn–Knopp(exp(Z/τ)), Z[i, j] = θ[i·n + j] (row-major), n² parameters; with
+// projection = newton the converged entropic projection of exp(Z/τ) (mixing/birkhoff_projection.hpp).
 // Inits (SPEC §2): authors Z = 0 on the diagonal, −8 off it; identity Z = τ·log H₀ (a positive doubly
 // stochastic matrix is a Sinkhorn fixed point, so H = H₀ up to round-off after any t).
 #include <cmath>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/mixing/birkhoff_projection.hpp"
 #include "mixing/factories.hpp"
 
 namespace mhclab::detail {
@@ -48,12 +50,27 @@ class MHC final : public Method {
     return sinkhorn_init_params(n_, kind, eps, init_tau_);
   }
   MixResult build(const Vec& theta) const override {
+    if (sinkhorn_.projection == SinkhornProjection::Newton) {
+      EntropicProjectionResult p = entropic_projection(logits_matrix(theta, n_), newton());
+      SinkhornSummary s;
+      s.status = p.status == ProjectionStatus::Converged        ? SinkhornStatus::Converged
+                 : p.status == ProjectionStatus::MaxIterations ? SinkhornStatus::MaxIterations
+                                                               : SinkhornStatus::NumericalIssue;
+      s.iterations = p.iterations;
+      s.row_err = s.trunc_row_err = p.row_err;
+      s.col_err = s.trunc_col_err = p.col_err;
+      s.issue = p.issue;
+      return {std::move(p.H), s};
+    }
     SinkhornResult r = sinkhorn(logits_matrix(theta, n_), sinkhorn_);
     return {std::move(r.H), r.summary};
   }
   // dθ = vec(dZ), dZ = (∂H/∂Z)ᵀ dH from the unrolled Sinkhorn iterations (sinkhorn_vjp: fp64 map, fixed count).
+  // newton: implicit differentiation at the converged H (entropic_projection_vjp).
   Vec build_vjp(const Vec& theta, const Mat& dH) const override {
-    const Mat dZ = sinkhorn_vjp(logits_matrix(theta, n_), sinkhorn_, dH);
+    const Mat dZ = sinkhorn_.projection == SinkhornProjection::Newton
+                       ? entropic_projection_vjp(logits_matrix(theta, n_), newton(), dH)
+                       : sinkhorn_vjp(logits_matrix(theta, n_), sinkhorn_, dH);
     return row_major_vec(dZ);
   }
   double logit_tau() const override { return sinkhorn_.tau; }
@@ -68,6 +85,11 @@ class MHC final : public Method {
   }
 
  private:
+  NewtonProjectionOptions newton() const {
+    NewtonProjectionOptions o;
+    o.tau = sinkhorn_.tau;
+    return o;
+  }
   Index n_;
   SinkhornOptions sinkhorn_;
   double init_tau_;

@@ -311,6 +311,13 @@ void SinkhornOptions::validate() const {
                      " is emulated in the exp domain only (SPEC §3.2's operations); use --domain exp");
   if (eps && !(*eps >= 0.0 && *eps < 1.0))
     throw InputError("eps = " + format_double(*eps, "%g") + "; must be in [0, 1)");
+  if (projection == SinkhornProjection::Newton) {
+    if (start == SinkhornStart::SoftmaxRows || start == SinkhornStart::SoftmaxCols || eps_value() != 0.0)
+      throw InputError("projection = newton is the converged projection of exp(Z/τ): it takes start exp and eps = 0");
+    if (precision != Precision::FP64)
+      throw InputError("projection = newton runs in fp64; precision emulation is for the Sinkhorn iteration");
+    return;
+  }
   if (!plain() && domain == SinkhornDomain::Log)
     throw InputError("start = " + std::string(sinkhorn_start_table.to_string(start)) + ", eps = " +
                      format_double(eps_value(), "%g") +

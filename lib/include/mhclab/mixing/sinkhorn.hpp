@@ -61,6 +61,12 @@ inline constexpr EnumTable<EpsPlacement, 4> eps_placement_table{
       {EpsPlacement::AfterStart, "after_start"},
       {EpsPlacement::None, "none"}}}};
 
+/// What mhc computes from exp(Z/τ): t Sinkhorn iterations (the paper), or the converged entropic projection (the
+/// t → ∞ limit) by dual Newton (mixing/birkhoff_projection.hpp, with its implicit-differentiation backward).
+enum class SinkhornProjection { Iterate, Newton };
+inline constexpr EnumTable<SinkhornProjection, 2> sinkhorn_projection_table{
+    "projection", {{{SinkhornProjection::Iterate, "sinkhorn"}, {SinkhornProjection::Newton, "newton"}}}};
+
 enum class SinkhornStatus { FixedIterations, Converged, MaxIterations, NumericalIssue };
 inline constexpr EnumTable<SinkhornStatus, 4> sinkhorn_status_table{
     "status",
@@ -81,12 +87,16 @@ struct SinkhornOptions {
   SinkhornStart start = SinkhornStart::Auto;  ///< auto = exp here (a method may preset it: dsv4)
   std::optional<double> eps;                  ///< the kernels' ε ≥ 0; unset = 0 here (a method may preset it: dsv4)
   EpsPlacement eps_placement = EpsPlacement::Both;
+  /// mhc: newton = the converged projection (iterations, order, domain, tol are then unused; the summary reports
+  /// Newton's status and iterations). Needs the plain start, ε = 0 and fp64.
+  SinkhornProjection projection = SinkhornProjection::Iterate;
 
   /// ε as used (unset = 0).
   [[nodiscard]] double eps_value() const { return eps.value_or(0.0); }
   /// True for the plain paper iteration (start exp or auto, no ε): the batched kernels' semantics.
   [[nodiscard]] bool plain() const {
-    return (start == SinkhornStart::Auto || start == SinkhornStart::Exp) && eps_value() == 0.0;
+    return (start == SinkhornStart::Auto || start == SinkhornStart::Exp) && eps_value() == 0.0 &&
+           projection == SinkhornProjection::Iterate;
   }
 
   /// Throws InputError with a precise message, e.g. "sinkhorn.iterations = 0; must be ≥ 1".
