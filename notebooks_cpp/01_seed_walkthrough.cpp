@@ -9,8 +9,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "mhclab/core/types.hpp"
+#include "mhclab/mixing/birkhoff_projection.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/mixing/sinkhorn.hpp"
 #include "mhclab/report/walkthrough.hpp"
@@ -152,6 +156,57 @@ MHCLAB_NOTEBOOK {
   std::vector<std::vector<std::string>> all;
   for (const auto& l : w.lines) all.push_back({l.label, l.computed, l.claim, l.exact ? "yes" : "no — shown only"});
   nb.table({"quantity", "computed", "seed", "exact"}, all);
+  //! ## 6. The seed's "projection": Sinkhorn at t = 20, the KL projection, the Euclidean projection
+  //! The seed writes H ← Π_D(H̃ − η∇) and calls it the projection onto the doubly stochastic matrices, computed by
+  //! exponentiating (its Step 0: A = exp(H̃)) and Sinkhorn. Three different maps fit that description. For each
+  //! of the seed's two matrices H̃ of section 4, with the seed's logits Z = H̃: (a) Sinkhorn at the paper's t = 20
+  //! (`sinkhorn`); (b) the converged entropic (KL) projection of exp(H̃), the t → ∞ limit of (a), by dual Newton
+  //! (`entropic_projection`); (c) the Euclidean (Frobenius) projection of H̃ itself — not of exp(H̃) — onto the
+  //! Birkhoff polytope (`euclidean_projection`). The seed's quoted result is [[H₀₀, 1 − H₀₀], [1 − H₀₀, H₀₀]]
+  //! with its H₀₀ of section 4. (Z = log H̃ is section 4's other column.)
+  NB_CELL();
+  const auto m2 = [](const Mat& X) {
+    return fmt::format("[[{:.6f}, {:.6f}], [{:.6f}, {:.6f}]]", X(0, 0), X(0, 1), X(1, 0), X(1, 1));
+  };
+  const auto maxdiff = [](const Mat& X, const Mat& Y) { return (X - Y).cwiseAbs().maxCoeff(); };
+  mhclab::SinkhornOptions t20;
+  t20.iterations = 20;
+  struct ThreeWay {
+    double claim, a, b, c, ab, ac, bc;  // seed's H₀₀; the three H₀₀; pairwise max differences
+  };
+  std::vector<ThreeWay> three;  // for the findings
+  for (const auto& [Ht, claim] : {std::pair{A1, projections[0].claim}, std::pair{A2, projections[1].claim}}) {
+    const auto a = mhclab::sinkhorn(Ht, t20);
+    const auto b = mhclab::entropic_projection(Ht, mhclab::NewtonProjectionOptions{});
+    const auto c = mhclab::euclidean_projection(Ht, mhclab::EuclideanProjectionOptions{});
+    Mat seed(2, 2);
+    seed << claim, 1 - claim, 1 - claim, claim;
+    const auto err = [&](const Mat& X) {
+      return std::pair{(X.rowwise().sum().array() - 1).abs().maxCoeff(),
+                       (X.colwise().sum().array() - 1).abs().maxCoeff()};
+    };
+    const auto row = [&](std::string name, const Mat& X, std::string how) {
+      const auto [re, ce] = err(X);
+      return std::vector<std::string>{std::move(name),
+                                      m2(X),
+                                      std::move(how),
+                                      fmt::format("{:.1e}", re),
+                                      fmt::format("{:.1e}", ce),
+                                      fmt::format("{:.4f}", maxdiff(X, seed))};
+    };
+    nb.line("H̃ = " + m2(Ht) + ", logits Z = H̃:");
+    nb.table({"", "H", "iterations", "row error", "column error", "max |H − seed|"},
+             {row("(a) Sinkhorn, t = 20", a.H, fmt::format("{} (fixed)", a.summary.iterations)),
+              row("(b) KL projection of exp(H̃), Newton", b.H,
+                  fmt::format("{}, {}", mhclab::projection_status_table.to_string(b.status), b.iterations)),
+              row("(c) Euclidean projection of H̃", c.H,
+                  fmt::format("{}, {}{} (‖H − H̃‖_F = {:.4f})", mhclab::projection_status_table.to_string(c.status),
+                              c.iterations, c.iterations == 0 ? ": the affine projection is ≥ 0" : "", c.distance)),
+              row("seed", seed, "—")});
+    three.push_back({claim, a.H(0, 0), b.H(0, 0), c.H(0, 0), maxdiff(a.H, b.H), maxdiff(a.H, c.H), maxdiff(b.H, c.H)});
+    nb.line(fmt::format("pairwise max |difference|: (a)–(b) {:.1e}, (a)–(c) {:.4f}, (b)–(c) {:.4f}\n", three.back().ab,
+                        three.back().ac, three.back().bc));
+  }
   //! ## What we learned
   //! Each finding below is formatted from the values computed above (the fast mode iterates fewer layers in
   //! section 3). The seed's statements are compared with the computed values, not copied.
@@ -207,4 +262,33 @@ MHCLAB_NOTEBOOK {
                           "seed value is at least {:.3f} away){}.",
                           worst_miss > 0.005 ? "are not" : "are close to", proj_text, worst_miss,
                           worst_miss > 0.005 ? ": they are illustrative numbers, not computed ones" : ""));
+  // Section 6: a seed value "matches" a map when it agrees to the seed's quoted precision (half a unit in its
+  // last digit, 2 decimals).
+  const double half_unit = 0.005;
+  std::string three_text;
+  int matches = 0;
+  double ab_max = 0;
+  for (const auto& t : three) {
+    const double da = std::fabs(t.claim - t.a), db = std::fabs(t.claim - t.b), dc = std::fabs(t.claim - t.c);
+    const double dmin = std::min({da, db, dc});
+    std::string nearest;  // every map within 1e-12 of the smallest distance
+    for (const auto& [d, name] : {std::pair{da, "(a)"}, std::pair{db, "(b)"}, std::pair{dc, "(c)"}})
+      if (d - dmin <= 1e-12) nearest += (nearest.empty() ? "" : " = ") + std::string(name);
+    matches += (da <= half_unit) + (db <= half_unit) + (dc <= half_unit);
+    ab_max = std::max(ab_max, t.ab);
+    three_text += fmt::format("{}{:g} vs (a) {:.4f}, (b) {:.4f}, (c) {:.4f} (nearest {}, {:.4f} away)",
+                              three_text.empty() ? "" : "; ", t.claim, t.a, t.b, t.c, nearest, dmin);
+  }
+  double bc_min = std::numeric_limits<double>::infinity();
+  for (const auto& t : three) bc_min = std::min(bc_min, t.bc);
+  finding(nb,
+          fmt::format("Seed's H₀₀ against Sinkhorn at t = 20 (a), the converged KL projection (b) and the "
+                      "Euclidean projection of H̃ (c): {}. {} ({} of the {} comparisons agree to within {:g}). "
+                      "(a) and (b) differ by at most {:.1e}{}; (b) and (c) differ by at least {:.4f}{}.",
+                      three_text,
+                      matches == 0 ? "The seed's numbers match none of the three" : "Some of the seed's numbers match",
+                      matches, 3 * three.size(), half_unit, ab_max,
+                      ab_max <= 1e-9 ? ": at t = 20 Sinkhorn has reached the KL projection for these 2×2 matrices"
+                                     : ": at t = 20 Sinkhorn has not yet reached the KL projection",
+                      bc_min, bc_min > half_unit ? ": the Euclidean projection is a different matrix" : ""));
 }

@@ -40,6 +40,7 @@ int run_analyze(AnalyzeCli& c) {
   if (c.o.eigenvalues) emit(c.eigenvalues, r.eigenvalue_csv);
   if (c.o.singular_values) emit(c.singular_values, r.singular_value_csv);
   if (!c.gates.empty()) emit(c.gates, r.gates_csv);
+  if (!r.checkpoint_summary.empty()) fmt::print(stderr, "mhclab analyze: checkpoint {}: {}\n", c.o.checkpoint, r.checkpoint_summary);
   if (r.topk) {
     const TopkResult& t = *r.topk;
     const Index k = c.o.topk > 0 ? c.o.topk : std::min<Index>(6, r.n);  // the automatic K (kinds/analyze.hpp)

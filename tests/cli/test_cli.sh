@@ -698,7 +698,7 @@ expect 2 "projection = newton .* eps = 0" -- mix --method mhc --n 4 --projection
 # analyze --checkpoint: 6 sites (3 layers × attn, ffn) per kind; the index file and the directory give the same bytes
 expect 0 "^depth,kind,fwd_gain,sigma_min$" -- analyze --checkpoint "$TMP/ck" --kinds prefix --metrics fwd_gain,sigma_min
 [ "$("$BIN" analyze --checkpoint "$TMP/ck" --kinds prefix | wc -l)" = "7" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --checkpoint: not 6 sites"; }
-[ "$("$BIN" analyze --checkpoint "$TMP/ck" 2>&1)" = "$("$BIN" analyze --checkpoint "$TMP/ck/model.safetensors.index.json" 2>&1)" ] \
+[ "$("$BIN" analyze --checkpoint "$TMP/ck" 2>/dev/null)" = "$("$BIN" analyze --checkpoint "$TMP/ck/model.safetensors.index.json" 2>/dev/null)" ] \
   && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --checkpoint: directory and index differ"; }
 # forward gain of the prefix at depth d is 1 − O(ε·d) (rows sum to 1 − ε): between 1 − 2e-6·d and 1
 chk=$("$BIN" analyze --checkpoint "$TMP/ck" --kinds prefix --metrics fwd_gain | awk -F, 'NR > 1 { if ($3 > 1 || $3 < 1 - 2e-6 * $1) bad = 1; rows++ } END { print (rows == 6 && !bad) ? "ok" : "bad" }')
@@ -709,9 +709,19 @@ chk=$("$BIN" analyze --checkpoint "$TMP/ck" --kinds prefix --metrics fwd_gain | 
   && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: analyze --gates"; }
 expect 0 "^stat,depth,kind,fwd_gain$" -- analyze --checkpoint "$TMP/ck" --hidden "$TMP/ckh.npy" --token-average metric --kinds prefix --metrics fwd_gain
 expect 0 "^0,0,1,prefix," -- depth --generator checkpoint --input "$TMP/ck" --method dsv4 --kinds prefix --metrics fwd_gain
+# propagate through the sites with their own static gates: layer 0's pre_1 is σ(base_0) + hc_eps from gates.csv
+chk=$("$BIN" propagate --generator checkpoint --input "$TMP/ck" --method dsv4 --width 8 | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "pre_1") c = i } NR == 2 { print $c }')
+[ -n "$chk" ] && [ "$chk" = "$(sed -n 2p "$TMP/gates.csv" | cut -d, -f4)" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: propagate --generator checkpoint: gates not the checkpoint's ($chk)"; }
 expect 2 "token-average needs per-token gates" -- analyze --checkpoint "$TMP/ck" --token-average metric
 expect 2 "use method dsv4 \(got mhc\)" -- analyze --checkpoint "$TMP/ck" --method mhc
 expect 2 "layers\.1\.hc_ffn_base" -- analyze --checkpoint "$TMP/ckhole"
+# the model's config.json is read: its values are reported, a mismatch with the analysis is flagged, a wrong hc_mult refused
+echo '{"hc_mult": 4, "hc_sinkhorn_iters": 20, "hc_eps": 1e-6}' > "$TMP/ck/config.json"
+expect 0 "hc_sinkhorn_iters = 20, hc_eps = 1e-06$" -- analyze --checkpoint "$TMP/ck" --kinds prefix --metrics fwd_gain
+expect 0 "WARNING: the analysis differs from the model's config" -- analyze --checkpoint "$TMP/ck" --iters 10 --kinds prefix --metrics fwd_gain
+echo '{"hc_mult": 8}' > "$TMP/ck/config.json"
+expect 2 "hc_mult = 8 but the site tensors have n = 4" -- analyze --checkpoint "$TMP/ck"
+rm "$TMP/ck/config.json"
 expect 2 "no tensor matches 'decoder\.layers\.\{layer\}" -- analyze --checkpoint "$TMP/ck" --family megatron
 expect 2 "does not exist" -- analyze --checkpoint "$TMP/nothere"
 expect 2 "input and checkpoint are exclusive" -- analyze --checkpoint "$TMP/ck" --input "$TMP/h20.npy"

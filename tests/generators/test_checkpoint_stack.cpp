@@ -20,6 +20,7 @@
 #include "mhclab/io/npy.hpp"
 #include "mhclab/io/safetensors_writer.hpp"
 #include "mhclab/mixing/method.hpp"
+#include "mhclab/model/propagation.hpp"
 #include "support/check.hpp"
 #include "support/files.hpp"
 
@@ -200,5 +201,34 @@ TEST_SUITE("generators/checkpoint_stack") {
     CHECK_THROWS_WITH_AS((void)stack_from_checkpoint(*make_method(o), cs, 0), doctest::Contains("use method dsv4"),
                          InputError);
     CHECK_THROWS_WITH_AS((void)stack_from_checkpoint(*dsv4(4), cs, 0), doctest::Contains("n = 2 streams"), InputError);
+  }
+
+  TEST_CASE("the layer model runs a checkpoint's sites with their own static gates") {
+    TempDir d;
+    MiniCheckpointOptions mo;
+    mo.layers = 2;
+    (void)write_mini_dsv4_checkpoint(d.path.string(), mo);
+    const CheckpointStack cs = read_checkpoint_stack(d.path.string(), {});
+    const GeneratedStack st = stack_from_checkpoint(*dsv4(4), cs, 0);
+    PropagationOptions po;
+    po.width = 8;
+    for (const Dsv4Gates& g : cs.gates) po.gates.push_back({g.pre, g.post});
+    const PropagationSummary s = propagate(st.H, MethodId::Dsv4, po, 3);
+    REQUIRE(s.rows.size() == 5);
+    for (std::size_t l = 0; l < 4; ++l) {
+      CHECK(test::max_abs_diff(s.rows[l].pre, cs.gates[l].pre) == 0.0);
+      CHECK(test::max_abs_diff(s.rows[l].post, cs.gates[l].post) == 0.0);
+    }
+    // Explicit gates equal to the static ones reproduce the default run bit for bit.
+    PropagationOptions same;
+    same.width = 8;
+    for (Index l = 0; l < 4; ++l) same.gates.push_back(static_pre_post(MethodId::Dsv4, 4, l));
+    const PropagationSummary a = propagate(st.H, MethodId::Dsv4, same, 3);
+    const PropagationSummary b = propagate(st.H, MethodId::Dsv4, PropagationOptions{.width = 8}, 3);
+    for (std::size_t l = 0; l < 5; ++l) CHECK(a.rows[l].energy == b.rows[l].energy);
+    CHECK(a.rows[4].energy != s.rows[4].energy);
+    po.gates.pop_back();
+    CHECK_THROWS_WITH_AS((void)propagate(st.H, MethodId::Dsv4, po, 3), doctest::Contains("3 per-layer gates for 4 layers"),
+                         InputError);
   }
 }

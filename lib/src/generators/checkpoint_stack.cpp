@@ -2,6 +2,10 @@
 #include "mhclab/generators/checkpoint_stack.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -82,6 +86,42 @@ Vec read_vector(const Checkpoint& c, const std::string& name, Index expected, co
     throw InputError(c.source() + ": tensor '" + name + "' (" + what + ") has shape " + shape_string(a.shape) + "; expected " +
                      std::to_string(expected) + " values");
   return as_vec(a);
+}
+
+/// config.json beside the checkpoint: hc_mult (checked against n), hc_sinkhorn_iters, hc_eps.
+void read_config(const Checkpoint& c, CheckpointStack& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path src(c.source());
+  const fs::path dir = !c.index_file().empty() ? fs::path(c.index_file()).parent_path()
+                       : fs::is_directory(src, ec) ? src
+                                                   : src.parent_path();
+  const fs::path file = dir / "config.json";
+  if (!fs::is_regular_file(file, ec)) return;
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  const std::string name = file.string();
+  if (j.is_discarded() || !j.is_object()) throw InputError(name + ": not a JSON object (the model's config)");
+  auto integer = [&](const char* key) -> std::optional<long> {
+    if (!j.contains(key)) return std::nullopt;
+    if (!j[key].is_number_integer()) throw InputError(name + ": " + key + " is not an integer");
+    return j[key].get<long>();
+  };
+  if (const auto m = integer("hc_mult"); m && *m != out.n)
+    throw InputError(name + ": hc_mult = " + std::to_string(*m) + " but the site tensors have n = " +
+                     std::to_string(out.n) + " streams");
+  if (const auto t = integer("hc_sinkhorn_iters")) {
+    if (*t < 1 || *t > 100000) throw InputError(name + ": hc_sinkhorn_iters = " + std::to_string(*t) + "; expected 1..100000");
+    out.config_iters = static_cast<int>(*t);
+  }
+  if (j.contains("hc_eps")) {
+    if (!j["hc_eps"].is_number() || !(j["hc_eps"].get<double>() >= 0.0 && j["hc_eps"].get<double>() < 1.0))
+      throw InputError(name + ": hc_eps is not a number in [0, 1)");
+    out.config_eps = j["hc_eps"].get<double>();
+  }
+  out.config_file = name;
 }
 
 Vec read_scale(const Checkpoint& c, const FamilyNames& f, Index layer, const std::string& site) {
@@ -194,6 +234,7 @@ CheckpointStack read_checkpoint_stack(const std::string& path, const CheckpointS
     bases[k] = as_vec(b);
     scales[k] = f.scale.empty() ? Vec(Vec::Ones(3)) : read_scale(ckpt, f, site.layer, site.site);
   }
+  read_config(ckpt, out);
   if (sel.hidden.empty()) {
     for (std::size_t k = 0; k < S; ++k) out.gates.push_back(dsv4_gates(Vec::Zero(m), bases[k], scales[k], sel.hc_eps));
     return out;

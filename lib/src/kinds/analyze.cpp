@@ -5,6 +5,7 @@
 
 #include "mhclab/analysis/spectrum.hpp"
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/format.hpp"
 #include "mhclab/generators/stack.hpp"
 #include "mhclab/kinds/common_options.hpp"
 
@@ -21,6 +22,20 @@ GeneratedStack load(const AnalyzeKindOptions& o, AnalyzeKindResult& out) {
   if (!o.checkpoint.empty()) {
     const CheckpointStack cs = read_checkpoint_stack(o.checkpoint, o.selection);
     out.gates_csv = checkpoint_gates_csv(cs);
+    const SinkhornOptions used = with_dsv4_preset(o.method.sinkhorn);
+    out.checkpoint_summary = std::to_string(cs.layers) + " layers × " +
+                             std::to_string(cs.sites.size() / static_cast<std::size_t>(cs.layers)) + " sites, n = " +
+                             std::to_string(cs.n) + (cs.tokens > 0 ? ", " + std::to_string(cs.tokens) + " tokens" : "") +
+                             "; Sinkhorn iters = " + std::to_string(used.iterations) +
+                             ", eps = " + format_double(used.eps_value(), "%g");
+    if (!cs.config_file.empty()) {
+      out.checkpoint_summary += "; " + cs.config_file + ": hc_sinkhorn_iters = " +
+                                (cs.config_iters ? std::to_string(*cs.config_iters) : std::string("absent")) +
+                                ", hc_eps = " + (cs.config_eps ? format_double(*cs.config_eps, "%g") : std::string("absent"));
+      if ((cs.config_iters && *cs.config_iters != used.iterations) ||
+          (cs.config_eps && *cs.config_eps != used.eps_value()))
+        out.checkpoint_summary += " — WARNING: the analysis differs from the model's config (set --iters/--eps)";
+    }
     return stack_from_checkpoint(*make_method(o.method), cs, 0);
   }
   if (o.input_kind == InputKind::Matrices) {

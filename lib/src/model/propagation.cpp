@@ -133,7 +133,20 @@ class Model {
     }
     const Index L = layers();
     pp_.reserve(static_cast<std::size_t>(L));
-    for (Index l = 0; l < L; ++l) pp_.push_back(static_pre_post(method, n_, l));
+    if (!options.gates.empty()) {
+      if (static_cast<Index>(options.gates.size()) != L)
+        throw InputError("propagate: " + std::to_string(options.gates.size()) + " per-layer gates for " +
+                         std::to_string(L) + " layers");
+      for (std::size_t l = 0; l < options.gates.size(); ++l) {
+        const PrePost& g = options.gates[l];
+        if (g.pre.size() != n_ || g.post.size() != n_ || !g.pre.allFinite() || !g.post.allFinite())
+          throw InputError("propagate: gates of layer " + std::to_string(l) + " are not two finite n-vectors (n = " +
+                           std::to_string(n_) + ")");
+      }
+      pp_ = options.gates;
+    } else {
+      for (Index l = 0; l < L; ++l) pp_.push_back(static_pre_post(method, n_, l));
+    }
     if (branch_on()) {
       W_.reserve(static_cast<std::size_t>(L));
       for (Index l = 0; l < L; ++l) W_.push_back(detail::branch_weights(C_, l, seed));

@@ -22,8 +22,11 @@
 // Hidden states (`hidden`, a .npy file; tokens T, sites S = 2L in depth order):
 //   (T, S, n, C)  residual states X entering each site: the mixes are r·(fn·v) (dsv4_site.hpp (S1)–(S2));
 //   (T, S, m)     the mixes themselves (e.g. dumped from a kernel), scale and base applied here.
+// The model's config.json next to the checkpoint (the index's directory), if any, is read for DeepSeek-V4's hc_mult
+// (must equal the n of the tensors), hc_sinkhorn_iters and hc_eps, so a caller can use or check them.
 // Errors are InputError naming the checkpoint, tensor or file and what was expected.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,9 @@ struct CheckpointStack {
   std::size_t tokens = 0;            ///< 0 = static gates
   /// static: one per site; per token: tokens × sites, token-major (gates[t·S + s]).
   std::vector<Dsv4Gates> gates;
+  std::string config_file;                   ///< the config.json read ("" if none)
+  std::optional<int> config_iters;           ///< its hc_sinkhorn_iters
+  std::optional<double> config_eps;          ///< its hc_eps
 };
 
 /// The family's site names (deepseek-v4: attn, ffn; megatron: self_attention, mlp; pattern: none).

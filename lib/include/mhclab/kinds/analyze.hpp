@@ -54,6 +54,8 @@ struct AnalyzeKindResult {
   std::string singular_value_csv;  ///< when options.singular_values
   std::optional<TopkResult> topk;  ///< when the top-k solver ran (Spectra's statuses and iterations)
   std::string gates_csv;        ///< checkpoint: `[token,]site,layer,name,pre_0..,post_0..` per site
+  /// checkpoint: what was read and, against the model's config.json (if any), what the analysis used — one line.
+  std::string checkpoint_summary;
   std::size_t matrices = 0;     ///< matrices read
   Index n = 0;                  ///< their size
 };

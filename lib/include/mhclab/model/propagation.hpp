@@ -81,6 +81,12 @@ inline constexpr EnumTable<BranchNorm, 2> branch_norm_table{
 /// Index of the Jacobian probe's stream: RandomStream(seed, Purpose::State, {kJacobianProbeTag}).
 inline constexpr std::uint64_t kJacobianProbeTag = 1;
 
+/// Static H_pre, H_post ∈ R^{1×n} of one layer (stored as n-vectors).
+struct PrePost {
+  Vec pre;   ///< n, H_pre (row vector)
+  Vec post;  ///< n, H_post (row vector); the layer adds H_postᵀ F = post ⊗ F
+};
+
 /// Options of propagate() (CLI spellings in parentheses).
 struct PropagationOptions {
   Index width = 64;                   ///< C ≥ 1, the stream width (--width)
@@ -92,16 +98,14 @@ struct PropagationOptions {
   Index jacobian_topk = 0;
   double jacobian_tol = 1e-13;   ///< Spectra's relative tolerance on λ(J̃ᵀJ̃), in (0, 1) (--jacobian-tol)
   Index jacobian_maxit = 1000;   ///< Spectra's maximum number of restarts, ≥ 1 (--jacobian-maxit)
+  /// Per-layer H_pre/H_post (L entries of n-vectors, e.g. a checkpoint's static DeepSeek-V4 gates: pre = σ(b) + ε,
+  /// post = 2σ(b)); empty = static_pre_post of the method. Checked by propagate, which knows L and n.
+  std::vector<PrePost> gates;
 
   /// Throws InputError naming the option, e.g. "propagation.width = 0; must be ≥ 1 (--width)".
   void validate() const;
 };
 
-/// Static H_pre, H_post ∈ R^{1×n} of one layer (stored as n-vectors).
-struct PrePost {
-  Vec pre;   ///< n, H_pre (row vector)
-  Vec post;  ///< n, H_post (row vector); the layer adds H_postᵀ F = post ⊗ F
-};
 
 /// The collapse statistics of one residual state X (n×C, row i = stream i; scale free), as PropagationRow and the
 /// training log report them: dominant_share = max_i ‖X_i‖² / Σ_i ‖X_i‖² (NaN for X = 0) and stream_correlation = the
