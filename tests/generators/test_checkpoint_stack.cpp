@@ -40,7 +40,7 @@ std::unique_ptr<Method> dsv4(Index n) {
 }
 }  // namespace
 
-TEST_SUITE("generators/checkpoint_stack") {
+TEST_SUITE("generators_checkpoint_stack") {
   TEST_CASE("static gates of a sharded miniature DeepSeek-V4 checkpoint: 2L sites, attention then FFN") {
     TempDir d;
     MiniCheckpointOptions mo;

@@ -134,7 +134,7 @@ Mat float_kernel(const Mat& L, Precision store, bool reciprocal = false, int ite
   return out;
 }
 
-TEST_SUITE("mixing/conform") {
+TEST_SUITE("mixing_conform") {
   TEST_CASE("the fp64 reference itself conforms exactly; dsv4's comb[from, to] conforms with layout from_to") {
     const auto L = random_batch(6, 4, 2.0, 1);
     const MethodOptions mo = method_options(MethodId::Dsv4, 4);

@@ -77,7 +77,7 @@ Mat random_logits(Index n, std::uint64_t seed, double scale) {
 }
 }  // namespace
 
-TEST_SUITE("mixing/dsv4") {
+TEST_SUITE("mixing_dsv4") {
   TEST_CASE("dsv4 is the deployed Sinkhorn of the [from, to] logits, transposed into the paper orientation") {
     for (const Index n : {2, 4, 6})
       for (const double eps : {1e-6, 0.0, 1e-2})
