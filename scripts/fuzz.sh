@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the readers of untrusted bytes with libFuzzer (Debian's clang-14 + libclang-rt-14-dev), ASan + UBSan:
-#   scripts/fuzz.sh [RUNS per target (default 1000000)] [targets (default: npy safetensors csv experiment train_config)]
+#   scripts/fuzz.sh [RUNS per target (default 1000000)] [targets (default: npy safetensors csv experiment train_config checkpoint_index)]
 # Builds build/fuzz (library + fuzz/fuzz_<reader>), then runs each target from a copy of its committed seed corpus
 # (tests/fuzz/corpus/<reader>/) with the format's dictionary (fuzz/dict/<reader>.dict) for RUNS executions (-timeout=10 s per input, -rss_limit_mb=2048, inputs ≤ 64 KiB)
 # and prints libFuzzer's final statistics. A crash, leak, timeout or out-of-memory stops the script (exit 1) and
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy safetensors csv experiment train_config)
+[ ${#targets[@]} -gt 0 ] || targets=(npy safetensors csv experiment train_config checkpoint_index)
 command -v clang++-14 >/dev/null || { echo "fuzz: clang++-14 not found (apt-get install clang-14 libclang-rt-14-dev)"; exit 1; }
 cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMHCLAB_SANITIZE=ON \
       -DMHCLAB_FUZZ=ON -DMHCLAB_BUILD_TESTS=OFF -DMHCLAB_BUILD_APPS=OFF >/dev/null

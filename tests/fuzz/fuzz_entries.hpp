@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/io/checkpoint.hpp"
 #include "mhclab/io/csv.hpp"
 #include "mhclab/io/npy.hpp"
 #include "mhclab/io/safetensors.hpp"
@@ -36,6 +37,11 @@ inline void safetensors(std::string_view bytes) {
     for (const SafetensorsEntry& e : h.tensors)
       expect_input_error_only([&] { (void)parse_safetensors(bytes, e.name, "fuzz.safetensors"); });
   });
+}
+
+/// A sharded checkpoint's model.safetensors.index.json.
+inline void checkpoint_index(std::string_view text) {
+  expect_input_error_only([&] { (void)parse_checkpoint_index(text, "fuzz.index.json"); });
 }
 
 /// CSV: a numeric table, a long-form stack, and the text table of results.

@@ -37,5 +37,6 @@ TEST_SUITE("fuzz_replay") {
     CHECK(replay("csv", mhclab::fuzz::csv) >= 1);
     CHECK(replay("experiment", mhclab::fuzz::experiment) >= 1);
     CHECK(replay("train_config", mhclab::fuzz::train_config) >= 1);
+    CHECK(replay("checkpoint_index", mhclab::fuzz::checkpoint_index) >= 1);
   }
 }

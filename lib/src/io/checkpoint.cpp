@@ -168,62 +168,12 @@ struct Checkpoint::Impl {
   /// (a): an index file.
   void open_index(const std::string& path) {
     index = path;
-    const std::string text = read_file_bytes(path);
-    // nlohmann keeps the last of two equal keys; a name given twice is ambiguous, so it is refused (seen through the
-    // parser callback: depth 1 = the top object's keys, depth 2 under "weight_map" = the tensor names).
-    std::string top, duplicate;
-    std::set<std::string> top_keys, names;
-    const nlohmann::json::parser_callback_t watch = [&](int depth, nlohmann::json::parse_event_t event,
-                                                        nlohmann::json& parsed) {
-      if (event != nlohmann::json::parse_event_t::key || !parsed.is_string() || !duplicate.empty()) return true;
-      const std::string& k = parsed.get_ref<const std::string&>();
-      if (depth == 1) {
-        top = k;
-        if (!top_keys.insert(k).second) duplicate = "the key '" + k + "'";
-      } else if (depth == 2 && top == "weight_map" && !names.insert(k).second) {
-        duplicate = "the tensor '" + k + "' in weight_map";
-      }
-      return true;
-    };
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text, watch);
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(path + ": the checkpoint index is not valid JSON (" + e.what() + ")");
-    }
-    if (!duplicate.empty())
-      throw InputError(path + ": the checkpoint index gives " + duplicate + " twice; expected unique keys");
-    const std::string expected = "; expected {\"metadata\": {…}, \"weight_map\": {\"<tensor>\": \"<shard file>\", …}}";
-    if (!j.is_object())
-      throw InputError(path + ": the checkpoint index is a JSON " + std::string(j.type_name()) + expected);
-    if (j.contains("metadata")) {
-      if (!j["metadata"].is_object())
-        throw InputError(path + ": \"metadata\" is a JSON " + std::string(j["metadata"].type_name()) +
-                         "; expected an object");
-      metadata_json = j["metadata"].dump();
-    }
-    if (!j.contains("weight_map")) throw InputError(path + ": no \"weight_map\"" + expected);
-    const nlohmann::json& map = j["weight_map"];
-    if (!map.is_object())
-      throw InputError(path + ": \"weight_map\" is a JSON " + std::string(map.type_name()) +
-                       "; expected an object {\"<tensor>\": \"<shard file>\", …}");
-    if (map.empty()) throw InputError(path + ": \"weight_map\" is empty; expected at least one tensor");
-
+    const CheckpointIndex parsed = parse_checkpoint_index(read_file_bytes(path), path);
+    metadata_json = parsed.metadata_json;
     fs::path dir = fs::path(path).parent_path();
     if (dir.empty()) dir = ".";
     std::map<std::string, std::vector<std::string>> by_file;  // shard file name → its tensors (sorted)
-    for (const auto& [name, v] : map.items()) {
-      const std::string where_ = path + ": weight_map['" + name + "']";
-      if (name == "__metadata__")
-        throw InputError(where_ + ": '__metadata__' is reserved by the safetensors format; expected a tensor name");
-      if (!v.is_string()) throw InputError(where_ + " is " + v.dump() + "; expected a shard file name (a string)");
-      const std::string& file = v.get_ref<const std::string&>();
-      if (file.empty() || file == "." || file == ".." ||
-          file.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
-        throw InputError(where_ + " = \"" + file + "\" is not a plain file name; expected a shard file in the " +
-                         "index's directory (no '/', '\\' or \"..\"), e.g. model-00001-of-00002.safetensors");
-      by_file[file].push_back(name);
-    }
+    for (const auto& [name, file] : parsed.weight_map) by_file[file].push_back(name);
     std::map<std::string, std::size_t> shard_of_file;
     for (const auto& [file, tensors] : by_file) {  // eager existence check (a stat per shard, nothing read)
       const std::string shard_path = (dir / file).string();
@@ -276,6 +226,61 @@ struct Checkpoint::Impl {
     open_several(dir, files);
   }
 };
+
+CheckpointIndex parse_checkpoint_index(std::string_view text, const std::string& path) {
+  // nlohmann keeps the last of two equal keys; a name given twice is ambiguous, so it is refused (seen through the
+  // parser callback: depth 1 = the top object's keys, depth 2 under "weight_map" = the tensor names).
+  std::string top, duplicate;
+  std::set<std::string> top_keys, names;
+  const nlohmann::json::parser_callback_t watch = [&](int depth, nlohmann::json::parse_event_t event,
+                                                      nlohmann::json& parsed) {
+    if (event != nlohmann::json::parse_event_t::key || !parsed.is_string() || !duplicate.empty()) return true;
+    const std::string& k = parsed.get_ref<const std::string&>();
+    if (depth == 1) {
+      top = k;
+      if (!top_keys.insert(k).second) duplicate = "the key '" + k + "'";
+    } else if (depth == 2 && top == "weight_map" && !names.insert(k).second) {
+      duplicate = "the tensor '" + k + "' in weight_map";
+    }
+    return true;
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text, watch);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": the checkpoint index is not valid JSON (" + e.what() + ")");
+  }
+  if (!duplicate.empty())
+    throw InputError(path + ": the checkpoint index gives " + duplicate + " twice; expected unique keys");
+  const std::string expected = "; expected {\"metadata\": {…}, \"weight_map\": {\"<tensor>\": \"<shard file>\", …}}";
+  if (!j.is_object())
+    throw InputError(path + ": the checkpoint index is a JSON " + std::string(j.type_name()) + expected);
+  CheckpointIndex out;
+  if (j.contains("metadata")) {
+    if (!j["metadata"].is_object())
+      throw InputError(path + ": \"metadata\" is a JSON " + std::string(j["metadata"].type_name()) +
+                       "; expected an object");
+    out.metadata_json = j["metadata"].dump();
+  }
+  if (!j.contains("weight_map")) throw InputError(path + ": no \"weight_map\"" + expected);
+  const nlohmann::json& map = j["weight_map"];
+  if (!map.is_object())
+    throw InputError(path + ": \"weight_map\" is a JSON " + std::string(map.type_name()) +
+                     "; expected an object {\"<tensor>\": \"<shard file>\", …}");
+  if (map.empty()) throw InputError(path + ": \"weight_map\" is empty; expected at least one tensor");
+  for (const auto& [name, v] : map.items()) {
+    const std::string where_ = path + ": weight_map['" + name + "']";
+    if (name == "__metadata__")
+      throw InputError(where_ + ": '__metadata__' is reserved by the safetensors format; expected a tensor name");
+    if (!v.is_string()) throw InputError(where_ + " is " + v.dump() + "; expected a shard file name (a string)");
+    const std::string& file = v.get_ref<const std::string&>();
+    if (file.empty() || file == "." || file == ".." || file.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+      throw InputError(where_ + " = \"" + file + "\" is not a plain file name; expected a shard file in the " +
+                       "index's directory (no '/', '\\' or \"..\"), e.g. model-00001-of-00002.safetensors");
+    out.weight_map.emplace(name, file);
+  }
+  return out;
+}
 
 Checkpoint::Checkpoint(const std::string& path) : impl_(std::make_unique<Impl>()) {
   impl_->source = path;

@@ -48,6 +48,8 @@
 // serialised by a mutex inside; decoding runs outside it). Moving from or destroying a Checkpoint must not race
 // with other calls on it. A moved-from Checkpoint may only be assigned to or destroyed.
 #include <cstddef>
+#include <map>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,5 +107,13 @@ class Checkpoint {
 
 /// Checkpoint(path): opens an index file, a checkpoint directory or a single .safetensors file.
 [[nodiscard]] Checkpoint open_checkpoint(const std::string& path);
+
+/// A parsed and validated index (the checks listed above for an index file; no file is opened).
+struct CheckpointIndex {
+  std::string metadata_json = "{}";              ///< "metadata" as compact JSON
+  std::map<std::string, std::string> weight_map;  ///< tensor → shard file name (a plain name in the index's directory)
+};
+/// Parses the text of a model.safetensors.index.json (`path` names it in errors). Throws InputError.
+[[nodiscard]] CheckpointIndex parse_checkpoint_index(std::string_view text, const std::string& path);
 
 }  // namespace mhclab
