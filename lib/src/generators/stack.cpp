@@ -297,20 +297,16 @@ std::vector<GeneratedStack> generate_stacks(const Method& method, const StackOpt
     }
     case GeneratorKind::Trained: return trained_stacks(method, o);
     case GeneratorKind::Checkpoint: {
-      const CheckpointStack cs = read_checkpoint_stack(o.input, o.checkpoint);
-      const std::size_t S = cs.sites.size();
-      if (o.layers != 0 && static_cast<std::size_t>(o.layers) != S)
-        throw InputError(o.input + ": " + std::to_string(S) + " sites (" + std::to_string(cs.layers) +
-                         " layers); layers = " + std::to_string(o.layers) + " requested");
       std::vector<GeneratedStack> out;
-      out.push_back(stack_from_checkpoint(method, cs, seed));
+      out.push_back(stack_from_checkpoint(method, read_checkpoint_stack(o.input, o.checkpoint), seed, o.layers));
       return out;
     }
   }
   throw InputError("generator '" + kind_name(o.kind) + "' is not available for stacks yet");
 }
 
-GeneratedStack stack_from_checkpoint(const Method& method, const CheckpointStack& cs, std::uint64_t seed) {
+GeneratedStack stack_from_checkpoint(const Method& method, const CheckpointStack& cs, std::uint64_t seed,
+                                     Index layers) {
   if (method.id() != MethodId::Dsv4)
     throw InputError(cs.source + ": a checkpoint's sites hold DeepSeek-V4-style [from, to] comb logits; use method "
                      "dsv4 (got " + std::string(method_table.to_string(method.id())) + ")");
@@ -318,6 +314,9 @@ GeneratedStack stack_from_checkpoint(const Method& method, const CheckpointStack
     throw InputError(cs.source + ": the sites have n = " + std::to_string(cs.n) + " streams; the method has n = " +
                      std::to_string(method.n()));
   const std::size_t S = cs.sites.size();
+  if (layers != 0 && static_cast<std::size_t>(layers) != S)
+    throw InputError(cs.source + ": " + std::to_string(S) + " sites (" + std::to_string(cs.layers) +
+                     " layers); layers = " + std::to_string(layers) + " requested");
   GeneratedStack st;
   st.lead_axes = cs.tokens == 0 ? std::vector<std::string>{"layer"} : std::vector<std::string>{"token", "layer"};
   st.lead_shape = cs.tokens == 0 ? std::vector<std::size_t>{S} : std::vector<std::size_t>{cs.tokens, S};

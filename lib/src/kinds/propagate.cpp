@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "mhclab/core/error.hpp"
@@ -134,18 +135,23 @@ ResultTable propagate_kind(const PropagateKindOptions& o) {
   const Index k = o.propagation.jacobian_topk;
   const std::vector<ColumnSpec> columns = propagate_columns(o.method.n, k);
   std::vector<ResultTable> parts(static_cast<std::size_t>(o.seeds), ResultTable(columns));
-  // A checkpoint's sites come with their own static gates (pre = σ(b) + hc_eps, post = 2σ(b)).
+  // A checkpoint's sites come with their own static gates (pre = σ(b) + hc_eps, post = 2σ(b)); it is read once.
   PropagationOptions po = o.propagation;
-  if (o.stack.kind == GeneratorKind::Checkpoint && po.gates.empty()) {
+  std::optional<CheckpointStack> checkpoint;
+  if (o.stack.kind == GeneratorKind::Checkpoint) {
     if (!o.stack.checkpoint.hidden.empty())
       throw InputError("propagate: a checkpoint with hidden states gives per-token combs; propagate runs the static "
                        "mixing (drop hidden)");
-    for (const Dsv4Gates& g : read_checkpoint_stack(o.stack.input, o.stack.checkpoint).gates)
-      po.gates.push_back({g.pre, g.post});
+    checkpoint = read_checkpoint_stack(o.stack.input, o.stack.checkpoint);
+    if (po.gates.empty())
+      for (const Dsv4Gates& g : checkpoint->gates) po.gates.push_back({g.pre, g.post});
   }
   parallel_for(o.seeds, o.threads, [&](Index i) {
     const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(i);
-    for (const GeneratedStack& g : generate_stacks(*method, o.stack, seed)) {
+    const std::vector<GeneratedStack> stacks =
+        checkpoint ? std::vector<GeneratedStack>{stack_from_checkpoint(*method, *checkpoint, seed, o.stack.layers)}
+                   : generate_stacks(*method, o.stack, seed);
+    for (const GeneratedStack& g : stacks) {
       if (g.lead_shape.size() != 1) throw InputError(o.stack.input + ": propagate reads a (layer, …) stack");
       const PropagationSummary s = propagate(g.H, o.method.method, po, seed);
       add_rows(parts[static_cast<std::size_t>(i)], seed, g.step, s, o.method.n, k);

@@ -108,8 +108,9 @@ struct GeneratedStack {
 
 /// The stack of a checkpoint's sites (generator checkpoint): θ = each site's comb logits, row-major [from, to]; H
 /// through `method`, which must be dsv4 with the sites' n (InputError otherwise). Lead axes (layer) for static gates,
-/// (token, layer) per token; the sites are the layer axis.
-[[nodiscard]] GeneratedStack stack_from_checkpoint(const Method& method, const CheckpointStack& stack, std::uint64_t seed);
+/// (token, layer) per token; the sites are the layer axis. layers ≠ 0 must equal the number of sites (InputError).
+[[nodiscard]] GeneratedStack stack_from_checkpoint(const Method& method, const CheckpointStack& stack, std::uint64_t seed,
+                                                   Index layers = 0);
 
 /// θ of (seed, layer, step) computed from scratch (init, random, drift; layer 0-based, step ≥ 0; step must
 /// be 0 for init/random). The reference for the incremental drift and for parallel callers: O(step·p).
