@@ -201,27 +201,10 @@ GeneratedStack file_stack(const Method& method, const StackOptions& o, std::uint
   else
     ro.expected_params = method.num_params();
   Stack in = read_stack(o.input, ro);
-  GeneratedStack st;
-  st.step = 0;
-  st.lead_axes = in.lead_axes;
-  st.lead_shape = in.lead_shape;
-  if (o.layers > 0 && st.layers() != static_cast<std::size_t>(o.layers))
-    throw InputError(o.input + ": the file has " + std::to_string(st.layers()) + " layers; layers = " +
+  if (o.layers > 0 && !in.lead_shape.empty() && in.lead_shape.back() != static_cast<std::size_t>(o.layers))
+    throw InputError(o.input + ": the file has " + std::to_string(in.lead_shape.back()) + " layers; layers = " +
                      std::to_string(o.layers) + " was asked for");
-  const std::string origin = o.input + ": ";
-  if (o.input_kind == InputKind::Params) {
-    st.thetas = std::move(in.params);
-    build_all(method, seed, st, origin);
-  } else {
-    st.H = std::move(in.matrices);
-    st.sinkhorn.assign(st.H.size(), std::nullopt);
-    for (std::size_t e = 0; e < st.H.size(); ++e) {
-      if (!st.H[e].allFinite())
-        throw InputError(origin + where(seed, e, 0, st) + ": the matrix has a non-finite entry");
-      apply_modifiers(st.H[e], method.modifiers());
-    }
-  }
-  return st;
+  return stack_from_contents(method, std::move(in), o.input, seed);
 }
 
 }  // namespace
@@ -303,6 +286,29 @@ std::vector<GeneratedStack> generate_stacks(const Method& method, const StackOpt
     }
   }
   throw InputError("generator '" + kind_name(o.kind) + "' is not available for stacks yet");
+}
+
+GeneratedStack stack_from_contents(const Method& method, Stack contents, const std::string& origin, std::uint64_t seed) {
+  GeneratedStack st;
+  st.step = 0;
+  st.lead_axes = contents.lead_axes;
+  st.lead_shape = contents.lead_shape;
+  const std::string prefix = origin + ": ";
+  if (!contents.params.empty()) {
+    st.thetas = std::move(contents.params);
+    build_all(method, seed, st, prefix);
+  } else {
+    st.H = std::move(contents.matrices);
+    st.sinkhorn.assign(st.H.size(), std::nullopt);
+    for (std::size_t e = 0; e < st.H.size(); ++e) {
+      if (st.H[e].rows() != method.n() || st.H[e].cols() != method.n())
+        throw InputError(prefix + where(seed, e, 0, st) + ": the matrix is " + std::to_string(st.H[e].rows()) + "×" +
+                         std::to_string(st.H[e].cols()) + "; expected n×n with n = " + std::to_string(method.n()));
+      if (!st.H[e].allFinite()) throw InputError(prefix + where(seed, e, 0, st) + ": the matrix has a non-finite entry");
+      apply_modifiers(st.H[e], method.modifiers());
+    }
+  }
+  return st;
 }
 
 GeneratedStack stack_from_checkpoint(const Method& method, const CheckpointStack& cs, std::uint64_t seed,

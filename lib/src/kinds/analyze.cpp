@@ -17,8 +17,26 @@ constexpr Index kAutoTopkK = 6;
 
 /// The file as one GeneratedStack (lead axes (layer) or (token, layer)). Matrices are taken at their own n (method
 /// and n only matter for parameter stacks).
-GeneratedStack load(const AnalyzeKindOptions& o, AnalyzeKindResult& out) {
+GeneratedStack load(const AnalyzeKindOptions& o, std::optional<Stack> in_memory, AnalyzeKindResult& out) {
   const bool per_token = o.token_average.has_value();
+  if (in_memory) {
+    if (in_memory->count() == 0) throw InputError("stack: the stack holds no matrices");
+    if (!in_memory->params.empty()) return stack_from_contents(*make_method(o.method), std::move(*in_memory), "stack");
+    // Matrices are taken at their own n, as from a file (the method only supplies its modifiers).
+    GeneratedStack g;
+    g.lead_axes = in_memory->lead_axes;
+    g.lead_shape = in_memory->lead_shape;
+    g.H = std::move(in_memory->matrices);
+    const Index n = g.H.front().rows();
+    for (std::size_t e = 0; e < g.H.size(); ++e) {
+      if (g.H[e].rows() != n || g.H[e].cols() != n)
+        throw InputError("stack: matrix " + std::to_string(e) + " is " + std::to_string(g.H[e].rows()) + "×" +
+                         std::to_string(g.H[e].cols()) + "; expected " + std::to_string(n) + "×" + std::to_string(n));
+      if (!g.H[e].allFinite()) throw InputError("stack: matrix " + std::to_string(e) + " has a non-finite entry");
+      apply_modifiers(g.H[e], o.method.modifiers);
+    }
+    return g;
+  }
   if (!o.checkpoint.empty()) {
     const CheckpointStack cs = read_checkpoint_stack(o.checkpoint, o.selection);
     out.gates_csv = checkpoint_gates_csv(cs);
@@ -89,9 +107,14 @@ void spectra(const AnalyzeKindOptions& o, const std::vector<Mat>& stack, Analyze
 }
 }  // namespace
 
-void AnalyzeKindOptions::validate() const {
+void AnalyzeKindOptions::validate(bool stack_given) const {
   method.validate();
-  if (checkpoint.empty() && input.empty()) throw InputError("input is required (the stack file), or checkpoint");
+  if (stack_given) {
+    if (!input.empty() || !checkpoint.empty())
+      throw InputError("a stack in memory is analysed: input and checkpoint must be empty");
+  } else if (checkpoint.empty() && input.empty()) {
+    throw InputError("input is required (the stack file), or checkpoint");
+  }
   if (!checkpoint.empty()) {
     if (!input.empty()) throw InputError("input and checkpoint are exclusive: give one stack");
     if (method.method != MethodId::Dsv4)
@@ -137,63 +160,72 @@ void bind_analyze_options(OptionSet& s, AnalyzeKindOptions& o) {
          "Top-K eigen/singular values of the end-to-end product via Spectra (0 = automatic: K = 6 for n >= 512)");
 }
 
-AnalyzeKindResult analyze_kind(const AnalyzeKindOptions& o) {
-  o.validate();
+namespace {
+AnalyzeKindResult analyze(const AnalyzeKindOptions& o, std::optional<Stack> in_memory) {
+  o.validate(in_memory.has_value());
   const MethodOptions& mo = o.method;
   AnalyzeKindResult out;
-  const GeneratedStack g = load(o, out);
+  const GeneratedStack g = load(o, std::move(in_memory), out);
   const Index n = g.H.front().rows();
   out.matrices = g.count();
   out.n = n;
   DepthTableOptions table = o.table;
-  std::string& csv = out.csv;
+  std::vector<DepthRowGroup> groups;
+  std::vector<std::string> lead;
   if (!o.token_average) {
     const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, g.thetas, g.sinkhorn);
     table.sinkhorn_columns = !extras.empty();
-    csv = depth_csv_header({}, depth_table_columns(n, table));
-    append_depth_rows(csv, "", depth_table(g.H, extras, table));
+    groups.push_back({{}, depth_table(g.H, extras, table)});
     spectra(o, g.H, out);
-    return out;
-  }
-  const std::size_t T = g.lead_shape.front(), L = g.lead_shape.back();
-  std::vector<std::vector<Mat>> tokens(T);
-  for (std::size_t t = 0; t < T; ++t)
-    tokens[t].assign(g.H.begin() + static_cast<long>(t * L), g.H.begin() + static_cast<long>((t + 1) * L));
-  if (*o.token_average == TokenAverage::Matrix) {
-    csv = depth_csv_header({}, depth_table_columns(n, table));
-    append_depth_rows(csv, "", depth_table(mean_stack(tokens), {}, table));
-  } else if (*o.token_average == TokenAverage::Composite) {
-    std::vector<std::vector<DepthMetrics>> metrics;
-    for (const auto& [kind, name] : product_kind_table.entries) metrics.push_back(composite_metrics(tokens, kind));
-    csv = depth_csv_header({}, depth_table_columns(n, table));
-    append_depth_rows(csv, "", depth_table(mean_stack(tokens), {}, table, metrics));
   } else {
-    std::vector<std::vector<DepthRow>> per(T);
-    for (std::size_t t = 0; t < T; ++t) {
-      std::vector<Vec> th;
-      std::vector<std::optional<SinkhornSummary>> sk;
-      if (!g.thetas.empty()) {
-        th.assign(g.thetas.begin() + static_cast<long>(t * L), g.thetas.begin() + static_cast<long>((t + 1) * L));
-        sk.assign(g.sinkhorn.begin() + static_cast<long>(t * L), g.sinkhorn.begin() + static_cast<long>((t + 1) * L));
+    if (g.lead_shape.size() != 2)
+      throw InputError("token-average: the stack must be (token, layer, …); got " + std::to_string(g.lead_shape.size()) +
+                       " leading axes");
+    const std::size_t T = g.lead_shape.front(), L = g.lead_shape.back();
+    std::vector<std::vector<Mat>> tokens(T);
+    for (std::size_t t = 0; t < T; ++t)
+      tokens[t].assign(g.H.begin() + static_cast<long>(t * L), g.H.begin() + static_cast<long>((t + 1) * L));
+    if (*o.token_average == TokenAverage::Matrix) {
+      groups.push_back({{}, depth_table(mean_stack(tokens), {}, table)});
+    } else if (*o.token_average == TokenAverage::Composite) {
+      std::vector<std::vector<DepthMetrics>> metrics;
+      for (const auto& [kind, name] : product_kind_table.entries) metrics.push_back(composite_metrics(tokens, kind));
+      groups.push_back({{}, depth_table(mean_stack(tokens), {}, table, metrics)});
+    } else {
+      std::vector<std::vector<DepthRow>> per(T);
+      for (std::size_t t = 0; t < T; ++t) {
+        std::vector<Vec> th;
+        std::vector<std::optional<SinkhornSummary>> sk;
+        if (!g.thetas.empty()) {
+          th.assign(g.thetas.begin() + static_cast<long>(t * L), g.thetas.begin() + static_cast<long>((t + 1) * L));
+          sk.assign(g.sinkhorn.begin() + static_cast<long>(t * L), g.sinkhorn.begin() + static_cast<long>((t + 1) * L));
+        }
+        const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, th, sk);
+        DepthTableOptions t_opts = table;
+        t_opts.sinkhorn_columns = !extras.empty();
+        table.sinkhorn_columns = t_opts.sinkhorn_columns;
+        per[t] = depth_table(tokens[t], extras, t_opts);
       }
-      const std::vector<LayerExtras> extras = sinkhorn_extras(mo.method, n, th, sk);
-      DepthTableOptions t_opts = table;
-      t_opts.sinkhorn_columns = !extras.empty();
-      table.sinkhorn_columns = t_opts.sinkhorn_columns;
-      per[t] = depth_table(tokens[t], extras, t_opts);
-    }
-    csv = depth_csv_header({"stat"}, depth_table_columns(n, table));
-    for (const std::string& stat : token_statistics()) {
-      std::vector<DepthRow> rows = per.front();
-      for (std::size_t r = 0; r < rows.size(); ++r) {
-        std::vector<const std::vector<MetricCell>*> samples;
-        for (const auto& p : per) samples.push_back(&p[r].cells);
-        rows[r].cells = aggregate_cells(samples, stat);
+      lead = {"stat"};
+      for (const std::string& stat : token_statistics()) {
+        std::vector<DepthRow> rows = per.front();
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+          std::vector<const std::vector<MetricCell>*> samples;
+          for (const auto& p : per) samples.push_back(&p[r].cells);
+          rows[r].cells = aggregate_cells(samples, stat);
+        }
+        groups.push_back({{stat}, std::move(rows)});
       }
-      append_depth_rows(csv, stat + ",", rows);
     }
   }
+  out.table = depth_result_table(lead, depth_table_columns(n, table), groups);
+  out.csv = out.table.to_csv();
   return out;
 }
+}  // namespace
+
+AnalyzeKindResult analyze_kind(const AnalyzeKindOptions& o) { return analyze(o, std::nullopt); }
+
+AnalyzeKindResult analyze_kind(const AnalyzeKindOptions& o, Stack stack) { return analyze(o, std::move(stack)); }
 
 }  // namespace mhclab

@@ -277,4 +277,52 @@ std::vector<MetricCell> aggregate_cells(const std::vector<const std::vector<Metr
   return out;
 }
 
+ResultTable depth_result_table(const std::vector<std::string>& lead, const std::vector<std::string>& columns,
+                               const std::vector<DepthRowGroup>& groups) {
+  std::vector<ColumnSpec> specs;
+  for (const std::string& l : lead) specs.push_back({l, ColumnType::Text, "", false});
+  specs.push_back({"depth", ColumnType::Integer, "depth l = 1..L", false});
+  specs.push_back({"kind", ColumnType::Text, "product kind: layer H_l, prefix H_l···H_1, suffix H_L···H_l", false});
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    ColumnSpec spec{columns[c], ColumnType::Real, "SPEC §4 depth metric (report/depth_table.hpp)", true};
+    bool typed = false;
+    for (const DepthRowGroup& g : groups) {
+      for (const DepthRow& r : g.rows) {
+        const MetricCell& cell = r.cells.at(c);
+        if (cell.kind == MetricCell::Kind::Empty) continue;
+        if (cell.kind == MetricCell::Kind::Flag) spec.type = ColumnType::Boolean, spec.scaled = false;
+        if (cell.kind == MetricCell::Kind::Text) spec.type = ColumnType::Text, spec.scaled = false;
+        typed = true;
+        break;
+      }
+      if (typed) break;
+    }
+    specs.push_back(std::move(spec));
+  }
+  ResultTable t(std::move(specs));
+  const std::size_t first = lead.size();
+  for (const DepthRowGroup& g : groups) {
+    if (g.lead_cells.size() != lead.size())
+      throw InputError("internal: depth_result_table: " + std::to_string(g.lead_cells.size()) + " lead cells for " +
+                       std::to_string(lead.size()) + " lead columns");
+    for (const DepthRow& r : g.rows) {
+      t.add_row();
+      for (std::size_t l = 0; l < lead.size(); ++l) t.set_text(l, g.lead_cells[l]);
+      t.set_integer(first, r.depth);
+      t.set_text(first + 1, std::string(product_kind_table.to_string(r.kind)));
+      for (std::size_t c = 0; c < columns.size(); ++c) {
+        const MetricCell& cell = r.cells.at(c);
+        const std::size_t col = first + 2 + c;
+        switch (cell.kind) {
+          case MetricCell::Kind::Empty: break;
+          case MetricCell::Kind::Number: t.set_real(col, cell.value, cell.log10_abs); break;
+          case MetricCell::Kind::Flag: t.set_boolean(col, cell.flag); break;
+          case MetricCell::Kind::Text: t.set_text(col, cell.text); break;
+        }
+      }
+    }
+  }
+  return t;
+}
+
 }  // namespace mhclab

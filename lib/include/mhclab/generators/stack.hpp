@@ -106,6 +106,13 @@ struct GeneratedStack {
 [[nodiscard]] std::vector<GeneratedStack> generate_stacks(const Method& method, const StackOptions& options,
                                                           std::uint64_t seed);
 
+/// A stack already read or handed over in memory (io/matrix_file.hpp Stack, e.g. a NumPy array from the Python
+/// binding) as a generated stack: parameter vectors (when `contents.params` is not empty) through `method`, else the
+/// n×n matrices checked (size, finite) with the method's modifiers applied. `origin` (a file name, "stack") prefixes
+/// errors, which name the entry.
+[[nodiscard]] GeneratedStack stack_from_contents(const Method& method, Stack contents, const std::string& origin,
+                                                 std::uint64_t seed = 0);
+
 /// The stack of a checkpoint's sites (generator checkpoint): θ = each site's comb logits, row-major [from, to]; H
 /// through `method`, which must be dsv4 with the sites' n (InputError otherwise). Lead axes (layer) for static gates,
 /// (token, layer) per token; the sites are the layer axis. layers ≠ 0 must equal the number of sites (InputError).

@@ -19,6 +19,7 @@
 #include "mhclab/generators/checkpoint_stack.hpp"
 #include "mhclab/io/matrix_file.hpp"
 #include "mhclab/kinds/option_set.hpp"
+#include "mhclab/kinds/result_table.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/report/depth_table.hpp"
 
@@ -41,7 +42,9 @@ struct AnalyzeKindOptions {
   bool eigenvalues = false;      ///< all eigenvalues per depth and kind (or the top-k ones)
   bool singular_values = false;  ///< all singular values per depth and kind (or the top-k ones)
   Index topk = 0;                ///< K ≥ 1: the top-K values of the end-to-end product; 0 = dense (automatic top-6 for n ≥ 512)
-  void validate() const;  ///< InputError naming the field
+  /// InputError naming the field; `stack_given`: the stack comes in memory (analyze_kind(options, stack)), so input
+  /// and checkpoint must be empty.
+  void validate(bool stack_given = false) const;
 };
 
 /// Every option by its CLI name (input, tensor, input-kind, layout, token-average, topk and the method and selection
@@ -49,7 +52,8 @@ struct AnalyzeKindOptions {
 void bind_analyze_options(OptionSet& s, AnalyzeKindOptions& o);
 
 struct AnalyzeKindResult {
-  std::string csv;              ///< the depth table
+  ResultTable table;            ///< the depth table (lead `stat` with token-average metric, depth, kind, columns)
+  std::string csv;              ///< table.to_csv()
   std::string eigenvalue_csv;   ///< when options.eigenvalues
   std::string singular_value_csv;  ///< when options.singular_values
   std::optional<TopkResult> topk;  ///< when the top-k solver ran (Spectra's statuses and iterations)
@@ -62,5 +66,9 @@ struct AnalyzeKindResult {
 
 /// The table and spectra above. InputError for bad options or files; ComputeError for a failed computation.
 [[nodiscard]] AnalyzeKindResult analyze_kind(const AnalyzeKindOptions& options);
+/// The same for a stack in memory (e.g. a NumPy array from the Python binding) instead of options.input: matrices
+/// (n×n, paper orientation, the method's modifiers applied) or parameter vectors (through the method); lead axes
+/// (layer) or, with token_average, (token, layer).
+[[nodiscard]] AnalyzeKindResult analyze_kind(const AnalyzeKindOptions& options, Stack stack);
 
 }  // namespace mhclab

@@ -20,6 +20,7 @@
 #include "mhclab/analysis/depth_metrics.hpp"
 #include "mhclab/analysis/metric_cell.hpp"
 #include "mhclab/core/types.hpp"
+#include "mhclab/kinds/result_table.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/mixing/sinkhorn.hpp"
 
@@ -73,6 +74,18 @@ struct DepthRow {
 /// Appends one CSV line per row: `lead_cells` (already joined with its trailing comma, e.g. "3,0,"; empty for
 /// none), then `depth,kind,<cells…>` (MetricCell::format).
 void append_depth_rows(std::string& out, std::string_view lead_cells, const std::vector<DepthRow>& rows);
+
+/// Rows that share the cells of the caller's lead columns (e.g. {"mean"} for a token statistic; empty for none).
+struct DepthRowGroup {
+  std::vector<std::string> lead_cells;
+  std::vector<DepthRow> rows;
+};
+
+/// The typed form of depth_csv_header + append_depth_rows: lead columns (Text), depth (Integer), kind (Text), then
+/// `columns` typed by their cells — numbers Real (scaled: the log form is kept), flags Boolean, statuses Text (a column
+/// without any value: Real). Its to_csv() is byte for byte the text those two functions write.
+[[nodiscard]] ResultTable depth_result_table(const std::vector<std::string>& lead, const std::vector<std::string>& columns,
+                                             const std::vector<DepthRowGroup>& groups);
 
 /// Sinkhorn extras of a generated stack of the mhc method: P_trop from θ (Z[i, j] = θ[i·n + j]) and the
 /// summaries. Empty unless method == mhc and thetas/summaries are present for every layer.
