@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs every Debian package mhclab needs to build, test and plot (Debian 12).
+# Installs every Debian package mhclab needs to build, test and plot (Debian 12), the Python package included
+# (pybind11, NumPy, pytest; PyTorch, matplotlib, pandas and nbconvert for mhclab.torch and the Python notebook).
 # As root: apt-get installs whatever is missing. Otherwise: prints the exact apt-get line and exits 1.
 set -euo pipefail
 PKGS=(g++ cmake make git libeigen3-dev libspectra-dev libboost-math-dev doctest-dev libcli11-dev
       libtomlplusplus-dev nlohmann-json3-dev libfmt-dev gnuplot-nox python3-numpy
-      python3-nbformat ccache)
+      python3-nbformat ccache
+      python3-dev pybind11-dev python3-pytest python3-torch python3-matplotlib python3-pandas
+      jupyter-nbconvert python3-ipykernel)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -9,5 +9,6 @@ bash scripts/install_deps.sh
 start=$(date +%s)
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)"
+if [ "$preset" = release ]; then bash scripts/install_python.sh release; fi
 ctest --preset "$preset"
 echo "run_tests[$preset]: $(( $(date +%s) - start )) s"

@@ -24,6 +24,7 @@ means all cores and results never depend on it.
 """
 from __future__ import annotations
 
+import functools as _functools
 from typing import Any, Dict, Optional, Sequence
 
 import numpy as _np
@@ -107,6 +108,26 @@ Method.__doc__ = """Method(method, n, **options): A mixing method θ → H at n 
     ``inverse(H)`` → θ with mix(θ) = H, or None outside the chart's domain (methods with ``has_inverse``)."""
 
 
+def _hashable(v: Any) -> Any:
+    return tuple(_hashable(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+
+@_functools.lru_cache(maxsize=64)
+def _cached_method(method: str, n: int, options: tuple):
+    return Method(method, n, **dict(options))
+
+
+def _method(method: str, n: int, options: Dict[str, Any]):
+    """The Method of (method, n, options), built once per distinct request (Methods are immutable and thread-safe):
+    a call of mix() then costs the conversion and the computation, not the construction."""
+    try:
+        key = tuple(sorted((k, _hashable(v)) for k, v in options.items()))
+        hash(key)
+    except TypeError:  # an unhashable option value (e.g. a NumPy array): build it afresh
+        return Method(method, int(n), **options)
+    return _cached_method(method, int(n), key)
+
+
 def mix(method: str, theta, n: int, **options: Any) -> _np.ndarray:
     """H = mix(θ) of ``method`` at ``n`` streams, (n, n) float64 in the paper orientation.
 
@@ -115,14 +136,14 @@ def mix(method: str, theta, n: int, **options: Any) -> _np.ndarray:
     dsv4 takes DeepSeek-V4's comb logits in the checkpoint's ``[from, to]`` layout and returns H = combᵀ.
     Options: the CLI's method options (``mhclab.options("method")``), e.g. ``tau``, ``iters``, ``order``,
     ``domain``, ``precision``, ``eps``, ``projection``, ``lazy``, ``minorize``. Bitwise equal to ``mhclab mix``."""
-    return Method(method, n, **options).mix(theta)
+    return _method(method, n, options).mix(theta)
 
 
 def vjp(method: str, theta, dH, n: int, **options: Any) -> _np.ndarray:
     """The exact backward of :func:`mix`: dθ_k = Σ_ij dH_ij ∂H_ij/∂θ_k (same shape as ``theta``). mhc: the derivative
     of the unrolled Sinkhorn iterations actually run (``projection="newton"``: implicit differentiation of the
     converged projection); tropical: 0 (piecewise constant)."""
-    return Method(method, n, **options).vjp(theta, dH)
+    return _method(method, n, options).vjp(theta, dH)
 
 
 def mix_batch(method: str, thetas, n: int, threads: int = 0, exact: bool = False, **options: Any) -> _np.ndarray:
@@ -132,27 +153,28 @@ def mix_batch(method: str, thetas, n: int, threads: int = 0, exact: bool = False
     the batched SIMD kernel, which agrees with :func:`mix` to ≤ 1 ulp per entry (it multiplies by reciprocals and uses
     a vectorised exp); ``exact=True`` calls the scalar path instead (bitwise equal to :func:`mix`). Results never
     depend on ``threads``."""
-    return Method(method, n, **options).mix_batch(thetas, threads=threads, exact=exact)
+    return _method(method, n, options).mix_batch(thetas, threads=threads, exact=exact)
 
 
 def vjp_batch(method: str, thetas, dHs, n: int, threads: int = 0, **options: Any) -> _np.ndarray:
     """:func:`vjp` for a batch: ``thetas`` (B, p) (or (B, rows, cols)) and ``dHs`` (B, n, n) → dθs, same shape as
     ``thetas``."""
-    return Method(method, n, **options).vjp_batch(thetas, dHs, threads=threads)
+    return _method(method, n, options).vjp_batch(thetas, dHs, threads=threads)
 
 
-def analyze(stack=None, **options: Any) -> Table:
+def analyze(stack=None, eigenvalues: bool = False, singular_values: bool = False, **options: Any) -> Table:
     """The SPEC §4 depth metrics of a stack (``mhclab analyze``): one row per depth and product kind.
 
     ``stack``: (layer, n, n) matrices in the paper orientation (``layout="from_to"`` transposes each), or with
     ``input_kind="params"`` (layer, p) parameters through ``method``; with ``token_average`` (``"metric"``,
     ``"matrix"``, ``"composite"``) a (token, layer, …) stack. Or no stack and ``input=PATH`` (a .npy, .csv,
-    .safetensors file, with ``tensor``) or ``checkpoint=PATH`` (a DeepSeek-V4-style checkpoint, ``method="dsv4"``).
+    .safetensors file, with ``tensor``) or ``checkpoint=PATH`` (a DeepSeek-V4-style checkpoint; method dsv4 unless
+    given).
     Keywords: ``kinds`` (layer, prefix, suffix), ``metrics`` (e.g. ``["fwd_gain", "sigma_max"]``), ``depths``,
     ``lyapunov``, ``eigenvalues``, ``singular_values``, ``topk`` and the method options (``mhclab.options("analyze")``).
     ``Table.extra`` holds ``eigenvalues``/``singular_values``/``gates`` tables and a ``checkpoint_summary`` when asked
     for. The rows are those of ``mhclab analyze`` on the same stack."""
-    main, extra = _core.analyze(stack, **options)
+    main, extra = _core.analyze(stack, eigenvalues, singular_values, **options)
     return _table(main, {k: (_table(v) if isinstance(v, tuple) else v) for k, v in extra.items()})
 
 

@@ -191,6 +191,11 @@ py::array_t<double> mix_many(const MethodHandle& h, const InArray& thetas, int t
   const double* in = thetas.data();
   {
     const py::gil_scoped_release release;
+    // The same check as Method::mix on every θ (the kernel would report a non-finite logit as a numerical issue).
+    for (Index k = 0; k < B * p; ++k)
+      if (!std::isfinite(in[k]))
+        throw InputError("thetas[" + std::to_string(k / p) + "]: parameter " + std::to_string(k % p) +
+                         " is not finite (" + std::to_string(in[k]) + ")");
     if (!exact && batch_kernel_fits(h)) {
       SinkhornBatchOptions b;
       b.n = static_cast<int>(n);
@@ -516,11 +521,14 @@ PYBIND11_MODULE(_core, m) {
             return out;
           }, "H"_a);
 
-  m.def("analyze", [](const py::object& stack, const py::kwargs& kw) {
+  m.def("analyze", [](const py::object& stack, bool eigenvalues, bool singular_values, const py::kwargs& kw) {
     AnalyzeKindOptions o;
     OptionSet s;
     bind_analyze_options(s, o);
     apply_options(s, kw);
+    o.eigenvalues = eigenvalues;  // the CLI's --eigenvalues FILE / --singular-values FILE, as switches
+    o.singular_values = singular_values;
+    if (!o.checkpoint.empty() && !kw.contains("method")) o.method.method = MethodId::Dsv4;  // as the CLI
     std::optional<Stack> st;
     if (!stack.is_none()) st = stack_from_array(stack.cast<InArray>(), o);
     AnalyzeKindResult r;
@@ -535,7 +543,7 @@ PYBIND11_MODULE(_core, m) {
     if (!r.gates_csv.empty()) extra["gates"] = text_table_to_python(parse_table(r.gates_csv, "gates"));
     if (!r.checkpoint_summary.empty()) extra["checkpoint_summary"] = r.checkpoint_summary;
     return py::make_tuple(table_to_python(r.table), extra);
-  }, "stack"_a = py::none());
+  }, "stack"_a = py::none(), "eigenvalues"_a = false, "singular_values"_a = false);
 
   m.def("depth", [](const py::kwargs& kw) {
     DepthKindOptions o;
