@@ -109,6 +109,8 @@ Method.__doc__ = """Method(method, n, **options): A mixing method θ → H at n 
 
 
 def _hashable(v: Any) -> Any:
+    if isinstance(v, _np.ndarray):
+        return tuple(v.tolist())
     return tuple(_hashable(x) for x in v) if isinstance(v, (list, tuple)) else v
 
 

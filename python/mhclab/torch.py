@@ -35,25 +35,9 @@ __all__ = ["mix", "MixFunction", "Mixing", "ReferenceBlock", "ReferenceLM", "rec
 # Differentiable mixing
 # --------------------------------------------------------------------------------------------------
 
-_SPECS: Dict[tuple, "_mhclab.Method"] = {}
-
-
-def _freeze(value):
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, np.ndarray):
-        return tuple(value.tolist())
-    return value
-
-
 def _spec(method: str, n: int, options: dict):
-    """The library's Method for (method, n, options), cached: it gives num_params and param_shape."""
-    key = (method, int(n), tuple(sorted((k, _freeze(v)) for k, v in options.items())))
-    spec = _SPECS.get(key)
-    if spec is None:
-        spec = _mhclab.Method(method, int(n), **options)
-        _SPECS[key] = spec
-    return spec
+    """The library's Method for (method, n, options), built once per distinct request (mhclab._method's cache)."""
+    return _mhclab._method(method, n, options)
 
 
 def _param_layout(theta: torch.Tensor, spec) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
@@ -94,9 +78,6 @@ class MixFunction(torch.autograd.Function):
         lead, core = _param_layout(theta, spec)
         batch = math.prod(lead)
         th = _as_float64_numpy(theta, (batch,) + core)
-        finite = np.isfinite(th).reshape(batch, math.prod(core)).all(axis=1)
-        if not finite.all():  # checked here: the batched SIMD mhc kernel would report it as a ComputeError
-            raise ValueError(f"theta has a non-finite entry (batch index {int(np.argmin(finite))})")
         if batch == 0:
             H = np.empty((0, n, n))
         else:
