@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include "commands.hpp"
 #include "mhclab/core/error.hpp"
@@ -18,6 +19,7 @@ namespace {
 struct RunCli {
   std::string experiment;
   std::string out;
+  std::string shard;
   int threads = 0;
   bool resume = false, dry_run = false, force = false, quiet = false;
 };
@@ -34,13 +36,24 @@ long fail_after_from_env() {
 int run_run(const RunCli& c, const std::string& command_line) {
   const Experiment e = read_experiment(c.experiment);
   const std::vector<SweepPoint> points = resolve_sweep(e);
+  std::optional<ShardSpec> shard;
+  if (!c.shard.empty()) shard = ShardSpec::parse(c.shard);
   if (c.dry_run) {
-    fmt::print("{}", describe_sweep(e, points));
+    if (!shard) {
+      fmt::print("{}", describe_sweep(e, points));
+      return 0;
+    }
+    // The shard's points only (the split is a pure function of the grid: every shard can print its own).
+    const std::vector<std::size_t> mine = assign_shards(e, points, shard->count)[shard->index];
+    std::vector<SweepPoint> subset;
+    for (const std::size_t i : mine) subset.push_back(points[i]);
+    fmt::print("shard {}: {} of {} point(s)\n{}", shard->text(), subset.size(), points.size(), describe_sweep(e, subset));
     return 0;
   }
   if (c.threads < 0) throw InputError("threads = " + std::to_string(c.threads) + "; must be ≥ 0");
   SweepOptions o;
-  o.out_dir = c.out.empty() ? "results/" + e.name : c.out;
+  o.out_dir = c.out.empty() ? "results/" + e.name + (shard ? "_shard" + std::to_string(shard->index) : "") : c.out;
+  o.shard = shard;
   o.threads = c.threads;
   o.resume = c.resume;
   o.force = c.force;
@@ -49,10 +62,16 @@ int run_run(const RunCli& c, const std::string& command_line) {
   o.command_line = command_line;
   const SweepSummary s = run_sweep(e, points, o);
   if (!c.quiet) {
-    fmt::print(stderr, "mhclab run: {}: {} point(s) ({} run, {} reused), {} rows, {} aggregate rows, {} figure file(s), "
-                       "{:.1f} s on {} thread(s) -> {}\n",
-               e.name, s.points, s.ran, s.reused, s.rows, s.aggregate_rows, s.figures.size(), s.wall_seconds,
-               resolve_threads(c.threads), o.out_dir);
+    if (shard)
+      fmt::print(stderr, "mhclab run: {}: shard {}: {} of {} point(s) ({} run, {} reused), {:.1f} s on {} thread(s) -> {} "
+                         "(merge the shards with mhclab merge)\n",
+                 e.name, shard->text(), s.points, points.size(), s.ran, s.reused, s.wall_seconds,
+                 resolve_threads(c.threads), o.out_dir);
+    else
+      fmt::print(stderr, "mhclab run: {}: {} point(s) ({} run, {} reused), {} rows, {} aggregate rows, {} figure file(s), "
+                         "{:.1f} s on {} thread(s) -> {}\n",
+                 e.name, s.points, s.ran, s.reused, s.rows, s.aggregate_rows, s.figures.size(), s.wall_seconds,
+                 resolve_threads(c.threads), o.out_dir);
     if (!s.plot_message.empty()) fmt::print(stderr, "mhclab run: warning: {}\n", s.plot_message);
   }
   return 0;
@@ -66,6 +85,9 @@ void setup_run(CLI::App& app, Registry& r) {
   sub->add_option("--out", c->out, "Results directory (default results/<name>)");
   sub->add_option("--threads", c->threads, "Threads over grid points (0 = all cores; results do not depend on it)")
       ->capture_default_str();
+  sub->add_option("--shard", c->shard,
+                  "Run shard k of N (k/N, 0-based): a deterministic split of the grid balanced by estimated cost; "
+                  "combine the N directories with mhclab merge");
   sub->add_flag("--resume", c->resume, "Continue an interrupted run in --out (finished points are kept)");
   sub->add_flag("--dry-run", c->dry_run, "Print the resolved grid (point ids, seeds) and exit");
   sub->add_flag("--force", c->force, "Delete an existing results directory first");
@@ -76,6 +98,7 @@ void setup_run(CLI::App& app, Registry& r) {
       if (sub->count(f) > 0) cmd += std::string(" ") + f;
     if (!c->out.empty()) cmd += " --out " + c->out;
     if (c->threads != 0) cmd += " --threads " + std::to_string(c->threads);
+    if (!c->shard.empty()) cmd += " --shard " + c->shard;
     return run_run(*c, cmd);
   });
 }

@@ -44,6 +44,7 @@ void setup_analyze(CLI::App& app, Registry& r);
 void setup_depth(CLI::App& app, Registry& r);
 void setup_propagate(CLI::App& app, Registry& r);
 void setup_run(CLI::App& app, Registry& r);
+void setup_merge(CLI::App& app, Registry& r);
 void setup_fit(CLI::App& app, Registry& r);
 void setup_plot(CLI::App& app, Registry& r);
 void setup_notebook(CLI::App& app, Registry& r);
@@ -59,6 +60,7 @@ inline void setup_all(CLI::App& app, Registry& r) {
   setup_fit(app, r);
   setup_conform(app, r);
   setup_run(app, r);
+  setup_merge(app, r);
   setup_plot(app, r);
   setup_notebook(app, r);
   setup_bench(app, r);

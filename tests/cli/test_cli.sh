@@ -319,6 +319,22 @@ MHCLAB_FAIL_AFTER=1 "$BIN" run "$TMP/exp.toml" --out "$TMP/r3" --threads 1 >/dev
 expect 0 "3 point\(s\) \(2 run, 1 reused\)" -- run "$TMP/exp.toml" --out "$TMP/r3" --resume
 cmp -s "$TMP/r1/rows.csv" "$TMP/r3/rows.csv" && cmp -s "$TMP/r1/aggregates.csv" "$TMP/r3/aggregates.csv" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: resumed rows differ from a clean run"; }
 expect 0 "0 run, 3 reused" -- run "$TMP/exp.toml" --out "$TMP/r3" --resume
+# shards: two of three points' shards (one interrupted, then resumed), merged = the single-process run, byte for byte
+expect 0 "shard 0/2: " -- run "$TMP/exp.toml" --shard 0/2 --out "$TMP/sh0"
+MHCLAB_FAIL_AFTER=0 "$BIN" run "$TMP/exp.toml" --shard 1/2 --out "$TMP/sh1" >/dev/null 2>&1
+expect 2 "point\(s\) of 3 are in no shard \(not run, or interrupted: rerun that shard with --resume\): [0-9a-f]{16} \(" -- merge "$TMP/sh0" "$TMP/sh1" --out "$TMP/shm"
+expect 0 "shard 1/2: " -- run "$TMP/exp.toml" --shard 1/2 --out "$TMP/sh1" --resume
+expect 0 "2 shard\(s\), 3 point\(s\)" -- merge "$TMP/sh1" "$TMP/sh0" --out "$TMP/shm"
+cmp -s "$TMP/r1/rows.csv" "$TMP/shm/rows.csv" && cmp -s "$TMP/r1/aggregates.csv" "$TMP/shm/aggregates.csv" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: merge: merged shards differ from a single-process run"; }
+"$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); assert sorted(s['shard'] for s in m['shards'])==[0,1] and all(s['host'] for s in m['shards'])" "$TMP/shm/manifest.json" \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: merge: manifest lists the shards"; }
+expect 2 "shard 0 is given twice" -- merge "$TMP/sh0" "$TMP/sh0" --out "$TMP/shm2"
+sed 's/^eta = \[0.1, -0.5\]/eta = [0.2, -0.5]/' "$TMP/exp.toml" > "$TMP/exp_other.toml"
+"$BIN" run "$TMP/exp_other.toml" --shard 1/2 --out "$TMP/sho" --quiet
+expect 2 "of a different grid \(grid hash [0-9a-f]{16}\)" -- merge "$TMP/sh0" "$TMP/sho" --out "$TMP/shm2"
+expect 2 "holds no shard.json" -- merge "$TMP/r1" --out "$TMP/shm2"
+expect 2 "expected k/N with 0 ≤ k < N" -- run "$TMP/exp.toml" --shard 2/2 --out "$TMP/shx"
+[ "$("$BIN" run "$TMP/exp.toml" --dry-run --shard 0/2 | head -1)" = "shard 0/2: $(ls "$TMP/sh0/points" | grep -c '\.done$') of 3 point(s)" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run --dry-run --shard"; }
 # a point file truncated at a line boundary, and a killed writer's temporary: --resume runs the point again and
 # cleans up, and the merged rows are still a clean run's
 p1=$(ls "$TMP/r3/points" | grep '\.csv$' | head -1)

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <mutex>
 #include <ostream>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
 #include "mhclab/core/parallel.hpp"
+#include "mhclab/core/build_info.hpp"
 #include "mhclab/core/run_manifest.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/table.hpp"
@@ -285,13 +288,13 @@ class DirLock {
   int fd_ = -1;
 };
 
-/// Runs the points not yet done; returns how many ran.
-std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& points,
+/// Runs the points of `mine` (grid indices) not yet done; returns how many ran.
+std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& points, const std::vector<std::size_t>& mine,
                        const fs::path& dir, const SweepOptions& o) {
   std::vector<const SweepPoint*> todo;
-  for (const SweepPoint& p : points)
-    if (!o.resume || !point_done(dir, p)) todo.push_back(&p);
-  Progress progress(o.progress, points.size(), points.size() - todo.size());
+  for (const std::size_t i : mine)
+    if (!o.resume || !point_done(dir, points[i])) todo.push_back(&points[i]);
+  Progress progress(o.progress, mine.size(), mine.size() - todo.size());
   std::atomic<std::size_t> next{0}, finished{0};
   std::atomic<bool> stop{false};
   std::exception_ptr error;
@@ -346,18 +349,31 @@ struct Merged {
   std::size_t rows = 0, aggregate_rows = 0;
 };
 
-/// rows.csv, aggregates.csv and timings.csv from the point files, in grid order.
-Merged merge(const Experiment& e, const std::vector<SweepPoint>& points, const fs::path& dir) {
-  // Configuration columns: the point's keys in snake_case (prefixed config_ if a verb column has that name).
-  std::vector<Table> tables;
-  tables.reserve(points.size());
-  std::vector<std::string> columns;  // union of verb columns, first appearance
-  for (const SweepPoint& p : points) {
-    const std::string path = (dir / "points" / (p.id + ".csv")).string();
-    tables.push_back(parse_table(read_file_bytes(path), path));
-    for (const std::string& c : tables.back().header)
-      if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+/// The header line of a point file (without reading the rest).
+std::vector<std::string> point_header(const fs::path& csv) {
+  std::string first;
+  {
+    std::ifstream in(csv, std::ios::binary);
+    if (!in) throw InputError(csv.string() + ": cannot read the point file");
+    std::getline(in, first);
   }
+  return parse_table(first + "\n", csv.string()).header;
+}
+
+/// rows.csv, aggregates.csv and timings.csv from the point files (`dir_of(p)`/points/<id>.csv), in grid order. One
+/// point's table is in memory at a time: headers first (the union of columns), then rows, then aggregates.
+Merged merge(const Experiment& e, const std::vector<SweepPoint>& points, const fs::path& dir,
+             const std::function<fs::path(const SweepPoint&)>& dir_of) {
+  const auto csv_of = [&](const SweepPoint& p) { return dir_of(p) / "points" / (p.id + ".csv"); };
+  const auto table_of = [&](const SweepPoint& p) {
+    const std::string path = csv_of(p).string();
+    return parse_table(read_file_bytes(path), path);
+  };
+  // Configuration columns: the point's keys in snake_case (prefixed config_ if a verb column has that name).
+  std::vector<std::string> columns;  // union of verb columns, first appearance
+  for (const SweepPoint& p : points)
+    for (const std::string& c : point_header(csv_of(p)))
+      if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
   std::vector<std::string> config_cols;
   for (const ConfigValue& v : points.front().config) {
     std::string c = snake(v.key);
@@ -372,22 +388,23 @@ Merged merge(const Experiment& e, const std::vector<SweepPoint>& points, const f
 
   std::vector<std::string> metrics_seen;
   Merged m;
-  std::vector<std::string> prefix(points.size());
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    prefix[i] = points[i].id;
-    for (const ConfigValue& v : points[i].config) prefix[i] += "," + cell_text(v.text);
-  }
+  const auto prefix = [](const SweepPoint& p) {
+    std::string s = p.id;
+    for (const ConfigValue& v : p.config) s += "," + cell_text(v.text);
+    return s;
+  };
   // rows.csv
   write_file_atomically((dir / "rows.csv").string(), [&](std::ostream& os) {
     std::vector<std::string> h = head;
     h.insert(h.end(), columns.begin(), columns.end());
     os << joined(h, ",") << '\n';
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      const Table& t = tables[i];
+    for (const SweepPoint& p : points) {
+      const Table t = table_of(p);
+      const std::string pre = prefix(p);
       std::vector<long> at;
       for (const std::string& c : columns) at.push_back(t.find(c));
       for (const auto& r : t.rows) {
-        os << prefix[i];
+        os << pre;
         for (long a : at) {
           os << ',';
           if (a >= 0) os << r[static_cast<std::size_t>(a)];
@@ -403,21 +420,23 @@ Merged merge(const Experiment& e, const std::vector<SweepPoint>& points, const f
     h.insert(h.end(), row_keys.begin(), row_keys.end());
     for (const char* s : {"metric", "count", "mean", "sd", "median", "q05", "q95", "ci95_lo", "ci95_hi"}) h.push_back(s);
     os << joined(h, ",") << '\n';
-    for (std::size_t i = 0; i < points.size(); ++i) {
+    for (const SweepPoint& p : points) {
+      const Table t = table_of(p);
       AggregateOptions ao;
       for (const std::string& k : row_keys)
-        if (tables[i].find(k) >= 0) ao.group_columns.push_back(k);
+        if (t.find(k) >= 0) ao.group_columns.push_back(k);
       if (ao.group_columns.size() != row_keys.size())
-        throw ComputeError("point " + points[i].id + ": its rows lack one of the columns " + joined(row_keys, ", "));
+        throw ComputeError("point " + p.id + ": its rows lack one of the columns " + joined(row_keys, ", "));
       for (const std::string& metric : e.aggregate_metrics)
-        if (tables[i].find(metric) >= 0) {
+        if (t.find(metric) >= 0) {
           ao.metrics.push_back(metric);
           metrics_seen.push_back(metric);
         }
       if (!e.aggregate_metrics.empty() && ao.metrics.empty()) continue;
-      const Table a = aggregate_over_seeds(tables[i], ao);
+      const Table a = aggregate_over_seeds(t, ao);
+      const std::string pre = prefix(p);
       for (const auto& r : a.rows) {
-        os << prefix[i] << ',' << joined(r, ",") << '\n';
+        os << pre << ',' << joined(r, ",") << '\n';
         ++m.aggregate_rows;
       }
     }
@@ -431,13 +450,31 @@ Merged merge(const Experiment& e, const std::vector<SweepPoint>& points, const f
     std::vector<std::string> h = head;
     h.push_back("seconds");
     os << joined(h, ",") << '\n';
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      std::string s = read_file_bytes((dir / "points" / (points[i].id + ".seconds")).string());
-      while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-      os << prefix[i] << ',' << s << '\n';
+    for (const SweepPoint& p : points) {
+      std::string secs = read_file_bytes((dir_of(p) / "points" / (p.id + ".seconds")).string());
+      while (!secs.empty() && (secs.back() == '\n' || secs.back() == '\r')) secs.pop_back();
+      os << prefix(p) << ',' << secs << '\n';
     }
   });
   return m;
+}
+
+std::string host_name() {
+  char host[256] = {};
+  (void)::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+/// FNV-1a 64 of the grid record's text, as 16 hex digits: the grid's identity in shard.json and merge messages.
+std::string grid_hash(const std::string& grid_text) {
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  for (const unsigned char c : grid_text) {
+    h ^= c;
+    h *= 0x100000001B3ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 }  // namespace
@@ -489,28 +526,53 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
   const std::string started = utc_now();
   const fs::path dir(o.out_dir);
   const nlohmann::ordered_json grid = grid_json(e, points);
+  const std::string grid_text = grid.dump(2) + "\n";
   {
     // A directory in use by another run is neither deleted (--force) nor resumed.
     std::error_code ec;
     if (fs::is_directory(dir, ec)) DirLock probe(dir);
   }
-  prepare_dir(dir, grid.dump(2) + "\n", o);
+  prepare_dir(dir, grid_text, o);
   const DirLock lock(dir, true);
   remove_stale_temporaries(dir);
-  SweepSummary s;
-  s.points = points.size();
-  s.ran = run_points(e, points, dir, o);
-  s.reused = s.points - s.ran;
-  const Merged m = merge(e, points, dir);
-  s.rows = m.rows;
-  s.aggregate_rows = m.aggregate_rows;
   write_file_atomically((dir / "experiment.toml").string(), read_file_bytes(e.file));
-  const FiguresSummary f = render_figures(e, dir.string());
-  s.figures = f.files;
-  s.plot_message = f.message;
+  std::vector<std::size_t> mine(points.size());
+  for (std::size_t i = 0; i < points.size(); ++i) mine[i] = i;
+  using J = nlohmann::ordered_json;
+  J shard;
+  if (o.shard) {
+    mine = assign_shards(e, points, o.shard->count)[o.shard->index];
+    const BuildInfo b = build_info();
+    shard["shard"] = o.shard->index;
+    shard["shards"] = o.shard->count;
+    shard["grid_hash"] = grid_hash(grid_text);
+    shard["version"] = b.version;
+    shard["commit"] = b.commit;
+    shard["host"] = host_name();
+    shard["started"] = started;
+    J ids = J::array();
+    for (const std::size_t i : mine) ids.push_back(points[i].id);
+    shard["points"] = ids;
+    write_file_atomically((dir / "shard.json").string(), shard.dump(2) + "\n");
+  }
+  SweepSummary s;
+  s.points = mine.size();
+  s.ran = run_points(e, points, mine, dir, o);
+  s.reused = s.points - s.ran;
+  FiguresSummary f;
+  if (!o.shard) {
+    const Merged m = merge(e, points, dir, [&](const SweepPoint&) { return dir; });
+    s.rows = m.rows;
+    s.aggregate_rows = m.aggregate_rows;
+    f = render_figures(e, dir.string());
+    s.figures = f.files;
+    s.plot_message = f.message;
+  } else {
+    shard["finished"] = utc_now();
+    write_file_atomically((dir / "shard.json").string(), shard.dump(2) + "\n");
+  }
   s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  using J = nlohmann::ordered_json;
   std::vector<std::pair<std::string, std::string>> fields{
       {"experiment",
        J{{"file", e.file}, {"name", e.name}, {"kind", e.kind}, {"description", e.description}}.dump()},
@@ -521,12 +583,150 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
       {"wall_seconds", J(s.wall_seconds).dump()},
       {"points_run", J(s.ran).dump()},
       {"points_reused", J(s.reused).dump()},
+  };
+  if (o.shard) {
+    fields.emplace_back("shard", J(o.shard->text()).dump());
+  } else {
+    fields.emplace_back("rows", J(s.rows).dump());
+    fields.emplace_back("aggregate_rows", J(s.aggregate_rows).dump());
+    fields.emplace_back("figures", J(s.figures).dump());
+    if (!f.message.empty()) fields.emplace_back("figures_note", J(f.message).dump());
+  }
+  fields.emplace_back("resolved", grid.dump());
+  write_file_atomically((dir / "manifest.json").string(), manifest_json(fields));
+  return s;
+}
+
+SweepSummary merge_shards(const MergeOptions& o) {
+  if (o.out_dir.empty()) throw InputError("merge: --out is required");
+  if (o.shard_dirs.empty()) throw InputError("merge: no shard directories given");
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string started = utc_now();
+  using J = nlohmann::ordered_json;
+  // Every directory: a finished shard of the same grid, made by the same mhclab.
+  std::string grid_text;
+  std::vector<J> shards;
+  std::vector<std::size_t> seen_index;
+  for (const std::string& d : o.shard_dirs) {
+    const fs::path dir(d);
+    if (!fs::is_regular_file(dir / "shard.json"))
+      throw InputError("merge: " + d + " holds no shard.json; it is not the directory of a `mhclab run --shard k/N`");
+    J sh;
+    try {
+      sh = J::parse(read_file_bytes((dir / "shard.json").string()));
+      (void)sh.at("shard").get<std::size_t>();
+      (void)sh.at("shards").get<std::size_t>();
+      (void)sh.at("version").get<std::string>();
+      (void)sh.at("commit").get<std::string>();
+    } catch (const std::exception& ex) {
+      throw InputError("merge: " + d + "/shard.json: not a shard record (" + ex.what() + ")");
+    }
+    const std::string text = read_file_bytes((dir / "sweep.json").string());
+    if (shards.empty()) {
+      grid_text = text;
+    } else {
+      if (text != grid_text)
+        throw InputError("merge: " + d + " holds shard " + sh["shard"].dump() + " of a different grid (grid hash " +
+                         grid_hash(text) + ") than " + o.shard_dirs.front() + " (" + grid_hash(grid_text) +
+                         "); shards of one merge must come from one experiment file and one mhclab");
+      const J& first = shards.front();
+      if (sh["version"] != first["version"] || sh["commit"] != first["commit"])
+        throw InputError("merge: " + d + " was made by mhclab " + sh["version"].get<std::string>() + " (" +
+                         sh["commit"].get<std::string>() + "), " + o.shard_dirs.front() + " by " +
+                         first["version"].get<std::string>() + " (" + first["commit"].get<std::string>() +
+                         "); rerun the shards with one mhclab");
+      if (sh["shards"] != first["shards"])
+        throw InputError("merge: " + d + " is shard " + sh["shard"].dump() + " of " + sh["shards"].dump() + ", " +
+                         o.shard_dirs.front() + " of " + first["shards"].dump() + "; shards of one merge use one N");
+    }
+    const auto k = sh["shard"].get<std::size_t>();
+    if (std::find(seen_index.begin(), seen_index.end(), k) != seen_index.end())
+      throw InputError("merge: shard " + std::to_string(k) + " is given twice (" + d + ")");
+    seen_index.push_back(k);
+    shards.push_back(sh);
+  }
+  // The experiment as the shards ran it, and its grid: it must be the grid they recorded.
+  const fs::path first_dir(o.shard_dirs.front());
+  const Experiment e = parse_experiment(read_file_bytes((first_dir / "experiment.toml").string()),
+                                        (first_dir / "experiment.toml").string());
+  const std::vector<SweepPoint> points = expand_grid(e);
+  if (grid_json(e, points).dump(2) + "\n" != grid_text)
+    throw InputError("merge: " + (first_dir / "experiment.toml").string() + " does not expand to the grid of " +
+                     (first_dir / "sweep.json").string() + " (edited, or another mhclab)");
+  // Each point in exactly one shard, finished there.
+  std::vector<fs::path> home(points.size());
+  std::vector<std::string> missing, doubled;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    std::vector<std::string> holders;
+    for (const std::string& d : o.shard_dirs)
+      if (fs::exists(fs::path(d) / "points" / (points[i].id + ".done")) && point_done(d, points[i])) {
+        holders.push_back(d);
+        home[i] = d;
+      }
+    const std::string name = points[i].id + " (" + points[i].describe(axis_keys(e)) + ")";
+    if (holders.empty()) missing.push_back(name);
+    if (holders.size() > 1) doubled.push_back(name + " in " + joined(holders, " and "));
+  }
+  const auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (std::size_t i = 0; i < v.size() && i < 10; ++i) out += (i ? "; " : "") + v[i];
+    if (v.size() > 10) out += "; … (" + std::to_string(v.size() - 10) + " more)";
+    return out;
+  };
+  if (!missing.empty())
+    throw InputError("merge: " + std::to_string(missing.size()) + " point(s) of " + std::to_string(points.size()) +
+                     " are in no shard (not run, or interrupted: rerun that shard with --resume): " + list(missing));
+  if (!doubled.empty())
+    throw InputError("merge: " + std::to_string(doubled.size()) + " point(s) are in several shards: " + list(doubled));
+  if (shards.size() != shards.front()["shards"].get<std::size_t>())
+    std::fprintf(stderr, "mhclab merge: note: %zu of %zu shard directories given; every point was found\n",
+                 shards.size(), shards.front()["shards"].get<std::size_t>());
+
+  const fs::path dir(o.out_dir);
+  for (const std::string& d : o.shard_dirs)
+    if (fs::exists(dir) && fs::equivalent(dir, d)) throw InputError("merge: --out " + o.out_dir + " is one of the shards");
+  {
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) DirLock probe(dir);
+  }
+  SweepOptions prep;
+  prep.force = o.force;
+  prepare_dir(dir, grid_text, prep);
+  const DirLock lock(dir, true);
+  const Merged m = merge(e, points, dir, [&](const SweepPoint& p) { return home[static_cast<std::size_t>(&p - points.data())]; });
+  write_file_atomically((dir / "experiment.toml").string(), read_file_bytes((first_dir / "experiment.toml").string()));
+  const FiguresSummary f = render_figures(e, dir.string());
+  SweepSummary s;
+  s.points = points.size();
+  s.reused = points.size();
+  s.rows = m.rows;
+  s.aggregate_rows = m.aggregate_rows;
+  s.figures = f.files;
+  s.plot_message = f.message;
+  s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  J list_shards = J::array();
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    J sh;
+    sh["dir"] = o.shard_dirs[k];
+    for (const char* key : {"shard", "shards", "host", "started", "finished", "version", "commit"})
+      if (shards[k].contains(key)) sh[key] = shards[k][key];
+    sh["points"] = shards[k].contains("points") ? shards[k]["points"].size() : 0;
+    list_shards.push_back(sh);
+  }
+  std::vector<std::pair<std::string, std::string>> fields{
+      {"experiment", J{{"file", e.file}, {"name", e.name}, {"kind", e.kind}, {"description", e.description}}.dump()},
+      {"command", J(o.command_line).dump()},
+      {"started", J(started).dump()},
+      {"finished", J(utc_now()).dump()},
+      {"wall_seconds", J(s.wall_seconds).dump()},
+      {"shards", list_shards.dump()},
+      {"grid_hash", J(grid_hash(grid_text)).dump()},
       {"rows", J(s.rows).dump()},
       {"aggregate_rows", J(s.aggregate_rows).dump()},
       {"figures", J(s.figures).dump()},
   };
   if (!f.message.empty()) fields.emplace_back("figures_note", J(f.message).dump());
-  fields.emplace_back("resolved", grid.dump());
+  fields.emplace_back("resolved", J::parse(grid_text).dump());
   write_file_atomically((dir / "manifest.json").string(), manifest_json(fields));
   return s;
 }

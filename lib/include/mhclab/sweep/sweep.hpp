@@ -27,8 +27,11 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "mhclab/sweep/experiment.hpp"
 #include "mhclab/sweep/grid.hpp"
+#include "mhclab/sweep/shard.hpp"
 
 namespace mhclab {
 
@@ -40,6 +43,10 @@ struct SweepOptions {
   bool progress = false;      ///< progress bar on stderr (the caller decides: a terminal and not --quiet)
   long fail_after = -1;       ///< fault injection: _Exit after this many points finished (≥ 0)
   std::string command_line;   ///< recorded in the manifest
+  /// Run only this shard's points (sweep/shard.hpp) into out_dir: sweep.json (the whole grid), shard.json (which
+  /// shard, its points, the grid's hash, version, host, times), experiment.toml, points/ and manifest.json; rows,
+  /// aggregates and figures are made by merge_shards from all shards.
+  std::optional<ShardSpec> shard;
 };
 
 struct SweepSummary {
@@ -49,6 +56,19 @@ struct SweepSummary {
   std::string plot_message;           ///< why figures were not rendered, if any
   double wall_seconds = 0;
 };
+
+struct MergeOptions {
+  std::vector<std::string> shard_dirs;  ///< the directories of `run --shard k/N`, any order
+  std::string out_dir;                  ///< required; created (or replaced with force, as run's --force)
+  bool force = false;
+  std::string command_line;             ///< recorded in the manifest
+};
+
+/// Merges the shards of one grid into out_dir: rows.csv and aggregates.csv byte-identical to a single-process run of
+/// the same experiment (timings.csv, figures, index.md and manifest.json as well; the manifest lists the shards, their
+/// hosts and times). Refuses (InputError naming them) directories of different grids or mhclab versions, a shard
+/// given twice, and points that no shard finished or that several shards hold. Streams: one point's rows in memory.
+SweepSummary merge_shards(const MergeOptions& options);
 
 /// Checks keys against the kind's options (kinds/kind_registry.hpp; file:line messages) and every point (the kind's
 /// own validation, located to the key's line).
