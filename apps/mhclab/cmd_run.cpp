@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/parallel.hpp"
+#include "mhclab/sweep/mpi_sweep.hpp"
 #include "mhclab/sweep/sweep.hpp"
 
 namespace mhclab::app {
@@ -20,6 +21,8 @@ struct RunCli {
   std::string experiment;
   std::string out;
   std::string shard;
+  bool mpi = false;
+  long split_seeds = 0;
   int threads = 0;
   bool resume = false, dry_run = false, force = false, quiet = false;
 };
@@ -60,7 +63,9 @@ int run_run(const RunCli& c, const std::string& command_line) {
   o.progress = !c.quiet && isatty(STDERR_FILENO) == 1;
   o.fail_after = fail_after_from_env();
   o.command_line = command_line;
-  const SweepSummary s = run_sweep(e, points, o);
+  if (c.split_seeds != 0 && !c.mpi) throw InputError("--split-seeds splits points over MPI ranks; use it with --mpi");
+  const SweepSummary s = c.mpi ? run_sweep_mpi(e, points, o, c.split_seeds) : run_sweep(e, points, o);
+  if (s.rank != 0) return 0;  // MPI: rank 0 reports
   if (!c.quiet) {
     if (shard)
       fmt::print(stderr, "mhclab run: {}: shard {}: {} of {} point(s) ({} run, {} reused), {:.1f} s on {} thread(s) -> {} "
@@ -88,6 +93,12 @@ void setup_run(CLI::App& app, Registry& r) {
   sub->add_option("--shard", c->shard,
                   "Run shard k of N (k/N, 0-based): a deterministic split of the grid balanced by estimated cost; "
                   "combine the N directories with mhclab merge");
+  sub->add_flag("--mpi", c->mpi,
+                "Run over MPI ranks (mpirun -np K): rank 0 hands out points, largest first; the others compute them "
+                "with --threads each; results byte-identical to one process");
+  sub->add_option("--split-seeds", c->split_seeds,
+                  "With --mpi: split points of more than S seeds into seed ranges of at most S (0 = never)")
+      ->capture_default_str();
   sub->add_flag("--resume", c->resume, "Continue an interrupted run in --out (finished points are kept)");
   sub->add_flag("--dry-run", c->dry_run, "Print the resolved grid (point ids, seeds) and exit");
   sub->add_flag("--force", c->force, "Delete an existing results directory first");
@@ -99,6 +110,8 @@ void setup_run(CLI::App& app, Registry& r) {
     if (!c->out.empty()) cmd += " --out " + c->out;
     if (c->threads != 0) cmd += " --threads " + std::to_string(c->threads);
     if (!c->shard.empty()) cmd += " --shard " + c->shard;
+    if (c->mpi) cmd += " --mpi";
+    if (c->split_seeds != 0) cmd += " --split-seeds " + std::to_string(c->split_seeds);
     return run_run(*c, cmd);
   });
 }

@@ -30,6 +30,8 @@
 #include "mhclab/kinds/kind_registry.hpp"
 #include "mhclab/sweep/aggregate.hpp"
 #include "mhclab/sweep/figures.hpp"
+#include "mhclab/sweep/mpi_sweep.hpp"
+#include "sweep/sweep_detail.hpp"
 
 namespace mhclab {
 
@@ -73,7 +75,10 @@ std::string locate(const Experiment& e, const SweepPoint& p, const std::string& 
   return e.where(0) + desc + ": " + msg;
 }
 
-/// The kind's request for point `p`: its configuration set by name, its seed, one thread (points run in parallel).
+}  // namespace
+
+namespace detail {
+
 std::unique_ptr<KindRequest> point_request(const Experiment& e, const SweepPoint& p) {
   std::unique_ptr<KindRequest> r = make_kind_request(e.kind);
   for (const ConfigValue& v : p.config) r->options().set(v.key, v.text);
@@ -171,6 +176,21 @@ void prepare_dir(const fs::path& dir, const std::string& grid_text, const SweepO
   write_file_atomically((dir / "sweep.json").string(), grid_text);
 }
 
+std::string grid_record(const Experiment& e, const std::vector<SweepPoint>& points) {
+  return grid_json(e, points).dump(2) + "\n";
+}
+
+void write_point(const fs::path& dir, const std::string& name, const std::vector<std::string>& csv, double seconds) {
+  write_file_atomically((dir / "points" / (name + ".seconds")).string(), format_double(seconds) + "\n");
+  write_file_atomically((dir / "points" / (name + ".csv")).string(), std::vector<std::string_view>(csv.begin(), csv.end()));
+  write_file_atomically((dir / "points" / (name + ".done")).string(), point_record(csv));
+}
+
+}  // namespace detail
+
+namespace {
+using namespace detail;  // NOLINT: this file's own helpers
+
 class Progress {
  public:
   Progress(bool on, std::size_t total, std::size_t done) : on_(on), total_(total), done_(done), start_done_(done) {}
@@ -200,6 +220,10 @@ class Progress {
   std::mutex mu_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
 };
+
+}  // namespace
+
+namespace detail {
 
 /// A finished point's record, written after its rows: "bytes=N fnv1a64=H". A point counts as done on --resume only
 /// when its rows file matches its record, so a truncated or edited points/<id>.csv is run again, not merged.
@@ -240,53 +264,9 @@ void remove_stale_temporaries(const fs::path& dir) {
   }
 }
 
-/// An exclusive lock on a results directory (flock on the directory itself) for as long as a run writes into it,
-/// so two runs into one directory cannot interleave their files. The kernel releases it when the owner dies; the
-/// owner's record (lock.json: pid, host, start) is for the message a second run gets, and is removed at the end.
-class DirLock {
- public:
-  explicit DirLock(const fs::path& dir, bool record = false) : record_(record ? dir / "lock.json" : fs::path()) {
-    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ < 0) throw InputError("--out " + dir.string() + ": cannot open the directory to lock it: " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      const int err = errno;
-      ::close(fd_);
-      fd_ = -1;
-      if (err == EWOULDBLOCK) {
-        std::string owner;
-        try {
-          const nlohmann::json j = nlohmann::json::parse(read_file_bytes((dir / "lock.json").string()));
-          owner = " (pid " + std::to_string(j.at("pid").get<long>()) + " on " + j.at("host").get<std::string>() +
-                  ", since " + j.at("started").get<std::string>() + ")";
-        } catch (const std::exception&) {
-        }
-        throw InputError("--out " + dir.string() + ": another mhclab run" + owner + " is writing into this directory "
-                         "(it holds the directory's lock); wait for it or choose another --out");
-      }
-      throw InputError("--out " + dir.string() + ": cannot lock the directory: " + std::strerror(err));
-    }
-    if (!record_.empty()) {
-      char host[256] = {};
-      (void)::gethostname(host, sizeof host - 1);
-      nlohmann::ordered_json j;
-      j["pid"] = static_cast<long>(::getpid());
-      j["host"] = std::string(host);
-      j["started"] = utc_now();
-      write_file_atomically(record_.string(), j.dump() + "\n");
-    }
-  }
-  DirLock(const DirLock&) = delete;
-  DirLock& operator=(const DirLock&) = delete;
-  ~DirLock() {
-    std::error_code ec;
-    if (!record_.empty()) fs::remove(record_, ec);
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
-  }
+}  // namespace detail
 
- private:
-  fs::path record_;
-  int fd_ = -1;
-};
+namespace {
 
 /// Runs the points of `mine` (grid indices) not yet done; returns how many ran.
 std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& points, const std::vector<std::size_t>& mine,
@@ -307,11 +287,7 @@ std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& point
       try {
         const auto t0 = std::chrono::steady_clock::now();
         const std::vector<std::string> csv = point_request(e, p)->csv();
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        write_file_atomically((dir / "points" / (p.id + ".seconds")).string(), format_double(secs) + "\n");
-        write_file_atomically((dir / "points" / (p.id + ".csv")).string(),
-                              std::vector<std::string_view>(csv.begin(), csv.end()));
-        write_file_atomically((dir / "points" / (p.id + ".done")).string(), point_record(csv));
+        write_point(dir, p.id, csv, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       } catch (const std::exception& ex) {
         std::lock_guard<std::mutex> lock(mu);
         if (!error) {
@@ -459,11 +435,50 @@ Merged merge(const Experiment& e, const std::vector<SweepPoint>& points, const f
   return m;
 }
 
-std::string host_name() {
+}  // namespace
+
+// ---- detail: the directory lock (sweep_detail.hpp) ----
+detail::DirLock::DirLock(const fs::path& dir, bool record) : record_(record ? dir / "lock.json" : fs::path()) {
+  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) throw InputError("--out " + dir.string() + ": cannot open the directory to lock it: " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK) {
+      std::string owner;
+      try {
+        const nlohmann::json j = nlohmann::json::parse(read_file_bytes((dir / "lock.json").string()));
+        owner = " (pid " + std::to_string(j.at("pid").get<long>()) + " on " + j.at("host").get<std::string>() +
+                ", since " + j.at("started").get<std::string>() + ")";
+      } catch (const std::exception&) {
+      }
+      throw InputError("--out " + dir.string() + ": another mhclab run" + owner + " is writing into this directory "
+                       "(it holds the directory's lock); wait for it or choose another --out");
+    }
+    throw InputError("--out " + dir.string() + ": cannot lock the directory: " + std::strerror(err));
+  }
+  if (!record_.empty()) {
+    nlohmann::ordered_json j;
+    j["pid"] = static_cast<long>(::getpid());
+    j["host"] = host_name();
+    j["started"] = utc_now();
+    write_file_atomically(record_.string(), j.dump() + "\n");
+  }
+}
+detail::DirLock::~DirLock() {
+  std::error_code ec;
+  if (!record_.empty()) fs::remove(record_, ec);
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+}
+
+std::string detail::host_name() {
   char host[256] = {};
   (void)::gethostname(host, sizeof host - 1);
   return host;
 }
+
+namespace {
 
 /// FNV-1a 64 of the grid record's text, as 16 hex digits: the grid's identity in shard.json and merge messages.
 std::string grid_hash(const std::string& grid_text) {
@@ -525,8 +540,7 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started = utc_now();
   const fs::path dir(o.out_dir);
-  const nlohmann::ordered_json grid = grid_json(e, points);
-  const std::string grid_text = grid.dump(2) + "\n";
+  const std::string grid_text = grid_record(e, points);
   {
     // A directory in use by another run is neither deleted (--force) nor resumed.
     std::error_code ec;
@@ -535,6 +549,12 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
   prepare_dir(dir, grid_text, o);
   const DirLock lock(dir, true);
   remove_stale_temporaries(dir);
+  for (const std::string& lost : lost_tasks(dir.string()))  // an MPI run that lost ranks (sweep/mpi_sweep.hpp)
+    std::fprintf(stderr, "mhclab run: lost by an earlier run, running again: %s\n", lost.c_str());
+  {
+    std::error_code ec;
+    fs::remove_all(dir / "inflight", ec);
+  }
   write_file_atomically((dir / "experiment.toml").string(), read_file_bytes(e.file));
   std::vector<std::size_t> mine(points.size());
   for (std::size_t i = 0; i < points.size(); ++i) mine[i] = i;
@@ -559,20 +579,31 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
   s.points = mine.size();
   s.ran = run_points(e, points, mine, dir, o);
   s.reused = s.points - s.ran;
+  std::vector<std::pair<std::string, std::string>> extra;
+  if (o.shard) {
+    shard["finished"] = utc_now();
+    write_file_atomically((dir / "shard.json").string(), shard.dump(2) + "\n");
+    extra.emplace_back("shard", J(o.shard->text()).dump());
+  }
+  finish_sweep(e, points, dir, o, s, started, t0, extra);
+  return s;
+}
+
+void detail::finish_sweep(const Experiment& e, const std::vector<SweepPoint>& points, const fs::path& dir,
+                          const SweepOptions& o, SweepSummary& s, const std::string& started,
+                          std::chrono::steady_clock::time_point t0,
+                          const std::vector<std::pair<std::string, std::string>>& extra) {
+  using J = nlohmann::ordered_json;
   FiguresSummary f;
-  if (!o.shard) {
+  if (!o.shard) {  // a shard's rows are merged with the other shards' (merge_shards)
     const Merged m = merge(e, points, dir, [&](const SweepPoint&) { return dir; });
     s.rows = m.rows;
     s.aggregate_rows = m.aggregate_rows;
     f = render_figures(e, dir.string());
     s.figures = f.files;
     s.plot_message = f.message;
-  } else {
-    shard["finished"] = utc_now();
-    write_file_atomically((dir / "shard.json").string(), shard.dump(2) + "\n");
   }
   s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
   std::vector<std::pair<std::string, std::string>> fields{
       {"experiment",
        J{{"file", e.file}, {"name", e.name}, {"kind", e.kind}, {"description", e.description}}.dump()},
@@ -584,17 +615,15 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
       {"points_run", J(s.ran).dump()},
       {"points_reused", J(s.reused).dump()},
   };
-  if (o.shard) {
-    fields.emplace_back("shard", J(o.shard->text()).dump());
-  } else {
+  fields.insert(fields.end(), extra.begin(), extra.end());
+  if (!o.shard) {
     fields.emplace_back("rows", J(s.rows).dump());
     fields.emplace_back("aggregate_rows", J(s.aggregate_rows).dump());
     fields.emplace_back("figures", J(s.figures).dump());
     if (!f.message.empty()) fields.emplace_back("figures_note", J(f.message).dump());
   }
-  fields.emplace_back("resolved", grid.dump());
+  fields.emplace_back("resolved", grid_json(e, points).dump());
   write_file_atomically((dir / "manifest.json").string(), manifest_json(fields));
-  return s;
 }
 
 SweepSummary merge_shards(const MergeOptions& o) {

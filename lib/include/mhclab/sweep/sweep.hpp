@@ -55,6 +55,7 @@ struct SweepSummary {
   std::vector<std::string> figures;   ///< rendered figure files
   std::string plot_message;           ///< why figures were not rendered, if any
   double wall_seconds = 0;
+  int rank = 0;                       ///< the MPI rank that returned it (run_sweep_mpi), else 0
 };
 
 struct MergeOptions {
