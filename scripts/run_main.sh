@@ -17,6 +17,6 @@ for nb in $(./build/release/mhclab notebook --list); do
 done
 # The Python notebook (notebooks_py/), full mode, executed into results/notebooks_py/ with its figures.
 py=$(sed -n 's/^Python_EXECUTABLE:FILEPATH=//p' build/release/CMakeCache.txt)
-MHCLAB_NB_OUT=results/notebooks_py PYTHONPATH=build/release/python "$py" -m nbconvert --to notebook --execute \
+MHCLAB_NB_OUT="$PWD/results/notebooks_py" PYTHONPATH="$PWD/build/release/python" "$py" -m nbconvert --to notebook --execute \
   notebooks_py/train_record_analyze.ipynb --output-dir results/notebooks_py
 bash scripts/run_experiments.sh ./build/release/mhclab results

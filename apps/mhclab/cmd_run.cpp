@@ -4,6 +4,8 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -12,6 +14,7 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/sweep/mpi_sweep.hpp"
+#include "mhclab/sweep/slurm.hpp"
 #include "mhclab/sweep/sweep.hpp"
 
 namespace mhclab::app {
@@ -23,9 +26,22 @@ struct RunCli {
   std::string shard;
   bool mpi = false;
   long split_seeds = 0;
+  std::string emit_slurm;
+  SlurmOptions slurm;
   int threads = 0;
   bool resume = false, dry_run = false, force = false, quiet = false;
 };
+
+/// Set by the first SIGTERM/SIGUSR1/SIGINT (Slurm's pre-emption warning, scancel --signal, Ctrl-C): the runner starts
+/// no new point, writes the running ones and returns (exit 75, resumable); a second signal ends the process at once.
+std::atomic<bool> g_stop{false};  // NOLINT: a signal handler's flag
+volatile std::sig_atomic_t g_signal = 0;  // NOLINT
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  g_stop.store(true);
+  std::signal(sig, SIG_DFL);
+}
 
 long fail_after_from_env() {
   const char* v = std::getenv("MHCLAB_FAIL_AFTER");
@@ -41,6 +57,18 @@ int run_run(const RunCli& c, const std::string& command_line) {
   const std::vector<SweepPoint> points = resolve_sweep(e);
   std::optional<ShardSpec> shard;
   if (!c.shard.empty()) shard = ShardSpec::parse(c.shard);
+  if (!c.emit_slurm.empty()) {
+    if (shard || c.mpi || c.dry_run) throw InputError("--emit-slurm writes scripts only; not with --shard, --mpi or --dry-run");
+    SlurmOptions so = c.slurm;
+    so.dir = c.emit_slurm;
+    so.out = c.out;
+    const SlurmScripts scripts = slurm_scripts(e, points, c.experiment, so);
+    write_slurm_scripts(scripts, so);
+    fmt::print("mhclab run: {} point(s) in {} shard(s): wrote {}/shards.sbatch, merge.sbatch and submit.sh; submit with\n"
+               "  bash {}/submit.sh\n",
+               points.size(), scripts.shards, so.dir, so.dir);
+    return 0;
+  }
   if (c.dry_run) {
     if (!shard) {
       fmt::print("{}", describe_sweep(e, points));
@@ -63,9 +91,17 @@ int run_run(const RunCli& c, const std::string& command_line) {
   o.progress = !c.quiet && isatty(STDERR_FILENO) == 1;
   o.fail_after = fail_after_from_env();
   o.command_line = command_line;
+  o.stop = &g_stop;
+  for (const int sig : {SIGTERM, SIGUSR1, SIGINT}) std::signal(sig, on_stop_signal);
   if (c.split_seeds != 0 && !c.mpi) throw InputError("--split-seeds splits points over MPI ranks; use it with --mpi");
   const SweepSummary s = c.mpi ? run_sweep_mpi(e, points, o, c.split_seeds) : run_sweep(e, points, o);
   if (s.rank != 0) return 0;  // MPI: rank 0 reports
+  if (s.interrupted) {
+    fmt::print(stderr, "mhclab run: {}: interrupted by signal {} after {} of {} point(s); the finished points are kept in "
+                       "{}; run again with --resume\n",
+               e.name, static_cast<int>(g_signal), s.ran + s.reused, s.points, o.out_dir);
+    return 75;
+  }
   if (!c.quiet) {
     if (shard)
       fmt::print(stderr, "mhclab run: {}: shard {}: {} of {} point(s) ({} run, {} reused), {:.1f} s on {} thread(s) -> {} "
@@ -99,6 +135,17 @@ void setup_run(CLI::App& app, Registry& r) {
   sub->add_option("--split-seeds", c->split_seeds,
                   "With --mpi: split points of more than S seeds into seed ranges of at most S (0 = never)")
       ->capture_default_str();
+  sub->add_option("--emit-slurm", c->emit_slurm,
+                  "Write Slurm scripts into DIR instead of running: a job array of shards (--resume, requeued on "
+                  "pre-emption) and a dependent merge job; submit with DIR/submit.sh (--out: the merged results)");
+  sub->add_option("--shards", c->slurm.shards, "--emit-slurm: number of shards N (0 = min(points, 64))")
+      ->capture_default_str();
+  sub->add_option("--array-parallelism", c->slurm.parallelism, "--emit-slurm: at most P array tasks at once (0 = no limit)")
+      ->capture_default_str();
+  sub->add_option("--time", c->slurm.time, "--emit-slurm: time limit of each task")->capture_default_str();
+  sub->add_option("--partition", c->slurm.partition, "--emit-slurm: partition (default: the cluster's)");
+  sub->add_option("--cpus-per-task", c->slurm.cpus_per_task, "--emit-slurm: CPUs (threads) per shard")
+      ->capture_default_str();
   sub->add_flag("--resume", c->resume, "Continue an interrupted run in --out (finished points are kept)");
   sub->add_flag("--dry-run", c->dry_run, "Print the resolved grid (point ids, seeds) and exit");
   sub->add_flag("--force", c->force, "Delete an existing results directory first");
@@ -112,6 +159,7 @@ void setup_run(CLI::App& app, Registry& r) {
     if (!c->shard.empty()) cmd += " --shard " + c->shard;
     if (c->mpi) cmd += " --mpi";
     if (c->split_seeds != 0) cmd += " --split-seeds " + std::to_string(c->split_seeds);
+    if (!c->emit_slurm.empty()) cmd += " --emit-slurm " + c->emit_slurm;
     return run_run(*c, cmd);
   });
 }

@@ -335,6 +335,37 @@ expect 2 "of a different grid \(grid hash [0-9a-f]{16}\)" -- merge "$TMP/sh0" "$
 expect 2 "holds no shard.json" -- merge "$TMP/r1" --out "$TMP/shm2"
 expect 2 "expected k/N with 0 ≤ k < N" -- run "$TMP/exp.toml" --shard 2/2 --out "$TMP/shx"
 [ "$("$BIN" run "$TMP/exp.toml" --dry-run --shard 0/2 | head -1)" = "shard 0/2: $(ls "$TMP/sh0/points" | grep -c '\.done$') of 3 point(s)" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run --dry-run --shard"; }
+# Slurm: the scripts of a job array and its dependent merge (the local-cluster run is tests/slurm/test_slurm.sh)
+expect 0 "3 point\(s\) in 2 shard\(s\)" -- run "$TMP/exp.toml" --emit-slurm "$TMP/slurm" --shards 2 --array-parallelism 1 --time 00:10:00 --cpus-per-task 2
+bash -n "$TMP/slurm/shards.sbatch" && bash -n "$TMP/slurm/merge.sbatch" && bash -n "$TMP/slurm/submit.sh" && [ -x "$TMP/slurm/submit.sh" ] \
+  && grep -q '^#SBATCH --array=0-1%1$' "$TMP/slurm/shards.sbatch" && grep -q '^#SBATCH --cpus-per-task=2$' "$TMP/slurm/shards.sbatch" \
+  && grep -q -- "--shard \"\$k/2\" .*--resume" "$TMP/slurm/shards.sbatch" && grep -q -- "--dependency=afterok" "$TMP/slurm/submit.sh" \
+  && grep -q "merge '.*/shard_0' '.*/shard_1' --out '.*/slurm/merged' --force" "$TMP/slurm/merge.sbatch" \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run --emit-slurm scripts"; }
+expect 2 "shards = 4; the grid has only 3 point\(s\)" -- run "$TMP/exp.toml" --emit-slurm "$TMP/slurm2" --shards 4
+expect 2 "partition = 'a b'; expected a single word" -- run "$TMP/exp.toml" --emit-slurm "$TMP/slurm2" --partition "a b"
+# pre-emption: SIGUSR1 (Slurm's warning) stops the run after the running point, exit 75; --resume completes it
+cat > "$TMP/slow.toml" <<'TOML'
+[experiment]
+name = "slow"
+kind = "depth"
+[base]
+n = 8
+layers = 150
+seeds = 24
+[grid]
+tau = [0.5, 1.0, 2.0, 4.0]
+TOML
+"$BIN" run "$TMP/slow.toml" --out "$TMP/slow_ref" --threads 2 --quiet
+"$BIN" run "$TMP/slow.toml" --out "$TMP/slow" --threads 1 > "$TMP/slow.log" 2>&1 &
+spid=$!
+sleep 0.3
+kill -USR1 "$spid"
+wait "$spid"; rc=$?
+[ "$rc" = 75 ] && grep -q "interrupted by signal 10 after [0-3] of 4 point(s)" "$TMP/slow.log" && [ ! -e "$TMP/slow/rows.csv" ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: SIGUSR1 should stop the run with exit 75 (rc=$rc: $(cat "$TMP/slow.log"))"; }
+"$BIN" run "$TMP/slow.toml" --out "$TMP/slow" --resume --quiet && cmp -s "$TMP/slow/rows.csv" "$TMP/slow_ref/rows.csv" \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: run: resumed after SIGUSR1 differs from a clean run"; }
 # a point file truncated at a line boundary, and a killed writer's temporary: --resume runs the point again and
 # cleans up, and the merged rows are still a clean run's
 p1=$(ls "$TMP/r3/points" | grep '\.csv$' | head -1)

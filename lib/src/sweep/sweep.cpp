@@ -268,8 +268,13 @@ void remove_stale_temporaries(const fs::path& dir) {
 
 namespace {
 
-/// Runs the points of `mine` (grid indices) not yet done; returns how many ran.
-std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& points, const std::vector<std::size_t>& mine,
+struct PointsRun {
+  std::size_t todo = 0;  ///< points of `mine` not done before the run
+  std::size_t ran = 0;   ///< of those, the points that ran (fewer when stopped)
+};
+
+/// Runs the points of `mine` (grid indices) not yet done.
+PointsRun run_points(const Experiment& e, const std::vector<SweepPoint>& points, const std::vector<std::size_t>& mine,
                        const fs::path& dir, const SweepOptions& o) {
   std::vector<const SweepPoint*> todo;
   for (const std::size_t i : mine)
@@ -280,7 +285,7 @@ std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& point
   std::exception_ptr error;
   std::mutex mu;
   auto worker = [&] {
-    while (!stop) {
+    while (!stop && !(o.stop != nullptr && o.stop->load())) {
       const std::size_t k = next++;
       if (k >= todo.size()) return;
       const SweepPoint& p = *todo[k];
@@ -318,7 +323,7 @@ std::size_t run_points(const Experiment& e, const std::vector<SweepPoint>& point
   worker();
   for (std::thread& th : pool) th.join();
   if (error) std::rethrow_exception(error);
-  return todo.size();
+  return {todo.size(), finished.load()};
 }
 
 struct Merged {
@@ -577,8 +582,13 @@ SweepSummary run_sweep(const Experiment& e, const std::vector<SweepPoint>& point
   }
   SweepSummary s;
   s.points = mine.size();
-  s.ran = run_points(e, points, mine, dir, o);
-  s.reused = s.points - s.ran;
+  const PointsRun run = run_points(e, points, mine, dir, o);
+  s.ran = run.ran;
+  s.reused = s.points - run.todo;
+  if (run.ran < run.todo) {
+    s.interrupted = true;  // pre-empted: the finished points are on disk; --resume continues
+    return s;
+  }
   std::vector<std::pair<std::string, std::string>> extra;
   if (o.shard) {
     shard["finished"] = utc_now();

@@ -22,6 +22,7 @@
 // files of killed writers (*.tmp.*) are removed when a run starts.
 // Determinism: every point is a pure function of its configuration and seed and runs single-threaded; rows.csv
 // and aggregates.csv are byte-identical for any thread count, and after an interruption + `--resume`.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -47,6 +48,10 @@ struct SweepOptions {
   /// shard, its points, the grid's hash, version, host, times), experiment.toml, points/ and manifest.json; rows,
   /// aggregates and figures are made by merge_shards from all shards.
   std::optional<ShardSpec> shard;
+  /// Pre-emption: when the caller sets this flag (e.g. from a SIGTERM/SIGUSR1 handler), no new point starts; the
+  /// points running finish and are written, and run_sweep returns with `interrupted` (nothing merged). A later
+  /// --resume run continues from there.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct SweepSummary {
@@ -56,6 +61,7 @@ struct SweepSummary {
   std::string plot_message;           ///< why figures were not rendered, if any
   double wall_seconds = 0;
   int rank = 0;                       ///< the MPI rank that returned it (run_sweep_mpi), else 0
+  bool interrupted = false;           ///< SweepOptions::stop was set: some points did not run, nothing was merged
 };
 
 struct MergeOptions {
