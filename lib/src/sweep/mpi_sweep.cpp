@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -209,51 +211,91 @@ SweepSummary coordinate(const Experiment& e, const std::vector<SweepPoint>& poin
   std::vector<long> parts_left(points.size(), 0);
   for (const Task& t : tasks)
     if (t.part >= 0) parts_left[t.point] = t.parts;
+  // The queue, shared by this rank's own worker thread (rank 0 computes too) and the dispatch loop that serves the
+  // other ranks; only the dispatch loop (this thread) calls MPI (MPI_THREAD_FUNNELED).
+  std::mutex mu;
   std::vector<int> task_of_rank(static_cast<std::size_t>(size), -1);
   std::size_t next = 0, ran_points = 0;
-  int active = size - 1;
   std::string failure;
-  while (active > 0) {
-    MPI_Status st;
-    const std::string msg = recv_text(MPI_ANY_SOURCE, kReady, &st);
-    const int w = st.MPI_SOURCE;
-    const int finished = task_of_rank[static_cast<std::size_t>(w)];
-    if (finished >= 0) {
-      const Task& t = tasks[static_cast<std::size_t>(finished)];
-      std::error_code ec;
-      fs::remove(dir / "inflight" / (t.name(points) + ".json"), ec);
-      task_of_rank[static_cast<std::size_t>(w)] = -1;
-      if (!msg.empty()) {
-        if (failure.empty()) failure = msg;
-      } else {
-        if (t.part < 0 || --parts_left[t.point] == 0) {
-          try {
-            if (t.part >= 0) join_parts(points, t, dir);
-            ++ran_points;
-          } catch (const std::exception& ex) {
-            if (failure.empty()) failure = "point " + points[t.point].id + ": joining its parts: " + ex.what();
-          }
-        }
-      }
+  const auto take = [&](int w) -> int {  // the next task for rank w, or -1 (under mu)
+    if (!failure.empty() || next >= tasks.size()) return -1;
+    const Task& t = tasks[next];
+    J rec;
+    rec["task"] = t.name(points);
+    rec["rank"] = w;
+    rec["host"] = hosts[static_cast<std::size_t>(w)];
+    rec["since"] = utc_now();
+    write_file_atomically((dir / "inflight" / (t.name(points) + ".json")).string(), rec.dump() + "\n");
+    task_of_rank[static_cast<std::size_t>(w)] = static_cast<int>(next);
+    return static_cast<int>(next++);
+  };
+  const auto finish = [&](int w, const std::string& error) {  // rank w's task ended (under mu)
+    const int k = task_of_rank[static_cast<std::size_t>(w)];
+    if (k < 0) return;
+    const Task& t = tasks[static_cast<std::size_t>(k)];
+    std::error_code ec;
+    fs::remove(dir / "inflight" / (t.name(points) + ".json"), ec);
+    task_of_rank[static_cast<std::size_t>(w)] = -1;
+    if (!error.empty()) {
+      if (failure.empty()) failure = error;
+      return;
     }
-    if (failure.empty() && next < tasks.size()) {
-      const Task& t = tasks[next];
-      J rec;
-      rec["task"] = t.name(points);
-      rec["rank"] = w;
-      rec["host"] = hosts[static_cast<std::size_t>(w)];
-      rec["since"] = utc_now();
-      write_file_atomically((dir / "inflight" / (t.name(points) + ".json")).string(), rec.dump() + "\n");
-      task_of_rank[static_cast<std::size_t>(w)] = static_cast<int>(next);
+    if (t.part >= 0 && --parts_left[t.point] != 0) return;
+    try {
+      if (t.part >= 0) join_parts(points, t, dir);
+      ++ran_points;
+    } catch (const std::exception& ex) {
+      if (failure.empty()) failure = "point " + points[t.point].id + ": joining its parts: " + ex.what();
+    }
+  };
+  std::thread local([&] {
+    while (true) {
+      int k = -1;
+      {
+        const std::lock_guard<std::mutex> lock(mu);
+        k = take(0);
+      }
+      if (k < 0) return;
+      std::string error;
+      try {
+        run_task(e, points, tasks[static_cast<std::size_t>(k)], dir, o.threads);
+      } catch (const std::exception& ex) {
+        const Task& t = tasks[static_cast<std::size_t>(k)];
+        error = "point " + points[t.point].id + " (" + points[t.point].describe(axis_keys(e)) + ") on rank 0: " + ex.what();
+      }
+      const std::lock_guard<std::mutex> lock(mu);
+      finish(0, error);
+    }
+  });
+  int active = size - 1;
+  while (active > 0) {
+    // Poll (not a blocking receive, which Open MPI spins on) so the local worker keeps its core.
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, kReady, MPI_COMM_WORLD, &flag, &st);
+    if (!flag) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    const std::string msg = recv_text(st.MPI_SOURCE, kReady, &st);
+    const int w = st.MPI_SOURCE;
+    int k = -1;
+    {
+      const std::lock_guard<std::mutex> lock(mu);
+      finish(w, msg);
+      k = take(w);
+    }
+    if (k >= 0) {
+      const Task& t = tasks[static_cast<std::size_t>(k)];
       send_text(std::to_string(t.point) + " " + std::to_string(t.part) + " " + std::to_string(t.parts) + " " +
                     std::to_string(t.first) + " " + std::to_string(t.count),
                 w, kTask);
-      ++next;
     } else {
       send_text("stop", w, kTask);
       --active;
     }
   }
+  local.join();
   if (!failure.empty()) throw ComputeError(failure);
   std::error_code ec;
   fs::remove_all(dir / "inflight", ec);

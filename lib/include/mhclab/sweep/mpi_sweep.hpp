@@ -2,8 +2,10 @@
 // A sweep over MPI ranks (CLI.md `mpirun -np K mhclab run FILE --mpi --out DIR`): every rank calls run_sweep_mpi with
 // the same experiment and options. With K = 1 it is run_sweep. With K ≥ 2:
 //   rank 0    prepares DIR (lock, sweep.json, --resume checks) and hands out tasks dynamically, largest estimated cost
-//             first (sweep/shard.hpp point_cost; ties in grid order); when all are done it merges rows.csv,
-//             aggregates.csv, figures and the manifest (ranks and their hosts) exactly as run_sweep does;
+//             first (sweep/shard.hpp point_cost; ties in grid order) — to the other ranks and to a worker thread of
+//             its own, so K ranks compute on K processes; it polls for requests (MPI_Iprobe every 2 ms) rather than
+//             spinning in a blocking receive. When all are done it merges rows.csv, aggregates.csv, figures and the
+//             manifest (ranks and their hosts) exactly as run_sweep does;
 //   rank ≥ 1  asks for a task, runs it with the kind's own threads (SweepOptions::threads; results never depend on
 //             them), writes the point files into DIR (a directory all ranks see), reports back, asks again.
 // A task is a whole point, or — with split_seeds = S > 0, for a point of more than S seeds — a range of at most S of
