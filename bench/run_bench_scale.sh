@@ -14,7 +14,8 @@ MPIRUN=(mpirun --oversubscribe -np)
 cores=$(nproc)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 flags=$("$BIN" info | sed -n 's/^flags: //p')
-# One point ≈ a second of work on one core: mhc depth stacks, n = 8, all metrics (dense engine).
+# One point ≈ a second of work on one core and little output (so the merge does not dominate): mhc depth stacks,
+# n = 16, L = 1000, 8 seeds, three metrics at four depths.
 grid() {  # grid P FILE: an experiment of P points (tau values)
   local taus
   taus=$(seq 1 "$1" | awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), 0.5 + $1 / 8 }')
@@ -25,9 +26,11 @@ kind = "depth"
 seed = 1
 [base]
 method = "mhc"
-n = 8
-layers = 400
-seeds = 12
+n = 16
+layers = 1000
+seeds = 8
+metrics = "fwd_gain,bwd_gain,sigma_max"
+depths = "1,10,100,1000"
 [grid]
 tau = [$taus]
 TOML
@@ -49,7 +52,7 @@ grid "$P" "$WORK/strong.toml"
 base=$(timed "$WORK/one" "$BIN" run "$WORK/strong.toml")
 echo "## Scale-out on this machine ($cores cores, $cpu; build flags: $flags)"
 echo
-echo "Strong scaling: one grid of $P points (mhc depth stacks, n = 8, L = 400, 12 seeds each), wall time of the whole"
+echo "Strong scaling: one grid of $P points (mhc depth stacks, n = 16, L = 1000, 8 seeds each), wall time of the whole"
 echo "command, median of $R runs; rows.csv byte-identical to the single process in every run."
 echo
 echo "| run | wall s | speed-up | identical |"
