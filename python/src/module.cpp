@@ -6,6 +6,9 @@
 // dtype or layout is converted once by NumPy. Arrays out: fresh arrays that own their memory, filled in place.
 // The GIL is released while the library computes. Errors: InputError → ValueError, ComputeError → mhclab.ComputeError
 // (a RuntimeError), both with the library's message.
+// Tables: the kinds that return a typed ResultTable (analyze, propagate, fit, train, mix) are handed over column by
+// column. The depth kind and the spectra still come from the library as CSV text (the streaming depth engine writes
+// its rows as text); they are parsed once here, the one place a table is re-read within a process.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
