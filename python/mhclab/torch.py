@@ -481,7 +481,7 @@ class Recorder:
         T = tokens.pop() if tokens else 1
         return np.stack([np.broadcast_to(a.reshape(-1, n, n), (T, n, n)) for _, a in events], axis=1)
 
-    def analyze(self, **options) -> Dict[str, np.ndarray]:
+    def analyze(self, **options) -> "_mhclab.Table":
         """``mhclab.analyze(self.stack(), **options)`` for the last forward pass."""
         return _mhclab.analyze(self.stack(), **options)
 
