@@ -53,8 +53,14 @@ long fail_after_from_env() {
 }
 
 int run_run(const RunCli& c, const std::string& command_line) {
+  // First, so that a pre-emption signal that arrives while the grid is being resolved is not fatal.
+  for (const int sig : {SIGTERM, SIGUSR1, SIGINT}) std::signal(sig, on_stop_signal);
   const Experiment e = read_experiment(c.experiment);
   const std::vector<SweepPoint> points = resolve_sweep(e);
+  if (g_stop.load()) {
+    fmt::print(stderr, "mhclab run: {}: interrupted by signal {} before the first point\n", e.name, static_cast<int>(g_signal));
+    return 75;
+  }
   std::optional<ShardSpec> shard;
   if (!c.shard.empty()) shard = ShardSpec::parse(c.shard);
   if (!c.emit_slurm.empty()) {
@@ -92,7 +98,6 @@ int run_run(const RunCli& c, const std::string& command_line) {
   o.fail_after = fail_after_from_env();
   o.command_line = command_line;
   o.stop = &g_stop;
-  for (const int sig : {SIGTERM, SIGUSR1, SIGINT}) std::signal(sig, on_stop_signal);
   if (c.split_seeds != 0 && !c.mpi) throw InputError("--split-seeds splits points over MPI ranks; use it with --mpi");
   const SweepSummary s = c.mpi ? run_sweep_mpi(e, points, o, c.split_seeds) : run_sweep(e, points, o);
   if (s.rank != 0) return 0;  // MPI: rank 0 reports

@@ -359,7 +359,8 @@ TOML
 "$BIN" run "$TMP/slow.toml" --out "$TMP/slow_ref" --threads 2 --quiet
 "$BIN" run "$TMP/slow.toml" --out "$TMP/slow" --threads 1 > "$TMP/slow.log" 2>&1 &
 spid=$!
-sleep 0.3
+# signal once the run is under way: its handlers are installed before it creates the results directory
+for _ in $(seq 300); do [ -d "$TMP/slow/points" ] && break; sleep 0.1; done
 kill -USR1 "$spid"
 wait "$spid"; rc=$?
 [ "$rc" = 75 ] && grep -q "interrupted by signal 10 after [0-3] of 4 point(s)" "$TMP/slow.log" && [ ! -e "$TMP/slow/rows.csv" ] \

@@ -66,7 +66,7 @@ seed = 3
 method = "mhc"
 n = 8
 layers = 300
-seeds = 16
+seeds = 32
 [grid]
 tau = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0]
 TOML
@@ -102,7 +102,10 @@ same "$WORK/slow_one" "$WORK/c/merged" "cancelled task resubmitted ($done_before
 "$BIN" run "$WORK/slow.toml" --emit-slurm "$WORK/p" --shards 2 --time 00:10:00 --out "$WORK/p/merged" >/dev/null
 bash "$WORK/p/submit.sh" >/dev/null
 read -r array merge < "$WORK/p/jobs.txt"
-wait_running "${array}_0" 60 && sleep 1.5
+wait_running "${array}_0" 60
+# once mhclab is under way in the task (its results directory exists), as a time-limit warning would find it
+for _ in $(seq 600); do [ -d "$WORK/p/shard_0/points" ] && break; sleep 0.1; done
+sleep 0.5
 scancel --signal=USR1 --batch "${array}_0" || bad "scancel --signal=USR1"
 wait_idle 300
 grep -q "interrupted; requeueing" "$WORK/p/logs/shard_0.log" && ok || bad "task 0 did not requeue itself on USR1"
