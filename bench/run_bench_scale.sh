@@ -85,8 +85,8 @@ echo "1,10,…,10⁴, metrics fwd_gain, bwd_gain, sigma_max) on 64 nodes × 64 c
 echo "here with the command each point runs (\`mhclab depth … --depths 1,10,100,L\`, 1 thread; tbp stands for the 13"
 echo "methods other than mhc):"
 echo
-echo "| n | mhc µs per seed·layer | other methods µs per seed·layer | core-hours (all 14 methods) | rows | output | memory per rank |"
-echo "|---|---|---|---|---|---|---|"
+echo "| n | mhc µs per seed·layer | other methods µs per seed·layer | core-hours (14 points) | one point on one core (h) | rows | output | memory per rank |"
+echo "|---|---|---|---|---|---|---|---|"
 tot=0
 for n in 4 8 16 32; do
   L=2000; S=16
@@ -107,7 +107,9 @@ for n in 4 8 16 32; do
     rows = 14 * 1e4 * 5 * 3;                     # seeds × depths × kinds per point, 14 points
     bytes = rows * (40 + 3 * 24);
     mem = 1e4 * n * n * 8 * 4 + 1e4 * 15 * (24 + 22 * 3);
-    printf "| %d | %s | %s | %.0f | %.1e | %.0f MB | %.0f MB |\n", n, m, o, hours, rows, bytes / 1e6, mem / 1e6
+    longest = (m > o ? m : o) * 1e-6 * seedlayers / 3600;
+    printf "| %d | %s | %s | %.0f | %.1f | %.1e | %.0f MB | %.0f MB |\n", n, m, o, hours, longest, rows, bytes / 1e6, mem / 1e6
   }'
 done | tee "$WORK/est.md"
-awk -F'|' '{ h += $5 } END { printf "\nTotal: %.0f core-hours, about %.1f h of wall time on 64 × 64 cores (perfect balance; LPT shards and the MPI hand-out add at most the longest point).\n", h, h / 4096 }' "$WORK/est.md"
+awk -F'|' '{ h += $5; if ($6 > l) l = $6 } END {
+  printf "\nTotal: %.0f core-hours over 56 points. Whole points on 4096 cores would take as long as the longest point (%.1f h) with most cores idle; with `--split-seeds 100` (100 tasks of 100 seeds per point, 5600 tasks) the greedy hand-out bounds the wall time by total/cores + the longest task: %.2f h + %.2f h.\n", h, l, h / 4096, l / 100 }' "$WORK/est.md"
