@@ -178,10 +178,8 @@ py::array_t<double> vjp_one(const MethodHandle& h, const InArray& theta, const I
 /// plain exp-domain, fp64, constant-τ, fixed-iteration projection and no modifiers, n ≤ 8. Its H agrees with mix()
 /// to ≤ 1 ulp per entry (the kernel's documented difference), not bit for bit.
 bool batch_kernel_fits(const MethodHandle& h) {
-  const SinkhornOptions& sk = h.options.sinkhorn;
-  return h.options.method == MethodId::MHC && h.n() <= kSinkhornBatchMaxN && sk.domain == SinkhornDomain::Exp &&
-         sk.precision == Precision::FP64 && sk.schedule == TauSchedule::Constant && sk.tol == 0.0 && sk.plain() &&
-         !h.options.modifiers.active();
+  return h.options.method == MethodId::MHC && h.n() <= kSinkhornBatchMaxN &&
+         sinkhorn_batch_supports(h.options.sinkhorn) && !h.options.modifiers.active();
 }
 
 py::array_t<double> mix_many(const MethodHandle& h, const InArray& thetas, int threads, bool exact) {
@@ -580,6 +578,11 @@ PYBIND11_MODULE(_core, m) {
         out.append(py::make_tuple(key, spec.get(), spec.help));
       }
     };
+    const auto kind_specs = [&add](auto options, auto bind) {
+      OptionSet s;
+      bind(s, options);
+      add(s);
+    };
     if (kind == "method") {
       MethodOptions o;
       InitKind i{};
@@ -588,35 +591,17 @@ PYBIND11_MODULE(_core, m) {
       bind_method_options(s, o, i, e);
       add(s);
     } else if (kind == "analyze") {
-      AnalyzeKindOptions o;
-      OptionSet s;
-      bind_analyze_options(s, o);
-      add(s);
+      kind_specs(AnalyzeKindOptions{}, bind_analyze_options);
     } else if (kind == "depth") {
-      DepthKindOptions o;
-      OptionSet s;
-      bind_depth_options(s, o);
-      add(s);
+      kind_specs(DepthKindOptions{}, bind_depth_options);
     } else if (kind == "propagate") {
-      PropagateKindOptions o;
-      OptionSet s;
-      bind_propagate_options(s, o);
-      add(s);
+      kind_specs(PropagateKindOptions{}, bind_propagate_options);
     } else if (kind == "fit") {
-      FitKindOptions o;
-      OptionSet s;
-      bind_fit_options(s, o);
-      add(s);
+      kind_specs(FitKindOptions{}, bind_fit_options);
     } else if (kind == "train") {
-      TrainKindOptions o;
-      OptionSet s;
-      bind_train_options(s, o);
-      add(s);
+      kind_specs(TrainKindOptions{}, bind_train_options);
     } else if (kind == "mix_stats") {
-      MixKindOptions o;
-      OptionSet s;
-      bind_mix_options(s, o);
-      add(s);
+      kind_specs(MixKindOptions{}, bind_mix_options);
     } else {
       throw InputError("options: unknown function '" + kind +
                        "'; expected method|analyze|depth|propagate|fit|train|mix_stats");

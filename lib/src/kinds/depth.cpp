@@ -15,6 +15,7 @@
 
 #include "mhclab/analysis/depth_stream.hpp"
 #include "mhclab/analysis/format_scaled.hpp"
+#include "mhclab/mixing/sinkhorn_batch.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
 #include "mhclab/core/memory_limit.hpp"
@@ -219,8 +220,7 @@ void bind_depth_options(OptionSet& s, DepthKindOptions& o) {
 std::string depth_stream_refusal(const DepthKindOptions& o) {
   const SinkhornOptions& sk = o.method.sinkhorn;
   if (o.method.method != MethodId::MHC) return "the stream engine runs method mhc only";
-  if (sk.domain != SinkhornDomain::Exp || sk.precision != Precision::FP64 || sk.schedule != TauSchedule::Constant ||
-      sk.tol != 0.0 || !sk.plain())
+  if (!sinkhorn_batch_supports(sk))
     return "the stream engine runs the exp-domain, fp64, constant-tau Sinkhorn with tol = 0, start exp and eps = 0 "
            "only";
   if (o.method.modifiers.active()) return "the stream engine does not apply the lazy/minorize modifiers";

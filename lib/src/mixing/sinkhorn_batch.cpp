@@ -290,4 +290,9 @@ SinkhornBatchSummary sinkhorn_batch(std::span<const double> Z, std::span<double>
   return out;
 }
 
+bool sinkhorn_batch_supports(const SinkhornOptions& o) noexcept {
+  return o.domain == SinkhornDomain::Exp && o.precision == Precision::FP64 && o.schedule == TauSchedule::Constant &&
+         o.tol == 0.0 && o.plain();
+}
+
 }  // namespace mhclab

@@ -7,6 +7,7 @@
 
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
+#include "mhclab/core/hash.hpp"
 #include "mhclab/core/random.hpp"
 
 namespace mhclab {
@@ -67,14 +68,7 @@ std::vector<std::string> axis_keys(const Experiment& e) {
 
 namespace {
 /// FNV-1a over the bytes, finalised with SplitMix64.
-std::uint64_t hash_text(const std::string& s) {
-  std::uint64_t h = 0xCBF29CE484222325ULL;
-  for (const unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001B3ULL;
-  }
-  return splitmix64_mix(h);
-}
+std::uint64_t hash_text(const std::string& s) { return splitmix64_mix(fnv1a64(s)); }
 
 /// "key=text\n" for the given keys, sorted by key (order of the file does not matter).
 std::string canonical(const std::vector<ConfigValue>& config, const std::vector<std::string>* only) {

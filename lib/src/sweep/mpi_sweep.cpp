@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "mhclab/core/error.hpp"
-#include "mhclab/core/format.hpp"
 #include "mhclab/core/run_manifest.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "sweep/sweep_detail.hpp"
@@ -133,7 +132,7 @@ std::vector<Task> make_tasks(const Experiment& e, const std::vector<SweepPoint>&
   return tasks;
 }
 
-/// Runs one task on this rank and writes its files (a part: points/<id>.part<k>.{csv,seconds}).
+/// Runs one task on this rank and writes its files (a part: points/<id>.part<k>.{csv,seconds,done}).
 void run_task(const Experiment& e, const std::vector<SweepPoint>& points, const Task& t, const fs::path& dir,
               int threads) {
   const SweepPoint& p = points[t.point];
@@ -146,14 +145,7 @@ void run_task(const Experiment& e, const std::vector<SweepPoint>& points, const 
   }
   const std::vector<std::string> csv = r->csv();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (t.part < 0) {
-    detail::write_point(dir, p.id, csv, secs);
-  } else {
-    const std::string name = t.name(points);
-    write_file_atomically((dir / "points" / (name + ".seconds")).string(), format_double(secs) + "\n");
-    write_file_atomically((dir / "points" / (name + ".csv")).string(),
-                          std::vector<std::string_view>(csv.begin(), csv.end()));
-  }
+  detail::write_point(dir, t.name(points), csv, secs);  // a part: points/<id>.part<k>.*, joined by rank 0
 }
 
 /// Joins the parts of a split point into its file: the header once, then every part's rows in seed order; the
@@ -176,8 +168,7 @@ void join_parts(const std::vector<SweepPoint>& points, const Task& t, const fs::
   for (long k = 0; k < t.parts; ++k) {
     std::error_code ec;
     const fs::path base = dir / "points" / (p.id + ".part" + std::to_string(k));
-    fs::remove(base.string() + ".csv", ec);
-    fs::remove(base.string() + ".seconds", ec);
+    for (const char* ext : {".csv", ".seconds", ".done"}) fs::remove(base.string() + ext, ec);
   }
 }
 

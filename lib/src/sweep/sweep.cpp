@@ -22,6 +22,7 @@
 
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
+#include "mhclab/core/hash.hpp"
 #include "mhclab/core/parallel.hpp"
 #include "mhclab/core/build_info.hpp"
 #include "mhclab/core/run_manifest.hpp"
@@ -228,13 +229,10 @@ namespace detail {
 /// A finished point's record, written after its rows: "bytes=N fnv1a64=H". A point counts as done on --resume only
 /// when its rows file matches its record, so a truncated or edited points/<id>.csv is run again, not merged.
 std::string point_record(const std::vector<std::string>& chunks) {
-  std::uint64_t h = 0xCBF29CE484222325ULL, bytes = 0;
+  std::uint64_t h = kFnv1a64Offset, bytes = 0;
   for (const std::string& c : chunks) {
     bytes += c.size();
-    for (const unsigned char ch : c) {
-      h ^= ch;
-      h *= 0x100000001B3ULL;
-    }
+    h = fnv1a64(c, h);
   }
   char buf[64];
   std::snprintf(buf, sizeof buf, "bytes=%llu fnv1a64=%016llx\n", static_cast<unsigned long long>(bytes),
@@ -487,13 +485,8 @@ namespace {
 
 /// FNV-1a 64 of the grid record's text, as 16 hex digits: the grid's identity in shard.json and merge messages.
 std::string grid_hash(const std::string& grid_text) {
-  std::uint64_t h = 0xCBF29CE484222325ULL;
-  for (const unsigned char c : grid_text) {
-    h ^= c;
-    h *= 0x100000001B3ULL;
-  }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a64(grid_text)));
   return buf;
 }
 

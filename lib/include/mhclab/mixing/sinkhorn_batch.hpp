@@ -63,6 +63,11 @@ struct SinkhornBatchSummary {
   Index first_issue = -1;      ///< index of the first such matrix, −1 when none
 };
 
+/// True when `o` is the iteration this kernel implements: exp domain, fp64, constant τ, tol = 0 (all iterations
+/// run), the plain start without ε (SinkhornOptions::plain). Callers that hold a method also check n ≤
+/// kSinkhornBatchMaxN and that no modifiers apply.
+[[nodiscard]] bool sinkhorn_batch_supports(const SinkhornOptions& o) noexcept;
+
 /// Projects `count = Z.size() / n²` matrices (layout above).
 ///   Z       count·n² logits (finite for a regular result)
 ///   H       count·n² outputs (may not alias Z)
