@@ -290,6 +290,20 @@ def test_kinds_return_typed_tables():
     assert tr.rows > 0 and np.isfinite(tr["loss"]).all()
 
 
+def test_propagate_dsv4_block_matches_cli():
+    # The dynamic DeepSeek-V4 block (gate_mode="dsv4"): the same numbers as the CLI, and gates that move with the state.
+    kw = dict(method="dsv4", n=4, layers=5, width=6, gate_mode="dsv4", dsv4_alpha=0.5, jacobian_topk=2)
+    p = mhclab.propagate(**kw)
+    ref = _csv_columns(cli("propagate", "--method", "dsv4", "--n", 4, "--layers", 5, "--width", 6, "--gate-mode", "dsv4",
+                           "--dsv4-alpha", 0.5, "--jacobian-topk", 2))
+    for name in ("energy", "grad_norm", "pre_1", "post_4"):
+        _same(p[name], ref[name])
+    static = mhclab.propagate(**{**kw, "gate_mode": "static"})
+    assert not np.array_equal(static["energy"], p["energy"])
+    with pytest.raises(ValueError, match="use method dsv4"):
+        mhclab.propagate(**{**kw, "method": "mhc"})
+
+
 def test_read_stack_round_trip(tmp_path):
     rng = np.random.default_rng(12)
     A = rng.standard_normal((3, 4, 4))

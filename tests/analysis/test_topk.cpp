@@ -159,6 +159,28 @@ TEST_CASE("topk: deep doubly stochastic stack (L = 2000, n = 64): σ_1 = λ_1 = 
   MHCLAB_CHECK_NEAR(r.spectrum.eigenvalue(0).imag(), 0.0, 1e-10, 0.0);
 }
 
+TEST_CASE("topk: a shallow product of n = 64 DS matrices (numerically low rank): singular values equal a dense SVD") {
+  // Ten mhc-like factors (Sinkhorn of exp(G), 20 iterations) contract everything but the mean direction by ~1e-8:
+  // σ_1 = 1 and σ_2 ≈ 1e-8. Spectra 1.0.1's SymEigsSolver on M̂ᵀM̂ returned σ_1 ≈ 10^14.8 here (yixuan/spectra
+  // issue 159); the subspace iteration must agree with JacobiSVD of the dense product to 1e-12·σ_1 (the residual
+  // tolerance 1e-12 plus the dense product's round-off ≈ L·n·u).
+  const Index n = 64;
+  RandomStream rng(5, Purpose::Test, {65});
+  SinkhornOptions so;
+  so.iterations = 20;
+  std::vector<Mat> stack;
+  for (int l = 0; l < 10; ++l) stack.push_back(sinkhorn(gaussian(rng, n), so).H);
+  TopkOptions opt;
+  opt.k = 3;
+  opt.eigenvalues = false;
+  const TopkResult r = topk_spectrum(stack, opt);
+  REQUIRE(status(r.singular.status) == "converged");
+  const Vec ref = Eigen::JacobiSVD<Mat>(dense_product(stack)).singularValues();
+  REQUIRE(r.spectrum.singular_values.size() == 3);
+  CHECK(ref[1] < 1e-6 * ref[0]);
+  for (Index i = 0; i < 3; ++i) MHCLAB_CHECK_NEAR(r.spectrum.singular_value(i), ref[i], 1e-12 * ref[0], 0.0);
+}
+
 TEST_CASE("topk: deep scaled stack 1.5·Q_l (L = 5000, n = 16): log10 σ = L·log10 1.5, printed from the log form") {
   // Every singular value and eigenvalue modulus of Π 1.5·Q_l is 1.5^L = 10^880.4 (beyond the double range).
   // Tolerance 1e-10 relative on log10 (required): the normalised operator applies 5000 orthogonal factors

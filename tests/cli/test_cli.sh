@@ -760,6 +760,17 @@ expect 0 "^0,0,1,prefix," -- depth --generator checkpoint --input "$TMP/ck" --me
 # propagate through the sites with their own static gates: layer 0's pre_1 is σ(base_0) + hc_eps from gates.csv
 chk=$("$BIN" propagate --generator checkpoint --input "$TMP/ck" --method dsv4 --width 8 | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "pre_1") c = i } NR == 2 { print $c }')
 [ -n "$chk" ] && [ "$chk" = "$(sed -n 2p "$TMP/gates.csv" | cut -d, -f4)" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: propagate --generator checkpoint: gates not the checkpoint's ($chk)"; }
+# propagate --gate-mode dsv4: the dynamic DeepSeek-V4 block (gates and H recomputed from each state) through the
+# checkpoint's fn/base/scale; 6 sites + the input row; its gates differ from the static ones of gates.csv
+expect 0 "^seed,step,layer,energy" -- propagate --generator checkpoint --input "$TMP/ck" --method dsv4 --width 8 --gate-mode dsv4 --jacobian-topk 2
+chk=$("$BIN" propagate --generator checkpoint --input "$TMP/ck" --method dsv4 --width 8 --gate-mode dsv4 | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "pre_1") c = i } NR > 1 { rows++ } NR == 2 { print rows "," $c }')
+[ "${chk%%,*}" = "1" ] && [ -n "${chk#*,}" ] && [ "${chk#*,}" != "$(sed -n 2p "$TMP/gates.csv" | cut -d, -f4)" ] && [ "$("$BIN" propagate --generator checkpoint --input "$TMP/ck" --method dsv4 --width 8 --gate-mode dsv4 | wc -l)" = "8" ] \
+  && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: propagate --gate-mode dsv4 on a checkpoint: rows or gates ($chk)"; }
+expect 2 "pass width 8" -- propagate --generator checkpoint --input "$TMP/ck" --method dsv4 --width 16 --gate-mode dsv4
+expect 2 "does not name the fn and scale" -- propagate --generator checkpoint --input "$TMP/ck" --method dsv4 --width 8 --gate-mode dsv4 --family pattern --pattern 'layers.{layer}.hc_{site}_base' --sites attn,ffn
+expect 0 "^seed,step,layer" -- propagate --method dsv4 --n 4 --layers 5 --width 4 --gate-mode dsv4 --dsv4-alpha 0.5
+expect 2 "use method dsv4 \(got mhc\)" -- propagate --method mhc --n 4 --layers 5 --width 4 --gate-mode dsv4
+expect 2 "dsv4-alpha is not finite" -- propagate --method dsv4 --n 4 --layers 5 --width 4 --gate-mode dsv4 --dsv4-alpha nan
 expect 2 "token-average needs per-token gates" -- analyze --checkpoint "$TMP/ck" --token-average metric
 expect 2 "use method dsv4 \(got mhc\)" -- analyze --checkpoint "$TMP/ck" --method mhc
 expect 2 "layers\.1\.hc_ffn_base" -- analyze --checkpoint "$TMP/ckhole"

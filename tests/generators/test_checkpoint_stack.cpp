@@ -224,7 +224,9 @@ TEST_SUITE("generators_checkpoint_stack") {
     same.width = 8;
     for (Index l = 0; l < 4; ++l) same.gates.push_back(static_pre_post(MethodId::Dsv4, 4, l));
     const PropagationSummary a = propagate(st.H, MethodId::Dsv4, same, 3);
-    const PropagationSummary b = propagate(st.H, MethodId::Dsv4, PropagationOptions{.width = 8}, 3);
+    PropagationOptions plain;
+    plain.width = 8;
+    const PropagationSummary b = propagate(st.H, MethodId::Dsv4, plain, 3);
     for (std::size_t l = 0; l < 5; ++l) CHECK(a.rows[l].energy == b.rows[l].energy);
     CHECK(a.rows[4].energy != s.rows[4].energy);
     po.gates.pop_back();

@@ -11,6 +11,7 @@
 
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/random.hpp"
+#include "mhclab/mixing/dsv4_site.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/model/propagation.hpp"
 #include "support/check.hpp"
@@ -69,6 +70,29 @@ double loss(const std::vector<Mat>& H, MethodId m, const PropagationOptions& o, 
   const Mat XL = detail::forward_plain(H, m, o, seed, X, first);
   const Mat R = detail::readout(XL.rows(), XL.cols(), seed);
   return R.cwiseProduct(XL).sum();
+}
+
+/// Gate mode dsv4 on L synthesised sites (random comb logits of scale 1, fn of seed 7, the given α).
+PropagationOptions dsv4_options(Index n, Index C, Index L, double alpha, std::uint64_t key) {
+  RandomStream rng(key, Purpose::Test, {4});
+  std::vector<Mat> logits;
+  for (Index l = 0; l < L; ++l) logits.push_back(normal_matrix(rng, n, n));
+  PropagationOptions o;
+  o.width = C;
+  o.gate_mode = GateMode::Dsv4;
+  o.dsv4.sites = dsv4_synthetic_sites(logits, C, alpha, 7);
+  return o;
+}
+
+/// The static stack of the sites (their H at zero mixes).
+std::vector<Mat> dsv4_static_stack(const PropagationOptions& o, Index n) {
+  MethodOptions mo;
+  mo.method = MethodId::Dsv4;
+  mo.n = n;
+  const auto method = make_method(mo);
+  std::vector<Mat> H;
+  for (const Dsv4Site& s : o.dsv4.sites) H.push_back(method->mix(s.base.tail(n * n)).H);
+  return H;
 }
 
 bool finite_row(const PropagationRow& r) {
@@ -283,6 +307,167 @@ TEST_CASE("propagation: dense JVP Jacobian equals finite differences of the forw
     CAPTURE(branch_norm_table.to_string(cs.nm));
     CHECK((J - Jfd).norm() <= 1e-7 * Jfd.norm());
   }
+}
+
+TEST_CASE("propagation (gate mode dsv4): fn = 0 gives exactly the static run with the sites' base gates") {
+  // With fn = 0 every mix is 0, so each layer's gates and H are those of base alone and every gate derivative is
+  // an exact zero: the trace, rows and dense Jacobian are bitwise those of the static run with the same H and gates.
+  const Index n = 4, C = 5, L = 5;
+  PropagationOptions dyn = dsv4_options(n, C, L, 0.7, 3);
+  for (Dsv4Site& s : dyn.dsv4.sites) s.fn.setZero();
+  dyn.branch = Branch::Tanh;
+  dyn.gain = 0.9;
+  const std::vector<Mat> H = dsv4_static_stack(dyn, n);
+  PropagationOptions stat = dyn;
+  stat.gate_mode = GateMode::Static;
+  for (const Dsv4Site& s : dyn.dsv4.sites) {
+    const Dsv4Gates g = dsv4_gates(Vec::Zero(s.base.size()), s.base, s.scale);
+    stat.gates.push_back({g.pre, g.post});
+  }
+  const auto a = detail::propagation_trace(H, MethodId::Dsv4, dyn, 9);
+  const auto b = detail::propagation_trace(H, MethodId::Dsv4, stat, 9);
+  for (Index l = 0; l <= L; ++l) {
+    const auto i = static_cast<std::size_t>(l);
+    CHECK(a.X[i].exponent == b.X[i].exponent);
+    CHECK(test::max_abs_diff(a.X[i].M, b.X[i].M) == 0.0);
+    CHECK(a.G[i].exponent == b.G[i].exponent);
+    CHECK(test::max_abs_diff(a.G[i].M, b.G[i].M) == 0.0);
+  }
+  const auto ja = detail::dense_jacobian(H, MethodId::Dsv4, dyn, 9);
+  const auto jb = detail::dense_jacobian(H, MethodId::Dsv4, stat, 9);
+  CHECK(ja.log10_scale == jb.log10_scale);
+  CHECK(test::max_abs_diff(ja.J_hat, jb.J_hat) == 0.0);
+}
+
+TEST_CASE("propagation (gate mode dsv4): forward, gradients and Jacobian equal the plain model and finite differences") {
+  // The per-token gates move with the state (α = 0.6: the mixes shift logits by O(0.6)); norm_eps = 0.3 makes ε of
+  // (S1) matter at this scale, and X_0 = 2^K·X̂ with K = 2, so the scaled ε̂ = 2^−2K·ε is exercised. Tolerances as
+  // in the static tests: h = 1e-6, rounding ≈ u·|ℒ|/h ≈ 2e-9 and truncation ≈ h² — 1e-6 (gradients), 1e-7
+  // (Jacobian, normwise relative); the log-scaled forward equals the plain one to 1e-13 (round-off over L layers).
+  const Index n = 3, C = 4, L = 3;
+  const double h = 1e-6;
+  struct Case {
+    Branch br;
+    BranchNorm nm;
+    double gain;
+    double norm_eps;
+  };
+  for (Case cs : {Case{Branch::Tanh, BranchNorm::Rms, 0.8, 1e-6}, Case{Branch::Linear, BranchNorm::None, 0.7, 0.3},
+                  Case{Branch::Relu, BranchNorm::Rms, 1.1, 0.3}, Case{Branch::Linear, BranchNorm::Rms, 0.0, 1e-6}}) {
+    CAPTURE(branch_table.to_string(cs.br));
+    CAPTURE(branch_norm_table.to_string(cs.nm));
+    CAPTURE(cs.gain);
+    PropagationOptions o = dsv4_options(n, C, L, 0.6, 21);
+    o.branch = cs.br;
+    o.norm = cs.nm;
+    o.gain = cs.gain;
+    o.dsv4.norm_eps = cs.norm_eps;
+    const auto H = dsv4_static_stack(o, n);
+    const std::uint64_t seed = 5;
+    const auto tr = detail::propagation_trace(H, MethodId::Dsv4, o, seed);
+    const Mat X0 = detail::initial_state(n, C, seed);
+    const Mat XL = detail::forward_plain(H, MethodId::Dsv4, o, seed, X0, 0);
+    CHECK(test::max_abs_diff(tr.X[L].value(), XL) <= 1e-13 * XL.cwiseAbs().maxCoeff());
+    // the gates really move: the run differs from the static one
+    PropagationOptions stat = o;
+    stat.gate_mode = GateMode::Static;
+    CHECK(test::max_abs_diff(detail::forward_plain(H, MethodId::Dsv4, stat, seed, X0, 0), XL) > 1e-3);
+    for (Index l : {Index(0), Index(1), Index(2)}) {
+      const Mat Xl = tr.X[static_cast<std::size_t>(l)].value();
+      Mat Gfd(n, C);
+      for (Index i = 0; i < n; ++i)
+        for (Index c = 0; c < C; ++c) {
+          Mat Xp = Xl, Xm = Xl;
+          Xp(i, c) += h;
+          Xm(i, c) -= h;
+          Gfd(i, c) = (loss(H, MethodId::Dsv4, o, seed, Xp, l) - loss(H, MethodId::Dsv4, o, seed, Xm, l)) / (2 * h);
+        }
+      CAPTURE(l);
+      CHECK((tr.G[static_cast<std::size_t>(l)].value() - Gfd).norm() <= 1e-6 * Gfd.norm());
+    }
+    const auto dj = detail::dense_jacobian(H, MethodId::Dsv4, o, seed);
+    const Mat J = dj.J_hat * std::pow(10.0, dj.log10_scale);
+    Mat Jfd(n * C, n * C);
+    for (Index k = 0; k < n * C; ++k) {
+      Mat Xp = X0, Xm = X0;
+      Xp(k % n, k / n) += h;
+      Xm(k % n, k / n) -= h;
+      const Mat d = (detail::forward_plain(H, MethodId::Dsv4, o, seed, Xp, 0) -
+                     detail::forward_plain(H, MethodId::Dsv4, o, seed, Xm, 0)) /
+                    (2 * h);
+      Jfd.col(k) = Eigen::Map<const Vec>(d.data(), n * C);
+    }
+    CHECK((J - Jfd).norm() <= 1e-7 * Jfd.norm());
+  }
+}
+
+TEST_CASE("propagation (gate mode dsv4): rows report the gates of each state; deep growth stays finite") {
+  const Index n = 4, C = 6;
+  {
+    PropagationOptions o = dsv4_options(n, C, 4, 0.5, 31);
+    const auto H = dsv4_static_stack(o, n);
+    const auto tr = detail::propagation_trace(H, MethodId::Dsv4, o, 2);
+    const auto s = propagate(H, MethodId::Dsv4, o, 2);
+    for (Index l = 0; l < 4; ++l) {
+      const auto i = static_cast<std::size_t>(l);
+      const Mat X = tr.X[i].value(), Xt = X.transpose();
+      const Vec v = Eigen::Map<const Vec>(Xt.data(), Xt.size());
+      const Dsv4Site& site = o.dsv4.sites[i];
+      const Dsv4Gates g = dsv4_gates(dsv4_mixes(site.fn, v), site.base, site.scale);
+      CHECK(test::max_abs_diff(s.rows[i].pre, g.pre) <= 1e-15);
+      CHECK(test::max_abs_diff(s.rows[i].post, g.post) <= 1e-15);
+    }
+  }
+  // A linear un-normalised branch of gain 3 grows the state far beyond the double range; ε̂ = 2^−2K·ε underflows
+  // to its exact limit 0 and every log10 column and the Jacobian's singular values stay finite.
+  const Index L = test::test_size(1500, 200);
+  PropagationOptions o = dsv4_options(n, C, L, 0.3, 33);
+  o.branch = Branch::Linear;
+  o.norm = BranchNorm::None;
+  o.gain = 3.0;
+  o.jacobian_topk = 2;
+  const auto s = propagate(dsv4_static_stack(o, n), MethodId::Dsv4, o, 4);
+  for (const auto& r : s.rows) REQUIRE(finite_row(r));
+  CHECK(s.rows.back().log10_energy > 310.0);
+  REQUIRE(s.jacobian.has_value());
+  for (double ls : s.jacobian->log10_sigma) CHECK(std::isfinite(ls));
+  // The Jacobian of this deep block is numerically low rank (σ_2/σ_1 ≈ 1e-7 at L = 300): its top singular value
+  // equals a dense SVD of the same normalised operator to 1e-12 in log10 (Spectra 1.0.1's Gram solve was off by
+  // 10^50 here; see analysis/subspace_svd.hpp).
+  PropagationOptions o3 = dsv4_options(n, C, 300, 0.3, 33);
+  o3.branch = Branch::Linear;
+  o3.norm = BranchNorm::None;
+  o3.gain = 3.0;
+  o3.jacobian_topk = 1;
+  const auto H3 = dsv4_static_stack(o3, n);
+  const auto s3 = propagate(H3, MethodId::Dsv4, o3, 4);
+  REQUIRE(s3.jacobian.has_value());
+  REQUIRE(s3.jacobian->converged);
+  const auto dj = detail::dense_jacobian(H3, MethodId::Dsv4, o3, 4);
+  const double ref = std::log10(Eigen::JacobiSVD<Mat>(dj.J_hat).singularValues()[0]) + dj.log10_scale;
+  MHCLAB_CHECK_NEAR(s3.jacobian->log10_sigma[0], ref, 1e-12, 0.0);
+}
+
+TEST_CASE("propagation (gate mode dsv4): bad sites and options are rejected by name") {
+  const Index n = 3, C = 4, L = 2;
+  PropagationOptions o = dsv4_options(n, C, L, 0.1, 1);
+  const auto H = dsv4_static_stack(o, n);
+  CHECK_THROWS_WITH_AS((void)propagate(H, MethodId::MHC, o, 1), doctest::Contains("use method dsv4 (got mhc)"),
+                       InputError);
+  PropagationOptions few = o;
+  few.dsv4.sites.pop_back();
+  CHECK_THROWS_WITH_AS((void)propagate(H, MethodId::Dsv4, few, 1), doctest::Contains("1 sites for 2 layers"),
+                       InputError);
+  PropagationOptions wide = o;
+  wide.width = 5;
+  CHECK_THROWS_WITH_AS((void)propagate(H, MethodId::Dsv4, wide, 1), doctest::Contains("C = width 5"), InputError);
+  PropagationOptions both = o;
+  both.gates.assign(2, static_pre_post(MethodId::Dsv4, n, 0));
+  CHECK_THROWS_WITH_AS((void)propagate(H, MethodId::Dsv4, both, 1), doctest::Contains("static gates"), InputError);
+  PropagationOptions eps = o;
+  eps.dsv4.norm_eps = 0.0;
+  CHECK_THROWS_WITH_AS((void)propagate(H, MethodId::Dsv4, eps, 1), doctest::Contains("norm-eps"), InputError);
+  CHECK_THROWS_AS((void)dsv4_synthetic_sites({Mat::Ones(2, 3)}, 4, 0.1, 1), InputError);
 }
 
 TEST_CASE("propagation: Jacobian top-k singular values equal a dense SVD") {

@@ -1,5 +1,6 @@
 // analysis/topk.hpp: matrix-free top-k eigenvalues / singular values of the end-to-end product (Spectra).
 #include "mhclab/analysis/topk.hpp"
+#include "mhclab/analysis/subspace_svd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +16,6 @@
 // -Wpedantic -march=native, GCC 12) both from /usr/include (a system directory) and as a plain -I include.
 // The CMake side needs no find_package: /usr/include is on the default include path.
 #include <Spectra/GenEigsSolver.h>
-#include <Spectra/SymEigsSolver.h>
 
 #include "mhclab/analysis/scaled_matrix.hpp"
 #include "mhclab/core/error.hpp"
@@ -44,23 +44,6 @@ Vec start_vector(Index n) {
   }
   return x / x.norm();
 }
-
-/// The Gram operator y = M̂ᵀ(M̂x) for SymEigsSolver (Spectra's OpType concept).
-class GramOperator {
- public:
-  using Scalar = double;
-  explicit GramOperator(const NormalisedProduct& p) : p_(&p), tmp_(p.rows()) {}
-  [[nodiscard]] Index rows() const { return p_->rows(); }
-  [[nodiscard]] Index cols() const { return p_->cols(); }
-  void perform_op(const double* x_in, double* y_out) const {
-    p_->perform_op(x_in, tmp_.data());
-    p_->perform_transpose(tmp_.data(), y_out);
-  }
-
- private:
-  const NormalisedProduct* p_;
-  mutable Vec tmp_;
-};
 
 TopkStatus status_of(Spectra::CompInfo info) {
   switch (info) {
@@ -310,32 +293,26 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
   if (krylov_singular) {
     const std::int64_t before = op.applications();
     try {
-      GramOperator gram(op);
-      Spectra::SymEigsSolver<GramOperator> eigs(gram, k, ncv);
-      eigs.init();
-      const Index nconv = eigs.compute(Spectra::SortRule::LargestAlge, options.max_iter, options.tol,
-                                       Spectra::SortRule::LargestAlge);
-      r.singular.status = status_of(eigs.info());
-      r.singular.iterations = eigs.num_iterations();
-      const Vec mu = eigs.eigenvalues();  // the converged ones, descending
-      Mat vecs;
-      if (options.vectors) vecs = eigs.eigenvectors();
-      if (!mu.allFinite() || (options.vectors && !vecs.allFinite())) {
+      // Block subspace iteration on M̂ and M̂ᵀ (analysis/subspace_svd.hpp), not Spectra's SymEigsSolver on the
+      // Gram operator: the latter is wrong on the numerically low-rank products deep stacks give.
+      SubspaceSvdOptions so;
+      so.k = k;
+      so.max_iter = options.max_iter;
+      so.tol = options.tol;
+      so.vectors = options.vectors;
+      const SubspaceSvdResult sv = subspace_svd(
+          n, [&](const double* x, double* y) { op.perform_op(x, y); },
+          [&](const double* x, double* y) { op.perform_transpose(x, y); }, so);
+      r.singular.iterations = sv.iterations;
+      if (!sv.finite) {
         r.singular.status = TopkStatus::NumericalIssue;
-        r.singular.issue = "non-finite Ritz value or vector";
+        r.singular.issue = "non-finite value from the product operator";
       } else {
-        // σ̂ = √max(μ, 0) (a tiny negative μ is rounding of a zero singular value). Sorted descending by μ.
-        std::vector<Index> order(static_cast<std::size_t>(mu.size()));
-        for (Index j = 0; j < mu.size(); ++j) order[static_cast<std::size_t>(j)] = j;
-        std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return mu[a] > mu[b]; });
-        r.spectrum.singular_values.resize(mu.size());
-        if (options.vectors) r.right_singular_vectors.resize(n, mu.size());
-        for (Index j = 0; j < mu.size(); ++j) {
-          const Index o = order[static_cast<std::size_t>(j)];
-          r.spectrum.singular_values[j] = std::sqrt(std::max(mu[o], 0.0));
-          if (options.vectors) r.right_singular_vectors.col(j) = vecs.col(o);
-        }
-        r.singular.converged = std::min<Index>(nconv, mu.size());
+        r.singular.status = sv.converged ? TopkStatus::Converged : TopkStatus::NotConverging;
+        // like Spectra's solvers: only the values that passed the residual test
+        r.singular.converged = sv.converged_count;
+        r.spectrum.singular_values = sv.sigma.head(sv.converged_count);
+        if (options.vectors) r.right_singular_vectors = sv.right_vectors.leftCols(sv.converged_count);
       }
     } catch (const std::exception& e) {
       r.singular.status = TopkStatus::NumericalIssue;

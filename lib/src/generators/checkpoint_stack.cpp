@@ -272,4 +272,34 @@ CheckpointStack read_checkpoint_stack(const std::string& path, const CheckpointS
   return out;
 }
 
+std::vector<Dsv4Site> read_checkpoint_sites(const std::string& path, const CheckpointSelection& sel,
+                                            const CheckpointStack& stack) {
+  const FamilyNames f = family_names(sel);
+  if (f.fn.empty())
+    throw InputError(path + ": family " + std::string(checkpoint_family_table.to_string(sel.family)) +
+                     " does not name the fn and scale tensors a dynamic block needs; use deepseek-v4 or megatron");
+  const Checkpoint ckpt(path);
+  const Index m = (2 + stack.n) * stack.n;
+  std::vector<Dsv4Site> out;
+  out.reserve(stack.sites.size());
+  Index width = -1;
+  for (const CheckpointSite& site : stack.sites) {
+    Dsv4Site t;
+    t.base = read_vector(ckpt, site.base_tensor, m, "base");
+    t.scale = read_scale(ckpt, f, site.layer, site.site);
+    const std::string name = substitute(f.fn, site.layer, site.site);
+    const NpyArray a = ckpt.read(name);
+    if (a.shape.size() != 2 || static_cast<Index>(a.shape[0]) != m || a.shape[1] == 0 ||
+        a.shape[1] % static_cast<std::size_t>(stack.n) != 0 || (width >= 0 && static_cast<Index>(a.shape[1]) != width))
+      throw InputError(path + ": tensor '" + name + "' has shape " + shape_string(a.shape) + "; expected (" +
+                       std::to_string(m) + ", n·C) with n = " + std::to_string(stack.n) +
+                       (width >= 0 ? " and n·C = " + std::to_string(width) + " like the first site" : ""));
+    width = static_cast<Index>(a.shape[1]);
+    t.fn = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(a.data.data(), m,
+                                                                                                     width);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace mhclab

@@ -71,6 +71,7 @@ void bind_checkpoint_options(OptionSet& s, CheckpointSelection& c) {
   s.bind("hidden", c.hidden,
          "Per-token .npy: residual states (tokens, sites, n, C) or mixes (tokens, sites, m) -> per-token combs");
   s.bind("hc-eps", c.hc_eps, "ε added to the pre gates (DeepSeek-V4's hc_eps)");
+  s.bind("norm-eps", c.norm_eps, "ε inside the RMS of a residual state's mixes (DeepSeek-V4's norm_eps)");
 }
 
 void bind_seed_options(OptionSet& s, Index& seeds, std::uint64_t& first_seed, const char* what) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -98,8 +99,10 @@ void PropagateKindOptions::validate() const {
   stack.validate();
   propagation.validate();
   validate_runs(seeds, threads, &stack);
+  if (!std::isfinite(dsv4_alpha)) throw InputError("dsv4-alpha is not finite");
   // Memory: the table (≈ 40 bytes per cell with its CSV text) and, per thread, one seed's stack and model: H and θ
-  // per layer, the branch weights W_l (C×C) and the states X_l, ∂ℒ/∂X_l (n×C) of every layer.
+  // per layer, the branch weights W_l (C×C) and the states X_l, ∂ℒ/∂X_l (n×C) of every layer; gate mode dsv4 adds
+  // each site's fn ((2 + n)n × nC), ∂H/∂θ (n²×n²) and its cached state.
   if (stack.kind != GeneratorKind::File && stack.kind != GeneratorKind::Trained) {
     const double steps = stack.kind == GeneratorKind::Drift ? static_cast<double>(stack.steps.size()) : 1.0;
     const double L = static_cast<double>(stack.layers), n = static_cast<double>(method.n);
@@ -107,7 +110,8 @@ void PropagateKindOptions::validate() const {
     const double cols = 7.0 + 2.0 * n + (k > 0 ? 3.0 * k + 2.0 : 0.0);
     const double table = static_cast<double>(seeds) * steps * (L + 1.0) * cols * 40.0;
     const double threads_used = std::min<double>(static_cast<double>(resolve_threads(threads)), static_cast<double>(seeds));
-    const double work = threads_used * L * 8.0 * (2.0 * n * n + C * C + 4.0 * n * C);
+    const double site = propagation.gate_mode == GateMode::Dsv4 ? (2.0 + n) * n * n * C + n * n * n * n + 2.0 * n * C : 0.0;
+    const double work = threads_used * L * 8.0 * (2.0 * n * n + C * C + 4.0 * n * C + site);
     char detail[128];
     std::snprintf(detail, sizeof detail, "%.3g GB of table; %.3g GB of stacks, weights and states", table / 1e9,
                   work / 1e9);
@@ -124,27 +128,49 @@ void bind_propagate_options(OptionSet& s, PropagateKindOptions& o) {
   s.bind("branch", o.propagation.branch, branch_table, "Branch nonlinearity φ");
   s.bind("branch-norm", o.propagation.norm, branch_norm_table, "Branch input norm");
   s.bind("gain", o.propagation.gain, "Branch gain g (0 = zero branch)");
-  s.bind("jacobian-topk", o.propagation.jacobian_topk, "Top singular values of dX_L/dX_0 (Spectra; 0 = none)");
+  s.bind("jacobian-topk", o.propagation.jacobian_topk, "Top singular values of dX_L/dX_0 (subspace iteration; 0 = none)");
+  s.bind("gate-mode", o.propagation.gate_mode, gate_mode_table,
+         "static: fixed per-layer gates and H; dsv4: a DeepSeek-V4 block, gates and H recomputed from each state");
+  s.bind("dsv4-alpha", o.dsv4_alpha,
+         "gate-mode dsv4 without a checkpoint: the scale (alpha) of the synthesised sites' mixes (mHC init 0.01)");
   s.bind("memory-limit", o.memory_limit, "GB the request may use (0 = half of the machine's memory)");
   bind_threads_option(s, o.threads);
 }
 
 ResultTable propagate_kind(const PropagateKindOptions& o) {
   o.validate();
-  const auto method = make_method(o.method);
+  const std::shared_ptr<const Method> method = make_method(o.method);
   const Index k = o.propagation.jacobian_topk;
   const std::vector<ColumnSpec> columns = propagate_columns(o.method.n, k);
   std::vector<ResultTable> parts(static_cast<std::size_t>(o.seeds), ResultTable(columns));
-  // A checkpoint's sites come with their own static gates (pre = σ(b) + hc_eps, post = 2σ(b)); it is read once.
   PropagationOptions po = o.propagation;
+  const bool dynamic = po.gate_mode == GateMode::Dsv4;
+  if (dynamic) {
+    if (o.method.method != MethodId::Dsv4)
+      throw InputError("propagate: gate-mode dsv4 mixes with the deployed Sinkhorn; use method dsv4 (got " +
+                       std::string(method_table.to_string(o.method.method)) + ")");
+    po.dsv4.comb = method;
+    po.dsv4.hc_eps = o.stack.checkpoint.hc_eps;
+    po.dsv4.norm_eps = o.stack.checkpoint.norm_eps;
+  }
+  // A checkpoint is read once: its sites' static gates (pre = σ(b) + hc_eps, post = 2σ(b)), or in gate mode dsv4 the
+  // sites' tensors, from which every layer's gates are recomputed from its state.
   std::optional<CheckpointStack> checkpoint;
   if (o.stack.kind == GeneratorKind::Checkpoint) {
     if (!o.stack.checkpoint.hidden.empty())
-      throw InputError("propagate: a checkpoint with hidden states gives per-token combs; propagate runs the static "
-                       "mixing (drop hidden)");
+      throw InputError("propagate: a checkpoint with hidden states gives per-token combs; propagate runs the layer "
+                       "model's own states (drop hidden; gate-mode dsv4 recomputes the gates from them)");
     checkpoint = read_checkpoint_stack(o.stack.input, o.stack.checkpoint);
-    if (po.gates.empty())
+    if (dynamic) {
+      po.dsv4.sites = read_checkpoint_sites(o.stack.input, o.stack.checkpoint, *checkpoint);
+      const Index width = po.dsv4.sites.front().fn.cols() / checkpoint->n;
+      if (width != po.width)
+        throw InputError("propagate: width = " + std::to_string(po.width) + ", but the checkpoint's fn tensors have n·C = " +
+                         std::to_string(width * checkpoint->n) + " columns (C = " + std::to_string(width) +
+                         "); gate-mode dsv4 runs at the model's width: pass width " + std::to_string(width));
+    } else if (po.gates.empty()) {
       for (const Dsv4Gates& g : checkpoint->gates) po.gates.push_back({g.pre, g.post});
+    }
   }
   parallel_for(o.seeds, o.threads, [&](Index i) {
     const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(i);
@@ -153,7 +179,21 @@ ResultTable propagate_kind(const PropagateKindOptions& o) {
                    : generate_stacks(*method, o.stack, seed);
     for (const GeneratedStack& g : stacks) {
       if (g.lead_shape.size() != 1) throw InputError(o.stack.input + ": propagate reads a (layer, …) stack");
-      const PropagationSummary s = propagate(g.H, o.method.method, po, seed);
+      PropagationOptions ps = po;
+      if (dynamic && !checkpoint) {
+        // Synthesised sites whose static comb logits are the stack's θ ([from, to], row-major).
+        if (g.thetas.size() != g.H.size())
+          throw InputError("propagate: gate-mode dsv4 synthesises each site from the layer's comb logits θ; this "
+                           "stack has matrices only (use a generator, or a checkpoint)");
+        const Index n = o.method.n;
+        std::vector<Mat> logits;
+        logits.reserve(g.thetas.size());
+        for (const Vec& t : g.thetas)
+          logits.push_back(Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+              t.data(), n, n));
+        ps.dsv4.sites = dsv4_synthetic_sites(logits, po.width, o.dsv4_alpha, seed);
+      }
+      const PropagationSummary s = propagate(g.H, o.method.method, ps, seed);
       add_rows(parts[static_cast<std::size_t>(i)], seed, g.step, s, o.method.n, k);
     }
   });

@@ -3,8 +3,11 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/random.hpp"
 
 namespace mhclab {
 
@@ -38,6 +41,36 @@ Dsv4Gates dsv4_gates(const Vec& mixes, const Vec& base, const Vec& scale, double
   for (Index j = 0; j < n; ++j)
     for (Index k = 0; k < n; ++k) g.comb_logits(j, k) = scale[2] * mixes[2 * n + n * j + k] + base[2 * n + n * j + k];
   return g;
+}
+
+std::vector<Dsv4Site> dsv4_synthetic_sites(const std::vector<Mat>& comb_logits, Index C, double alpha,
+                                           std::uint64_t seed) {
+  if (C < 1) throw InputError("width = " + std::to_string(C) + "; must be ≥ 1");
+  if (!std::isfinite(alpha)) throw InputError("dsv4-alpha is not finite");
+  std::vector<Dsv4Site> sites;
+  sites.reserve(comb_logits.size());
+  for (std::size_t s = 0; s < comb_logits.size(); ++s) {
+    const Mat& Lg = comb_logits[s];
+    const Index n = Lg.rows();
+    if (n < 1 || Lg.cols() != n || !Lg.allFinite())
+      throw InputError("comb logits of site " + std::to_string(s) + " are not a finite n×n matrix");
+    const Index m = (2 + n) * n;
+    Dsv4Site site;
+    site.base = Vec::Constant(m, -1.0);
+    const Index k = static_cast<Index>(s) % n;
+    site.base[k] = 1.0;
+    site.base[n + k] = 1.0;
+    for (Index j = 0; j < n; ++j)
+      for (Index t = 0; t < n; ++t) site.base[2 * n + n * j + t] = Lg(j, t);
+    RandomStream rng(seed, Purpose::Weights, {kDsv4FnTag, static_cast<std::uint64_t>(s)});
+    const double sd = 1.0 / std::sqrt(static_cast<double>(n * C));
+    site.fn.resize(m, n * C);
+    for (Index i = 0; i < m; ++i)
+      for (Index c = 0; c < n * C; ++c) site.fn(i, c) = sd * rng.normal();
+    site.scale = Vec::Constant(3, alpha);
+    sites.push_back(std::move(site));
+  }
+  return sites;
 }
 
 Vec dsv4_mixes(const Mat& fn, const Vec& v, double norm_eps) {

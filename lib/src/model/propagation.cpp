@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
 
-#include <Spectra/SymEigsSolver.h>
-
+#include "mhclab/analysis/subspace_svd.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
 #include "mhclab/core/random.hpp"
@@ -112,7 +112,44 @@ struct LayerCache {
   double r_hat = 0; ///< rms: ‖ĥ‖/√C (0: branch derivative taken as 0)
   Vec dphi;         ///< φ'(z) (C)
   long jf_exp = 0;  ///< J_F(h_l) = 2^{jf_exp}·(the derivative evaluated on ĥ): rms −K_l, none 0
+  // Gate mode dsv4 only (see the header): the layer's own H and gates and what their derivatives need.
+  bool dynamic = false;
+  Mat H;             ///< n×n, combᵀ
+  PrePost gates;     ///< pre, post
+  Mat X_hat;         ///< n×C, X̂_l
+  double rv_hat = 0; ///< (mean v̂² + ε̂)^(−1/2) of (S1) on the scaled state (0 when ε̂ overflows)
+  Vec q;             ///< m: fn·v̂
+  Vec dpre_da;       ///< n: ∂pre_i/∂a_i = s₀σ'(z_i)
+  Vec dpost_da;      ///< n: ∂post_i/∂a_{n+i} = 2s₁σ'(z_{n+i})
+  Mat J_theta;       ///< n²×n²: ∂vec(H)/∂θ (row-major vecs)
+  Vec y_hat;         ///< C: the branch output ŷ (F = 2^{ey}·ŷ); empty without a branch
+  long gate_exp = 0; ///< ey − K: the exponent of the post gate's piece
 };
+
+/// The pieces of one layer's Jacobian applied to a direction (JVP) or a cotangent (VJP): the layer map is
+/// 2^0·a + 2^{jf_exp}·b + 2^{gate_exp}·c (b, c empty when absent).
+struct Pieces {
+  Mat a, b, c;
+};
+
+/// σ'(x) = σ(x)σ(−x).
+double dsigmoid(double x) { return logistic(x) * logistic(-x); }
+
+/// vec(X) stream-major (v[i·C + c] = X[i, c]) and back.
+Vec stream_major(const Mat& X) {
+  const Mat Xt = X.transpose();
+  return Eigen::Map<const Vec>(Xt.data(), Xt.size());
+}
+Mat from_stream_major(const Vec& v, Index n, Index C) {
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(v.data(), n, C);
+}
+/// θ of the dsv4 method: the row-major vec of the comb logits Λ[from, to].
+Vec row_major_vec(const Mat& A) {
+  Vec v(A.size());
+  for (Index j = 0; j < A.rows(); ++j)
+    for (Index k = 0; k < A.cols(); ++k) v[j * A.cols() + k] = A(j, k);
+  return v;
+}
 
 /// H, pre/post and W of one stack and seed; forward/backward passes and the layer Jacobians.
 class Model {
@@ -147,6 +184,7 @@ class Model {
     } else {
       for (Index l = 0; l < L; ++l) pp_.push_back(static_pre_post(method, n_, l));
     }
+    if (dynamic()) check_dsv4(method);
     if (branch_on()) {
       W_.reserve(static_cast<std::size_t>(L));
       for (Index l = 0; l < L; ++l) W_.push_back(detail::branch_weights(C_, l, seed));
@@ -157,14 +195,23 @@ class Model {
   [[nodiscard]] Index C() const { return C_; }
   [[nodiscard]] Index layers() const { return static_cast<Index>(H_.size()); }
   [[nodiscard]] bool branch_on() const { return opt_.gain != 0.0; }
+  [[nodiscard]] bool dynamic() const { return opt_.gate_mode == GateMode::Dsv4; }
   [[nodiscard]] std::uint64_t seed() const { return seed_; }
+
+  /// The mixing and gates layer l used (static: the stack's; dsv4: those computed from X_l).
+  [[nodiscard]] const Mat& H(Index l, const LayerCache& cache) const {
+    return cache.dynamic ? cache.H : H_[static_cast<std::size_t>(l)];
+  }
+  [[nodiscard]] const PrePost& gates(Index l, const LayerCache& cache) const {
+    return cache.dynamic ? cache.gates : pp_[static_cast<std::size_t>(l)];
+  }
 
   /// One log-scaled layer: (X̂, K) → (X̂', K'), filling the cache (SPEC §5 / mHC Eq. 3).
   detail::ScaledState forward_layer(Index l, const detail::ScaledState& X, LayerCache& cache) const {
-    const Mat& Hl = H_[static_cast<std::size_t>(l)];
-    const Mat A = Hl * X.M;  // n×C, exponent K
+    if (dynamic()) dsv4_gates_of(l, X, cache);
+    const Mat A = H(l, cache) * X.M;  // n×C, exponent K
     if (!branch_on()) return add_scaled(A, X.exponent, nullptr, 0, "H X", l);
-    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
+    const PrePost& pp = gates(l, cache);
     const Mat& W = W_[static_cast<std::size_t>(l)];
     const Branch b = opt_.branch;
     const double g = opt_.gain;
@@ -212,6 +259,10 @@ class Model {
         ey = small ? K : 0;
       }
     }
+    if (cache.dynamic) {
+      cache.y_hat = y;
+      cache.gate_exp = ey - K;
+    }
     const Mat B = pp.post * y.transpose();  // n×C: H_postᵀ F
     return add_scaled(A, K, &B, ey, "the layer output", l);
   }
@@ -237,61 +288,183 @@ class Model {
     }
     return nbar;
   }
-  /// Frobenius-type bound of ‖post ⊗ J_F(ĥ)(pre ·)‖₂ without the 2^{jf_exp} factor.
-  [[nodiscard]] double branch_bound(Index l, const LayerCache& cache) const {
-    if (!branch_on()) return 0.0;
-    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
-    double b = pp.pre.norm() * pp.post.norm() * std::fabs(opt_.gain) * cache.dphi.cwiseAbs().maxCoeff() *
-               W_[static_cast<std::size_t>(l)].norm();
-    if (opt_.norm == BranchNorm::Rms) b = cache.r_hat == 0 ? 0.0 : b / cache.r_hat;
-    return b;
+
+  /// Upper bounds of the operator norms of the three pieces (without their 2^{…} factors), for the Jacobian's
+  /// normalisation: ‖a‖ ≤ ‖H‖_F + gate, ‖b‖ ≤ (‖pre‖ + gate)·‖post‖·|g|·max|φ'|·‖W‖_F/r̂, ‖c‖ ≤ gate. The gate
+  /// terms use ‖∂â/∂v̂‖ ≤ 2·rv̂·‖fn‖_F (since rv̂²·mean v̂² ≤ 1).
+  void piece_bounds(Index l, const LayerCache& cache, double& ba, double& bb, double& bc) const {
+    double gm = 0.0, xn = 0.0;
+    if (cache.dynamic) {
+      gm = 2.0 * cache.rv_hat * site(l).fn.norm();
+      xn = cache.X_hat.norm();
+    }
+    ba = H(l, cache).norm();
+    if (cache.dynamic) ba += cache.J_theta.norm() * std::fabs(site(l).scale[2]) * gm * xn;
+    bb = bc = 0.0;
+    if (!branch_on()) return;
+    const PrePost& pp = gates(l, cache);
+    double pre = pp.pre.norm();
+    if (cache.dynamic) pre += cache.dpre_da.cwiseAbs().maxCoeff() * gm * xn;
+    bb = pre * pp.post.norm() * std::fabs(opt_.gain) * cache.dphi.cwiseAbs().maxCoeff() *
+         W_[static_cast<std::size_t>(l)].norm();
+    if (opt_.norm == BranchNorm::Rms) bb = cache.r_hat == 0 ? 0.0 : bb / cache.r_hat;
+    if (cache.dynamic) bc = cache.dpost_da.cwiseAbs().maxCoeff() * gm * cache.y_hat.norm();
   }
 
-  /// Gradient step: G_l = H_lᵀ G_{l+1} + H_preᵀ J_F(h_l)ᵀ (H_post G_{l+1}) (log-scaled).
+  /// Gradient step: G_l = J_lᵀ G_{l+1} (log-scaled): H_lᵀ G + H_preᵀ J_F(h_l)ᵀ (H_post G) in gate mode static,
+  /// plus the gates' terms in gate mode dsv4.
   detail::ScaledState backward_layer(Index l, const detail::ScaledState& G, const LayerCache& cache) const {
-    const Mat A = H_[static_cast<std::size_t>(l)].transpose() * G.M;
-    if (!branch_on()) return add_scaled(A, G.exponent, nullptr, 0, "the gradient", l);
-    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
-    const Vec a = G.M.transpose() * pp.post;  // C: (H_post Ĝ)ᵀ
-    const Vec hbar = jf_transpose(l, cache, a);
-    const Mat B = pp.pre * hbar.transpose();  // n×C
-    return add_scaled(A, G.exponent, &B, G.exponent + cache.jf_exp, "the gradient", l);
+    const Pieces p = vjp_pieces(l, cache, G.M);
+    detail::ScaledState S = add_scaled(p.a, G.exponent, p.b.size() ? &p.b : nullptr, G.exponent + cache.jf_exp,
+                                       "the gradient", l);
+    if (p.c.size()) S = add_scaled(S.M, S.exponent, &p.c, G.exponent + cache.gate_exp, "the gradient", l);
+    return S;
   }
 
-  /// Unscaled layer Jacobian pieces applied to δX (n×C): a = H δX, b = post ⊗ J_F(ĥ)(pre δX).
-  void layer_jvp_pieces(Index l, const LayerCache& cache, const Mat& dX, Mat& a, Mat& b) const {
-    a = H_[static_cast<std::size_t>(l)] * dX;
-    if (!branch_on()) {
-      b.resize(0, 0);
-      return;
+  /// The layer's Jacobian applied to δX (n×C), in pieces.
+  [[nodiscard]] Pieces jvp_pieces(Index l, const LayerCache& cache, const Mat& dX) const {
+    Pieces p;
+    p.a = H(l, cache) * dX;
+    Vec da;  // dâ (m), the mixes' change in units of 2^−K
+    if (cache.dynamic) {
+      da = dmix(l, cache, dX);
+      const Index n2 = n_ * n_;
+      const Vec dtheta = site(l).scale[2] * da.tail(n2);
+      const Vec dH = cache.J_theta * dtheta;  // row-major vec
+      p.a += from_stream_major(dH, n_, n_) * cache.X_hat;
     }
-    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
-    const Vec dh = dX.transpose() * pp.pre;
-    b = pp.post * jf_apply(l, cache, dh).transpose();
+    if (!branch_on()) return p;
+    const PrePost& pp = gates(l, cache);
+    Vec dh = dX.transpose() * pp.pre;
+    if (cache.dynamic) dh += cache.X_hat.transpose() * cache.dpre_da.cwiseProduct(da.head(n_));
+    p.b = pp.post * jf_apply(l, cache, dh).transpose();
+    if (cache.dynamic) p.c = cache.dpost_da.cwiseProduct(da.segment(n_, n_)) * cache.y_hat.transpose();
+    return p;
   }
-  void layer_vjp_pieces(Index l, const LayerCache& cache, const Mat& w, Mat& a, Mat& b) const {
-    a = H_[static_cast<std::size_t>(l)].transpose() * w;
-    if (!branch_on()) {
-      b.resize(0, 0);
-      return;
+  /// The layer's transposed Jacobian applied to w (n×C), in pieces (the same scale factors as jvp_pieces).
+  [[nodiscard]] Pieces vjp_pieces(Index l, const LayerCache& cache, const Mat& w) const {
+    Pieces p;
+    p.a = H(l, cache).transpose() * w;
+    const Index m = (2 + n_) * n_;
+    if (cache.dynamic) {
+      const Vec dtheta = cache.J_theta.transpose() * row_major_vec(Mat(w * cache.X_hat.transpose()));
+      Vec abar = Vec::Zero(m);
+      abar.tail(n_ * n_) = site(l).scale[2] * dtheta;
+      p.a += mix_transpose(l, cache, abar);
     }
-    const PrePost& pp = pp_[static_cast<std::size_t>(l)];
+    if (!branch_on()) return p;
+    const PrePost& pp = gates(l, cache);
     const Vec ybar = w.transpose() * pp.post;
-    b = pp.pre * jf_transpose(l, cache, ybar).transpose();
+    const Vec hbar = jf_transpose(l, cache, ybar);
+    p.b = pp.pre * hbar.transpose();
+    if (cache.dynamic) {
+      Vec abar = Vec::Zero(m);
+      abar.head(n_) = cache.dpre_da.cwiseProduct(cache.X_hat * hbar);
+      p.b += mix_transpose(l, cache, abar);
+      abar.setZero();
+      abar.segment(n_, n_) = cache.dpost_da.cwiseProduct(w * cache.y_hat);
+      p.c = mix_transpose(l, cache, abar);
+    }
+    return p;
   }
 
-  [[nodiscard]] const Mat& H(Index l) const { return H_[static_cast<std::size_t>(l)]; }
-  [[nodiscard]] const PrePost& pre_post(Index l) const { return pp_[static_cast<std::size_t>(l)]; }
   [[nodiscard]] const Mat& W(Index l) const { return W_[static_cast<std::size_t>(l)]; }
   [[nodiscard]] const PropagationOptions& options() const { return opt_; }
+  [[nodiscard]] const Dsv4Site& site(Index l) const { return opt_.dsv4.sites[static_cast<std::size_t>(l)]; }
+  [[nodiscard]] const Method& comb() const { return *comb_; }
 
  private:
+  void check_dsv4(MethodId method) {
+    const Dsv4Dynamics& d = opt_.dsv4;
+    if (!opt_.gates.empty())
+      throw InputError("propagate: gate-mode dsv4 computes the gates from each state; per-layer static gates were "
+                       "given as well");
+    comb_ = d.comb;
+    if (!comb_) {
+      if (method != MethodId::Dsv4)
+        throw InputError("propagate: gate-mode dsv4 mixes with the deployed Sinkhorn; use method dsv4 (got " +
+                         std::string(method_table.to_string(method)) + ")");
+      MethodOptions mo;
+      mo.method = MethodId::Dsv4;
+      mo.n = n_;
+      comb_ = make_method(mo);
+    }
+    if (comb_->id() != MethodId::Dsv4 || comb_->n() != n_)
+      throw InputError("propagate: gate-mode dsv4 needs a dsv4 comb method with n = " + std::to_string(n_));
+    if (!(d.hc_eps >= 0.0 && d.hc_eps < 1.0)) throw InputError("hc-eps must be in [0, 1)");
+    if (!(d.norm_eps > 0.0 && d.norm_eps < 1.0)) throw InputError("norm-eps must be in (0, 1)");
+    const Index L = layers(), m = (2 + n_) * n_;
+    if (static_cast<Index>(d.sites.size()) != L)
+      throw InputError("propagate: gate-mode dsv4 has " + std::to_string(d.sites.size()) + " sites for " +
+                       std::to_string(L) + " layers");
+    for (Index l = 0; l < L; ++l) {
+      const Dsv4Site& s = d.sites[static_cast<std::size_t>(l)];
+      if (s.fn.rows() != m || s.fn.cols() != n_ * C_ || s.base.size() != m || s.scale.size() != 3 ||
+          !s.fn.allFinite() || !s.base.allFinite() || !s.scale.allFinite())
+        throw InputError("propagate: site " + std::to_string(l) + " has fn " + std::to_string(s.fn.rows()) + "×" +
+                         std::to_string(s.fn.cols()) + ", base " + std::to_string(s.base.size()) + ", scale " +
+                         std::to_string(s.scale.size()) + "; expected finite fn " + std::to_string(m) + "×" +
+                         std::to_string(n_ * C_) + " (m × n·C, C = width " + std::to_string(C_) + "), base " +
+                         std::to_string(m) + ", scale 3");
+    }
+  }
+
+  /// (S1)–(S5) on the scaled state, the deployed Sinkhorn, and ∂vec(H)/∂θ (n² VJPs).
+  void dsv4_gates_of(Index l, const detail::ScaledState& X, LayerCache& cache) const {
+    const Dsv4Site& s = site(l);
+    const Dsv4Dynamics& d = opt_.dsv4;
+    cache.dynamic = true;
+    cache.X_hat = X.M;
+    const Vec v = stream_major(X.M);
+    const double eps_hat = std::ldexp(d.norm_eps, clamp_shift(-2 * X.exponent));
+    const double rho = v.squaredNorm() / static_cast<double>(v.size()) + eps_hat;
+    cache.rv_hat = std::isfinite(rho) ? 1.0 / std::sqrt(rho) : 0.0;
+    cache.q = s.fn * v;
+    const Vec a = cache.rv_hat * cache.q;
+    const Dsv4Gates g = dsv4_gates(a, s.base, s.scale, d.hc_eps);
+    cache.gates = {g.pre, g.post};
+    cache.dpre_da.resize(n_);
+    cache.dpost_da.resize(n_);
+    for (Index i = 0; i < n_; ++i) {
+      cache.dpre_da[i] = s.scale[0] * dsigmoid(s.scale[0] * a[i] + s.base[i]);
+      cache.dpost_da[i] = 2.0 * s.scale[1] * dsigmoid(s.scale[1] * a[n_ + i] + s.base[n_ + i]);
+    }
+    const Vec theta = row_major_vec(g.comb_logits);
+    MixResult r = comb_->mix(theta);
+    if (r.H.size() == 0 || !r.H.allFinite())
+      throw ComputeError("propagate: the dsv4 Sinkhorn failed at layer " + std::to_string(l) + " (0-based)");
+    cache.H = std::move(r.H);
+    const Index n2 = n_ * n_;
+    cache.J_theta.resize(n2, n2);
+    Mat E = Mat::Zero(n_, n_);
+    for (Index e = 0; e < n2; ++e) {
+      E(e / n_, e % n_) = 1.0;
+      cache.J_theta.row(e) = comb_->vjp(theta, E).transpose();
+      E(e / n_, e % n_) = 0.0;
+    }
+  }
+
+  /// dâ = rv̂·fn·dv − rv̂³·q·(v̂·dv)/(nC) for δX (the mixes' change in units of 2^−K).
+  [[nodiscard]] Vec dmix(Index l, const LayerCache& cache, const Mat& dX) const {
+    const Vec dv = stream_major(dX), v = stream_major(cache.X_hat);
+    const double r = cache.rv_hat, N = static_cast<double>(v.size());
+    return r * (site(l).fn * dv) - (r * r * r * v.dot(dv) / N) * cache.q;
+  }
+  /// The transpose of dmix: ā (m) → v̄ as an n×C matrix.
+  [[nodiscard]] Mat mix_transpose(Index l, const LayerCache& cache, const Vec& abar) const {
+    const Vec v = stream_major(cache.X_hat);
+    const double r = cache.rv_hat, N = static_cast<double>(v.size());
+    const Vec vbar = r * (site(l).fn.transpose() * abar) - (r * r * r * abar.dot(cache.q) / N) * v;
+    return from_stream_major(vbar, n_, C_);
+  }
+
   const std::vector<Mat>& H_;
   PropagationOptions opt_;
   std::uint64_t seed_;
   Index n_ = 0, C_ = 0;
   std::vector<PrePost> pp_;
   std::vector<Mat> W_;
+  std::shared_ptr<const Method> comb_;
 };
 
 struct Passes {
@@ -324,8 +497,6 @@ class NormalisedJacobian {
   NormalisedJacobian(const Model& model, const std::vector<LayerCache>& caches)
       : model_(model), caches_(caches) {
     const Index L = model.layers();
-    cH_.resize(static_cast<std::size_t>(L));
-    cB_.resize(static_cast<std::size_t>(L));
     Mat p;  // the probe, propagated through J̃_1..J̃_l
     {
       RandomStream rng(model.seed(), Purpose::State, {kJacobianProbeTag});
@@ -335,20 +506,21 @@ class NormalisedJacobian {
       p = normalise(P, 0, "the Jacobian probe", 0).M;
     }
     long total = 0;
-    Mat a, b;
+    cH_.resize(static_cast<std::size_t>(L));
+    cB_.resize(static_cast<std::size_t>(L));
+    cC_.resize(static_cast<std::size_t>(L));
+    constexpr long kNone = std::numeric_limits<long>::min() / 4;
+    const auto exp_of = [](double bound, long rel) { return bound > 0 ? rel + binary_exponent(bound) : kNone; };
     for (Index l = 0; l < L; ++l) {
       const LayerCache& cache = caches[static_cast<std::size_t>(l)];
-      const double hb = model.H(l).norm();
-      const double bb = model.branch_bound(l, cache);
-      if (hb == 0.0 && bb == 0.0) zero_ = true;  // J_l = 0, hence J = 0
-      constexpr long kNone = std::numeric_limits<long>::min() / 4;
-      const long e_bound = std::max(hb > 0 ? binary_exponent(hb) : kNone,
-                                    bb > 0 ? cache.jf_exp + binary_exponent(bb) : kNone);
+      double ba = 0, bb = 0, bc = 0;
+      model.piece_bounds(l, cache, ba, bb, bc);
+      if (ba == 0.0 && bb == 0.0 && bc == 0.0) zero_ = true;  // J_l = 0, hence J = 0
+      const long e_bound = std::max({exp_of(ba, 0), exp_of(bb, cache.jf_exp), exp_of(bc, cache.gate_exp)});
       long k = e_bound;
       bool probe_alive = p.size() > 0 && p.cwiseAbs().maxCoeff() > 0.0;
       if (probe_alive && e_bound != kNone) {
-        model.layer_jvp_pieces(l, cache, p, a, b);
-        const detail::ScaledState s = add_scaled(a, 0, b.size() ? &b : nullptr, cache.jf_exp, "the Jacobian probe", l);
+        const detail::ScaledState s = combine(model.jvp_pieces(l, cache, p), cache, "the Jacobian probe", l);
         if (s.M.cwiseAbs().maxCoeff() > 0.0) {
           k = std::max(s.exponent, e_bound - kBoundSlack);
           p = shifted(s.M, s.exponent - k);
@@ -361,6 +533,7 @@ class NormalisedJacobian {
       if (e_bound == kNone) k = 0;
       cH_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(-k));
       cB_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(cache.jf_exp - k));
+      cC_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(cache.gate_exp - k));
       total += k;
     }
     log10_scale_ = static_cast<double>(total) * kLog10Two;
@@ -374,48 +547,37 @@ class NormalisedJacobian {
 
   /// J̃ dX (dX n×C).
   [[nodiscard]] Mat apply(Mat v) const {
-    Mat a, b;
-    for (Index l = 0; l < model_.layers(); ++l) {
-      model_.layer_jvp_pieces(l, caches_[static_cast<std::size_t>(l)], v, a, b);
-      v = cH_[static_cast<std::size_t>(l)] * a;
-      if (b.size()) v += cB_[static_cast<std::size_t>(l)] * b;
-    }
+    for (Index l = 0; l < model_.layers(); ++l) v = scaled_sum(model_.jvp_pieces(l, caches_[static_cast<std::size_t>(l)], v), l);
     return v;
   }
   /// J̃ᵀ w (w n×C).
   [[nodiscard]] Mat apply_transpose(Mat w) const {
-    Mat a, b;
-    for (Index l = model_.layers() - 1; l >= 0; --l) {
-      model_.layer_vjp_pieces(l, caches_[static_cast<std::size_t>(l)], w, a, b);
-      w = cH_[static_cast<std::size_t>(l)] * a;
-      if (b.size()) w += cB_[static_cast<std::size_t>(l)] * b;
-    }
+    for (Index l = model_.layers() - 1; l >= 0; --l)
+      w = scaled_sum(model_.vjp_pieces(l, caches_[static_cast<std::size_t>(l)], w), l);
     return w;
   }
 
  private:
-  const Model& model_;
-  const std::vector<LayerCache>& caches_;
-  std::vector<double> cH_, cB_;  ///< 2^{−k_l}, 2^{jf_exp − k_l}
-  double log10_scale_ = 0;
-  bool zero_ = false;
-};
-
-/// Spectra OpType (rows(), cols(), perform_op): y = J̃ᵀ J̃ x, x and y of length nC (column-major n×C).
-class JtJOperator {
- public:
-  using Scalar = double;
-  explicit JtJOperator(const NormalisedJacobian& J) : J_(J) {}
-  [[nodiscard]] Index rows() const { return J_.dim(); }
-  [[nodiscard]] Index cols() const { return J_.dim(); }
-  void perform_op(const double* x_in, double* y_out) const {
-    const Eigen::Map<const Mat> x(x_in, J_.n(), J_.C());
-    Eigen::Map<Mat> y(y_out, J_.n(), J_.C());
-    y = J_.apply_transpose(J_.apply(Mat(x)));
+  /// The pieces in normal form (the exponents are relative: a 0, b jf_exp, c gate_exp).
+  static detail::ScaledState combine(const Pieces& p, const LayerCache& cache, const char* what, Index l) {
+    detail::ScaledState s = add_scaled(p.a, 0, p.b.size() ? &p.b : nullptr, cache.jf_exp, what, l);
+    if (p.c.size()) s = add_scaled(s.M, s.exponent, &p.c, cache.gate_exp, what, l);
+    return s;
+  }
+  /// 2^{−k_l}·a + 2^{jf_exp − k_l}·b + 2^{gate_exp − k_l}·c.
+  [[nodiscard]] Mat scaled_sum(const Pieces& p, Index l) const {
+    const auto i = static_cast<std::size_t>(l);
+    Mat v = cH_[i] * p.a;
+    if (p.b.size()) v += cB_[i] * p.b;
+    if (p.c.size()) v += cC_[i] * p.c;
+    return v;
   }
 
- private:
-  const NormalisedJacobian& J_;
+  const Model& model_;
+  const std::vector<LayerCache>& caches_;
+  std::vector<double> cH_, cB_, cC_;  ///< 2^{−k_l}, 2^{jf_exp − k_l}, 2^{gate_exp − k_l}
+  double log10_scale_ = 0;
+  bool zero_ = false;
 };
 
 JacobianSpectrum jacobian_spectrum(const NormalisedJacobian& J, const PropagationOptions& opt) {
@@ -429,37 +591,40 @@ JacobianSpectrum jacobian_spectrum(const NormalisedJacobian& J, const Propagatio
     out.resolved.assign(static_cast<std::size_t>(k), true);
     return out;
   }
-  const Index dim = J.dim();
-  const Index ncv = std::min(dim, std::max<Index>(2 * k + 1, k + 20));
-  JtJOperator op(J);
-  Spectra::SymEigsSolver<JtJOperator> eigs(op, k, ncv);
-  eigs.init();
-  eigs.compute(Spectra::SortRule::LargestAlge, opt.jacobian_maxit, opt.jacobian_tol,
-               Spectra::SortRule::LargestAlge);
-  out.iterations = eigs.num_iterations();
-  out.operations = eigs.num_operations();
-  switch (eigs.info()) {
-    case Spectra::CompInfo::Successful: out.status = SpectrumStatus::Converged; break;
-    case Spectra::CompInfo::NotConverging: out.status = SpectrumStatus::NotConverging; break;
-    default: out.status = SpectrumStatus::NumericalIssue; break;
-  }
-  out.converged = out.status == SpectrumStatus::Converged;
-  if (out.status == SpectrumStatus::NumericalIssue) return out;
-  const Vec lambda = eigs.eigenvalues();  // converged ones, descending
-  if (lambda.size() == 0) return out;
-  if (!(lambda[0] > 0.0) || !std::isfinite(lambda[0])) {
-    // A positive semidefinite operator whose top converged eigenvalue is ≤ 0: J̃ is 0 to working precision.
+  // Block subspace iteration on J̃ and J̃ᵀ (analysis/subspace_svd.hpp); Spectra's SymEigsSolver on J̃ᵀJ̃ returns
+  // wrong values for the numerically low-rank Jacobians of deep stacks.
+  const Index dim = J.dim(), n = J.n(), C = J.C();
+  SubspaceSvdOptions so;
+  so.k = k;
+  so.max_iter = opt.jacobian_maxit;
+  so.tol = opt.jacobian_tol;
+  const SubspaceSvdResult sv = subspace_svd(
+      dim, [&](const double* x, double* y) { Eigen::Map<Mat>(y, n, C) = J.apply(Eigen::Map<const Mat>(x, n, C)); },
+      [&](const double* x, double* y) { Eigen::Map<Mat>(y, n, C) = J.apply_transpose(Eigen::Map<const Mat>(x, n, C)); },
+      so);
+  out.iterations = sv.iterations;
+  out.operations = sv.applications;
+  if (!sv.finite) {
     out.status = SpectrumStatus::NumericalIssue;
     out.converged = false;
     return out;
   }
-  const double s1 = std::sqrt(lambda[0]);
+  out.status = sv.converged ? SpectrumStatus::Converged : SpectrumStatus::NotConverging;
+  out.converged = sv.converged;
+  const Vec sigma = sv.sigma.head(sv.converged_count);  // the converged ones, descending
+  if (sigma.size() == 0) return out;
+  if (!(sigma[0] > 0.0)) {
+    // J̃ is 0 to working precision although no factor is exactly 0.
+    out.status = SpectrumStatus::NumericalIssue;
+    out.converged = false;
+    return out;
+  }
+  const double s1 = sigma[0];
   const double floor = s1 * std::sqrt(static_cast<double>(dim) * kRoundoff);
-  for (Index i = 0; i < lambda.size(); ++i) {
-    const double s = lambda[i] > 0 ? std::sqrt(lambda[i]) : 0.0;
-    const bool ok = s >= floor;
+  for (Index i = 0; i < sigma.size(); ++i) {
+    const bool ok = sigma[i] >= floor;
     out.resolved.push_back(ok);
-    out.log10_sigma.push_back(out.log10_scale + std::log10(ok ? s : floor));
+    out.log10_sigma.push_back(out.log10_scale + std::log10(ok ? sigma[i] : floor));
   }
   return out;
 }
@@ -584,8 +749,9 @@ PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method, con
     out.rows.push_back(make_row(l, p.trace.X[static_cast<std::size_t>(l)], p.trace.X[0],
                                 p.trace.G[static_cast<std::size_t>(l)]));
     if (l < L) {
-      out.rows.back().pre = model.pre_post(l).pre;
-      out.rows.back().post = model.pre_post(l).post;
+      const PrePost& g = model.gates(l, p.caches[static_cast<std::size_t>(l)]);
+      out.rows.back().pre = g.pre;
+      out.rows.back().post = g.post;
     }
   }
   if (options.jacobian_topk > 0) {
@@ -621,11 +787,28 @@ Mat forward_plain(const std::vector<Mat>& H_res, MethodId method, const Propagat
   const Model model(H_res, method, options, seed);
   const Index C = model.C();
   if (X.rows() != model.n() || X.cols() != C) throw InputError("forward_plain: X must be n×C");
+  // Plain doubles, written from the formulas (mhclab/model/propagation.hpp; gate mode dsv4: dsv4_site.hpp (S1)–(S5)).
   Mat Y = X;
   for (Index l = first_layer; l < model.layers(); ++l) {
-    Mat next = model.H(l) * Y;
+    Mat Hl;
+    PrePost pp;
+    if (options.gate_mode == GateMode::Dsv4) {
+      const Dsv4Site& s = model.site(l);
+      const Mat Yt = Y.transpose();
+      const Vec v = Eigen::Map<const Vec>(Yt.data(), Yt.size());  // stream-major
+      const Dsv4Gates g = dsv4_gates(dsv4_mixes(s.fn, v, options.dsv4.norm_eps), s.base, s.scale, options.dsv4.hc_eps);
+      Vec theta(g.comb_logits.size());
+      for (Index j = 0; j < g.comb_logits.rows(); ++j)
+        for (Index k = 0; k < g.comb_logits.cols(); ++k) theta[j * g.comb_logits.cols() + k] = g.comb_logits(j, k);
+      Hl = model.comb().mix(theta).H;
+      pp = {g.pre, g.post};
+    } else {
+      Hl = H_res[static_cast<std::size_t>(l)];
+      pp = l < static_cast<Index>(options.gates.size()) ? options.gates[static_cast<std::size_t>(l)]
+                                                        : static_pre_post(method, model.n(), l);
+    }
+    Mat next = Hl * Y;
     if (model.branch_on()) {
-      const PrePost& pp = model.pre_post(l);
       Vec h = Y.transpose() * pp.pre;
       if (options.norm == BranchNorm::Rms) {
         const double r = h.norm() / std::sqrt(static_cast<double>(C));
@@ -649,12 +832,15 @@ DenseJacobian dense_jacobian(const std::vector<Mat>& H_res, MethodId method, con
   const Index n = model.n(), C = model.C(), d = n * C;
   DenseJacobian out;
   out.J_hat.resize(d, d);
+  out.Jt_hat.resize(d, d);
   out.log10_scale = J.log10_scale();
   for (Index k = 0; k < d; ++k) {
     Mat e = Mat::Zero(n, C);
     e(k % n, k / n) = 1.0;  // vec index k = i + n·c
     const Mat col = J.apply(e);
     out.J_hat.col(k) = Eigen::Map<const Vec>(col.data(), d);
+    const Mat colt = J.apply_transpose(e);
+    out.Jt_hat.col(k) = Eigen::Map<const Vec>(colt.data(), d);
   }
   return out;
 }

@@ -20,19 +20,22 @@
 // = 0 and the calibration restarts from x_0 (any positive s_l is valid; only the O(1) norm is then not
 // guaranteed).
 //
-// Solvers (Spectra 1.0.1, header-only, included only in topk.cpp):
-//   eigenvalues      GenEigsSolver on y = M̂x, selection SortRule::LargestMagn; λ_i = λ̂_i·Π s_l;
-//   singular values  SymEigsSolver on the Gram operator y = M̂ᵀ(M̂x), SortRule::LargestAlge, σ̂_i = √max(μ_i, 0),
-//                    σ_i = σ̂_i·Π s_l; right singular vectors = its Ritz vectors.
+// Solvers:
+//   eigenvalues      Spectra 1.0.1's GenEigsSolver (header-only, included only in topk.cpp) on y = M̂x, selection
+//                    SortRule::LargestMagn; λ_i = λ̂_i·Π s_l;
+//   singular values  block subspace iteration on M̂ and M̂ᵀ (analysis/subspace_svd.hpp), σ_i = σ̂_i·Π s_l; right
+//                    singular vectors = its Ritz vectors. Not Spectra's SymEigsSolver on the Gram operator M̂ᵀM̂: it
+//                    returns wrong values for the numerically low-rank products deep stacks give (see that header).
 // Results are sorted like the dense spectra (spectrum.hpp: modulus desc, then re desc, then im desc;
 // singular values desc). Resolution: Krylov eigenvalues are accurate to ≈ tol·|λ̂| plus rounding ≈ ε·‖M̂‖·κ(λ);
-// singular values through the Gram operator only down to ≈ √ε·σ̂_1 (μ is resolved to ε·σ̂_1²), i.e. top
-// singular values that are ≥ 1e-6·σ_1 are accurate to ~1e-12 relative, smaller ones are not. `converged` is
-// Spectra's residual test (residual ≤ tol·max(ε^{2/3}, |λ̂|)), NOT a resolution statement: values at the
-// level of rounding noise are returned too, e.g. for a deep doubly stochastic product (L = 2000, n = 64, k = 6)
-// λ̂_2..6 ≈ 1e-32 and σ̂_2..6 ≈ 1e-16 all "converge" although the true values are ~ρ^L. Treat eigenvalue moduli
-// below ≈ ε·Π_l‖H_l/s_l‖ and singular values below ≈ √ε·σ̂_1 as unresolved. When fewer than k values pass
-// the test within max_iter restarts the status is `not_converging` and only the converged ones are returned.
+// singular values to ≈ tol·σ̂_1 (the residual test below) plus the product's rounding ≈ L·ε·Π_l‖H_l/s_l‖.
+// `converged` is a residual test (eigen: Spectra's, residual ≤ tol·max(ε^{2/3}, |λ̂|); singular: every Ritz pair's
+// ‖M̂ᵀu_i − σ̂_i v_i‖ ≤ tol·σ̂_1), NOT a resolution statement: values at the level of rounding noise are returned
+// too, e.g. for a deep doubly stochastic product (L = 2000, n = 64, k = 6) λ̂_2..6 ≈ 1e-32 and σ̂_2..6 ≈ 1e-16
+// "converge" although the true values are ~ρ^L. Treat eigenvalue moduli below ≈ ε·Π_l‖H_l/s_l‖ and singular
+// values below ≈ ε·Π_l‖H_l/s_l‖ as unresolved. When the test fails within max_iter iterations (restarts for
+// eigenvalues) the status is `not_converging` and only the converged values are returned (singular: the leading
+// Ritz values whose residuals passed).
 //
 // Status strings (topk_status_table): `converged` (Spectra CompInfo::Successful), `not_converging`
 // (CompInfo::NotConverging: fewer than k values converged within max_iter restarts; the converged ones are

@@ -29,7 +29,8 @@ enum class Purpose : std::uint64_t {
   Readout = 5,  ///< the fixed random R of the loss ⟨R, X_L⟩
   Bench = 6,    ///< benchmark inputs
   Test = 7,     ///< tests
-  Target = 8    ///< fit targets (mixing/birkhoff.hpp birkhoff_target; `mhclab fit`)
+  Target = 8,   ///< fit targets (mixing/birkhoff.hpp birkhoff_target; `mhclab fit`)
+  Krylov = 9    ///< start blocks of iterative solvers (analysis/subspace_svd.hpp)
 };
 
 [[nodiscard]] constexpr std::uint64_t splitmix64_mix(std::uint64_t z) noexcept {

@@ -83,4 +83,10 @@ struct CheckpointStack {
 /// Reads the sites of the checkpoint at `path` (see the header comment).
 [[nodiscard]] CheckpointStack read_checkpoint_stack(const std::string& path, const CheckpointSelection& selection);
 
+/// The tensors (fn [m, n·C], base [m], scale [3]) of every site of `stack` (as read by read_checkpoint_stack with the
+/// same selection), in depth order: what the dynamic DeepSeek-V4 block of the layer model needs (model/propagation.hpp,
+/// gate mode dsv4). InputError for the pattern family (fn and scale unnamed) or an fn of the wrong shape.
+[[nodiscard]] std::vector<Dsv4Site> read_checkpoint_sites(const std::string& path, const CheckpointSelection& selection,
+                                                          const CheckpointStack& stack);
+
 }  // namespace mhclab

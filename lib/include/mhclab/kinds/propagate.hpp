@@ -6,6 +6,10 @@
 //   log10_stream_sum_dev,grad_norm,log10_grad_norm
 // and, with jacobian_topk = K > 0, jacobian_sigma_1..K, jacobian_log10_sigma_1..K, jacobian_resolved_1..K,
 // jacobian_status, jacobian_iterations, filled on the row l = L only (the top singular values of ∂X_L/∂X_0).
+// Gate mode dsv4 (--gate-mode dsv4, method dsv4): each layer is a DeepSeek-V4 site whose gates and H are recomputed
+// from the state entering it (model/propagation.hpp): with a checkpoint generator its fn/base/scale tensors (width =
+// the model's C), otherwise sites synthesised from each layer's θ (the static comb logits) with random fn of the seed
+// and scale α; the pre_/post_ columns then hold the gates of each state.
 // Linear columns are scaled (beyond the double range they are written from their log form). Seeds run in
 // parallel; rows come in seed order, so the table does not depend on the thread count.
 #include <cstdint>
@@ -22,6 +26,9 @@ struct PropagateKindOptions {
   MethodOptions method;
   StackOptions stack;            ///< generator, layers, file input
   PropagationOptions propagation;
+  /// gate_mode dsv4 without a checkpoint: sites synthesised by dsv4_synthetic_sites (mixing/dsv4_site.hpp) from each
+  /// layer's θ, with scale = (α, α, α) (--dsv4-alpha)
+  double dsv4_alpha = 0.01;
   Index seeds = 1;               ///< S ≥ 1 (file and trained generators: exactly 1)
   std::uint64_t first_seed = 0;  ///< seeds first_seed .. first_seed + S − 1
   int threads = 0;               ///< over seeds (0 = all cores)

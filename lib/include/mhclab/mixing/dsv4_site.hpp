@@ -16,7 +16,9 @@
 //   y = Σ_i pre_i X_i → RMSNorm → F;   X⁺[k] = post_k·F + Σ_j comb[j, k]·X[j].
 // The static mixing (the mixes at zero, e.g. a checkpoint read without hidden states) is L = base's comb slice,
 // pre_i = σ(base_i) + hc_eps, post_i = 2σ(base_{n+i}).
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mhclab/core/types.hpp"
 
@@ -34,6 +36,25 @@ struct Dsv4Gates {
 
 /// (S3)–(S5) from the m mixes (mixes = 0: the static gates). base: m; scale: 3 entries; hc_eps ≥ 0.
 [[nodiscard]] Dsv4Gates dsv4_gates(const Vec& mixes, const Vec& base, const Vec& scale, double hc_eps = 1e-6);
+
+/// The tensors of one site (float32 in a checkpoint, held in double here).
+struct Dsv4Site {
+  Mat fn;     ///< m × n·C
+  Vec base;   ///< m
+  Vec scale;  ///< 3: scale₀ (pre), scale₁ (post), scale₂ (comb)
+};
+
+/// The random-stream tag of synthesised fn tensors: RandomStream(seed, Purpose::Weights, {kDsv4FnTag, site}).
+inline constexpr std::uint64_t kDsv4FnTag = 0x6473;
+
+/// Synthesised sites, one per entry of comb_logits (n × n, [from, to]), for studying a DeepSeek-V4-style block
+/// without a checkpoint. Site s: base = [b_pre | b_post | row-major vec(comb_logits[s])] with b_pre = b_post = −1
+/// except +1 at stream s mod n (the static init of mHC Eq. 8); fn [m, n·C] with entries N(0, 1)/√(n·C) drawn
+/// row-major from RandomStream(seed, Purpose::Weights, {kDsv4FnTag, s}), so that each mix of a state is O(1);
+/// scale = (alpha, alpha, alpha) (mHC Eq. 7's α, initialised to 0.01 in the paper). At zero mixes the site's comb
+/// logits are comb_logits[s]. InputError for C < 1, a non-square or non-finite logits matrix, or a non-finite alpha.
+[[nodiscard]] std::vector<Dsv4Site> dsv4_synthetic_sites(const std::vector<Mat>& comb_logits, Index C, double alpha,
+                                                         std::uint64_t seed);
 
 /// (S1)–(S2): the m mixes of a residual state v (n·C, stream-major) through fn (m × n·C).
 [[nodiscard]] Vec dsv4_mixes(const Mat& fn, const Vec& v, double norm_eps = 1e-6);

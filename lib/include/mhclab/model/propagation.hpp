@@ -52,18 +52,36 @@
 // Matrix-free operators apply normalised factors J̃_l = J_l / s_l with s_l = 2^{k_l}: k_l is chosen so that
 // a random probe propagated through J̃_1..J̃_l keeps max|entry| ∈ [1/2, 1) (so the normalised product
 // neither overflows nor underflows for generic inputs; if the probe is annihilated, k_l falls back to the
-// exponent of the bound ‖H_l‖_F + ‖post‖‖pre‖‖J_F‖_F-bound). Spectra's SymEigsSolver runs on J̃ᵀJ̃ (JVP then
-// VJP through every layer, including N' and φ') and the report is
-//   log10 σ_i = Σ_l k_l·log10 2 + ½·log10 λ_i(J̃ᵀJ̃).
-// Resolution: eigenvalues of J̃ᵀJ̃ are accurate to ≈ u·λ_1, so σ_i below σ_floor = σ_1·√(nC·u) carry the
-// floor value and resolved = false (SPEC §4: −inf is never written for a value that is not zero).
+// exponent of the bound ‖H_l‖_F + ‖post‖‖pre‖‖J_F‖_F-bound). Block subspace iteration (analysis/subspace_svd.hpp)
+// runs on J̃ (JVP) and J̃ᵀ (VJP) through every layer, including N' and φ', and the report is
+//   log10 σ_i = Σ_l k_l·log10 2 + log10 σ_i(J̃).
+// (Not Spectra's SymEigsSolver on J̃ᵀJ̃: it returns wrong values for the numerically low-rank Jacobians of deep
+// stacks.) Resolution: the normalised product carries round-off from every layer, so σ_i below the conservative
+// floor σ_floor = σ_1·√(nC·u) carry the floor value and resolved = false (SPEC §4: −inf is never written for a value
+// that is not zero).
+//
+// Gate mode dsv4: a DeepSeek-V4 block (mixing/dsv4_site.hpp (S1)–(S5); docs/SPEC_NOTES.md "The DeepSeek-V4 block in
+// the layer model"). Layer l is a site with tensors fn_l [m, nC], base_l [m], scale_l [3]; its gates and mixing are
+// recomputed from the state entering it:
+//   v = vec(X_l) stream-major,  r = (mean(v²) + ε_norm)^(−1/2),  a = r·fn_l v                         (S1)–(S2)
+//   pre = σ(s₀a_pre + b_pre) + ε_hc,  post = 2σ(s₁a_post + b_post),  Λ[j, k] = s₂a_comb + b_comb      (S3)–(S5)
+//   H_l = combᵀ = the dsv4 method's H(θ = row-major vec Λ)  (the deployed Sinkhorn, its iters and eps)
+//   X_{l+1} = H_l X_l + post ⊗ F_l(Xᵀ_l pre)            (the same branch F as above)
+// so the gradient and the Jacobian carry the derivatives of every gate through r, fn, σ and the unrolled Sinkhorn
+// (∂H/∂θ as the n²×n² matrix of n² VJPs of the method). Log scale: with X = 2^K X̂, r·v = v̂·(mean v̂² + ε̂)^(−1/2)
+// with ε̂ = 2^(−2K)·ε_norm exactly, so the gates are exact functions of (X̂, K); their derivatives carry 2^(−K), and
+// a layer's Jacobian splits into pieces scaled by 2^0 (H and its gate), 2^{jf_exp} (the branch and the pre gate)
+// and 2^{ey−K} (the post gate, ey the branch output's exponent). The stack H_res passed in is then the static
+// mixing (mixes at zero) and only fixes L and n.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
+#include "mhclab/mixing/dsv4_site.hpp"
 #include "mhclab/mixing/method.hpp"
 
 namespace mhclab {
@@ -77,6 +95,20 @@ inline constexpr EnumTable<Branch, 3> branch_table{
 enum class BranchNorm { Rms, None };
 inline constexpr EnumTable<BranchNorm, 2> branch_norm_table{
     "branch-norm", {{{BranchNorm::Rms, "rms"}, {BranchNorm::None, "none"}}}};
+
+/// Where a layer's H_pre, H_post and H_res come from: fixed per layer (`static`: the stack and the static gates or
+/// PropagationOptions::gates) or recomputed from the state entering the layer (`dsv4`: a DeepSeek-V4 site).
+enum class GateMode { Static, Dsv4 };
+inline constexpr EnumTable<GateMode, 2> gate_mode_table{
+    "gate-mode", {{{GateMode::Static, "static"}, {GateMode::Dsv4, "dsv4"}}}};
+
+/// The sites of gate mode dsv4.
+struct Dsv4Dynamics {
+  std::vector<Dsv4Site> sites;        ///< one per layer: fn [m, n·C], base [m], scale [3], m = (2 + n)·n
+  std::shared_ptr<const Method> comb;  ///< a dsv4 method (its iters, eps, precision); null = dsv4's defaults
+  double hc_eps = 1e-6;               ///< ε_hc added to pre (S3), in [0, 1)
+  double norm_eps = 1e-6;             ///< ε_norm inside the RMS (S1), in (0, 1)
+};
 
 /// Index of the Jacobian probe's stream: RandomStream(seed, Purpose::State, {kJacobianProbeTag}).
 inline constexpr std::uint64_t kJacobianProbeTag = 1;
@@ -96,11 +128,13 @@ struct PropagationOptions {
   /// k ≥ 0: number of top singular values of ∂X_L/∂X_0 to compute; 0 = none. Must be < n·C (checked by
   /// propagate, which knows n) (--jacobian-topk).
   Index jacobian_topk = 0;
-  double jacobian_tol = 1e-13;   ///< Spectra's relative tolerance on λ(J̃ᵀJ̃), in (0, 1) (--jacobian-tol)
-  Index jacobian_maxit = 1000;   ///< Spectra's maximum number of restarts, ≥ 1 (--jacobian-maxit)
+  double jacobian_tol = 1e-13;   ///< residual test ‖J̃ᵀu_i − σ̂_i v_i‖ ≤ tol·σ̂_1, in (0, 1) (--jacobian-tol)
+  Index jacobian_maxit = 1000;   ///< maximum subspace iterations, ≥ 1 (--jacobian-maxit)
   /// Per-layer H_pre/H_post (L entries of n-vectors, e.g. a checkpoint's static DeepSeek-V4 gates: pre = σ(b) + ε,
   /// post = 2σ(b)); empty = static_pre_post of the method. Checked by propagate, which knows L and n.
   std::vector<PrePost> gates;
+  GateMode gate_mode = GateMode::Static;  ///< (--gate-mode)
+  Dsv4Dynamics dsv4;                      ///< gate_mode = dsv4: the sites (checked by propagate, which knows L, n, C)
 
   /// Throws InputError naming the option, e.g. "propagation.width = 0; must be ≥ 1 (--width)".
   void validate() const;
@@ -145,11 +179,12 @@ struct PropagationRow {
   /// → 1 when the streams collapse onto their mean (J/n products), ≈ 0 for independent streams (NaN for n = 1,
   /// C = 1, or a stream that is constant over the channels).
   double stream_correlation = 0;
-  /// The read (H_pre) and write (H_post) weights of layer l, whose input X_l is (empty for row L).
+  /// The read (H_pre) and write (H_post) weights of layer l, whose input X_l is (empty for row L); in gate mode
+  /// dsv4 the gates computed from X_l.
   Vec pre, post;
 };
 
-/// Spectra's outcome for the top singular values of ∂X_L/∂X_0.
+/// The solver's outcome for the top singular values of ∂X_L/∂X_0.
 enum class SpectrumStatus { Converged, NotConverging, NumericalIssue, ZeroOperator };
 inline constexpr EnumTable<SpectrumStatus, 4> spectrum_status_table{
     "spectrum status",
@@ -167,8 +202,8 @@ struct JacobianSpectrum {
   double log10_scale = 0;           ///< Σ_l log10 s_l = Σ_l k_l·log10 2 (σ̂ = σ / Π s_l)
   SpectrumStatus status = SpectrumStatus::Converged;
   bool converged = true;            ///< status ∈ {Converged, ZeroOperator}
-  Index iterations = 0;             ///< Spectra's restarts (num_iterations())
-  Index operations = 0;             ///< applications of J̃ᵀJ̃ (num_operations())
+  Index iterations = 0;             ///< subspace iterations
+  Index operations = 0;             ///< applications of J̃ (= those of J̃ᵀ)
 };
 
 /// The report of propagate().
@@ -215,9 +250,10 @@ struct PropagationTrace {
                                 std::uint64_t seed, const Mat& X, Index first_layer);
 
 /// The normalised end-to-end Jacobian J̃ = J / Π s_l as a dense nC×nC matrix (column k = J̃ e_k, built from
-/// the same JVP the Spectra operator uses), with log10_scale = Σ log10 s_l. For tests (nC small).
+/// the same JVP the top-k solver uses), with log10_scale = Σ log10 s_l. For tests (nC small).
 struct DenseJacobian {
   Mat J_hat;
+  Mat Jt_hat;  ///< J̃ᵀ built column by column from the VJP the top-k solver uses (equals J_hatᵀ up to round-off)
   double log10_scale = 0;
 };
 [[nodiscard]] DenseJacobian dense_jacobian(const std::vector<Mat>& H_res, MethodId method,
