@@ -366,7 +366,7 @@ int run_depth(const BenchCli& cli) {
   const bool timed_verb = o.path != DepthStreamPath::Scalar || o.n > kSinkhornBatchMaxN;  // the verb's kernel
   const double secs = best_seconds(cli.repeat, [&] {
     csv_bytes = 0;
-    if (timed_verb) for (const std::string& c : depth_kind_csv(k).chunks) csv_bytes += c.size();
+    if (timed_verb) for (const std::string& c : depth_kind(k).table.csv_chunks(k.threads)) csv_bytes += c.size();
     else (void)depth_stream(o, sink);
   });
   const DepthStreamSummary sum = depth_stream(o, sink);

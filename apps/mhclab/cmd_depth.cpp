@@ -43,11 +43,11 @@ void save_matrices(const DepthKindOptions& o, const std::string& path) {
 int run_depth(const DepthCli& c) {
   check_output_paths({{"input", c.o.stack.input}}, {{"out", c.out}, {"save-matrices", c.save_matrices}});
   check_csv_outputs({{"out", c.out}});
-  const DepthKindResult r = depth_kind_csv(c.o);
+  const DepthKindResult r = depth_kind(c.o);
   if (c.out.empty())
-    for (const std::string& chunk : r.chunks) std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+    for (const std::string& chunk : r.table.csv_chunks(c.o.threads)) std::fwrite(chunk.data(), 1, chunk.size(), stdout);
   else
-    r.write(c.out);
+    r.write(c.out, c.o.threads);
   const bool save = !c.save_matrices.empty();
   if (save) save_matrices(c.o, c.save_matrices);
   if (!c.out.empty() || save)

@@ -6,9 +6,9 @@
 // dtype or layout is converted once by NumPy. Arrays out: fresh arrays that own their memory, filled in place.
 // The GIL is released while the library computes. Errors: InputError → ValueError, ComputeError → mhclab.ComputeError
 // (a RuntimeError), both with the library's message.
-// Tables: the kinds that return a typed ResultTable (analyze, propagate, fit, train, mix) are handed over column by
-// column. The depth kind and the spectra still come from the library as CSV text (the streaming depth engine writes
-// its rows as text); they are parsed once here, the one place a table is re-read within a process.
+// Tables: the experiment kinds return a typed ResultTable (depth, analyze, propagate, fit, train, mix), handed over
+// column by column. Only analyze's spectra and gates still come from the library as CSV text; they are parsed once
+// here.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -551,15 +551,12 @@ PYBIND11_MODULE(_core, m) {
     OptionSet s;
     bind_depth_options(s, o);
     apply_options(s, kw);
-    Table t;
-    std::string engine;
+    DepthKindResult r;
     {
       const py::gil_scoped_release release;
-      const DepthKindResult r = depth_kind_csv(o);
-      engine = depth_engine_table.to_string(r.engine);
-      t = parse_table(r.csv(), "depth rows");
+      r = depth_kind(o);
     }
-    return py::make_tuple(text_table_to_python(t), engine);
+    return py::make_tuple(table_to_python(r.table), std::string(depth_engine_table.to_string(r.engine)));
   });
   m.def("propagate", [](const py::kwargs& kw) {
     return run_table_kind<PropagateKindOptions>(kw, bind_propagate_options, propagate_kind);

@@ -271,7 +271,7 @@ def test_depth_matches_the_cli_and_engines(tmp_path):
                            "--metrics", "fwd_gain,sigma_max"))
     for name in ref:
         _same(d[name], ref[name])
-    assert d["seed"].dtype == np.int64
+    assert d["seed"].dtype == np.uint64 and d["depth"].dtype == np.int64
     dense = mhclab.depth(engine="dense", **kw)
     # The engines agree to round-off (kinds/depth.hpp: 1e-12 relative).
     assert np.allclose(dense["sigma_max"], d["sigma_max"], rtol=1e-12, atol=0)

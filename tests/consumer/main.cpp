@@ -17,7 +17,7 @@ int main() {
   d.stack.layers = 3;
   d.table.kinds = {mhclab::ProductKind::Prefix};
   d.table.metrics = {"fwd_gain"};
-  const std::string csv = mhclab::depth_kind_csv(d).csv();
+  const std::string csv = mhclab::depth_kind(d).csv();
   std::printf("consumer: n=%ld row_err=%.3g\n%s", static_cast<long>(r.H.rows()), row_err, csv.c_str());
   return row_err < 1e-14 && csv.rfind("seed,step,depth,kind,fwd_gain\n", 0) == 0 ? 0 : 1;
 }

@@ -50,7 +50,7 @@ TEST_SUITE("kinds_depth") {
       DepthKindOptions o = mhc_options(3, 12, 2);
       o.method.method = m;
       o.engine = DepthEngine::Dense;
-      const Table full = parse_table(depth_kind_csv(o).csv(), "full");
+      const Table full = parse_table(depth_kind(o).csv(), "full");
       for (const std::vector<std::string>& metrics :
            std::vector<std::vector<std::string>>{{"sigma_max"},
                                                  {"fwd_gain", "bwd_gain", "log10_sigma_max"},
@@ -59,7 +59,7 @@ TEST_SUITE("kinds_depth") {
         DepthKindOptions s = o;
         s.table.kinds = {ProductKind::Suffix, ProductKind::Prefix};  // written in table order all the same
         s.table.metrics = metrics;
-        const DepthKindResult r = depth_kind_csv(s);
+        const DepthKindResult r = depth_kind(s);
         CHECK(r.engine == DepthEngine::Dense);
         const Table sel = parse_table(r.csv(), "selected");
         std::vector<std::string> expect_header{"seed", "step", "depth", "kind"};
@@ -85,9 +85,9 @@ TEST_SUITE("kinds_depth") {
       DepthKindOptions o = mhc_options(n, 24, n == 4 ? 21 : 3);  // 21: a full block of 16 and a partial one
       o.table.metrics = {"fwd_gain", "bwd_gain", "sigma_max", "log10_fwd_gain", "log10_bwd_gain", "log10_sigma_max"};
       o.engine = DepthEngine::Dense;
-      const Table dense = parse_table(depth_kind_csv(o).csv(), "dense");
+      const Table dense = parse_table(depth_kind(o).csv(), "dense");
       o.engine = DepthEngine::Auto;
-      const DepthKindResult sr = depth_kind_csv(o);
+      const DepthKindResult sr = depth_kind(o);
       CHECK(sr.engine == DepthEngine::Stream);
       const Table stream = parse_table(sr.csv(), "stream");
       REQUIRE(stream.header == dense.header);
@@ -115,11 +115,11 @@ TEST_SUITE("kinds_depth") {
     o.table.kinds = {ProductKind::Layer, ProductKind::Suffix};
     o.table.metrics = {"fwd_gain", "sigma_max"};
     o.threads = 1;
-    const std::string one = depth_kind_csv(o).csv();
+    const std::string one = depth_kind(o).csv();
     o.threads = 2;
-    CHECK(depth_kind_csv(o).csv() == one);
+    CHECK(depth_kind(o).csv() == one);
     o.threads = 3;
-    CHECK(depth_kind_csv(o).csv() == one);
+    CHECK(depth_kind(o).csv() == one);
   }
 
   TEST_CASE("requests the stream engine cannot take are refused by name, and auto falls back to dense") {
@@ -129,9 +129,9 @@ TEST_SUITE("kinds_depth") {
     DepthKindOptions hc = o;
     hc.method.method = MethodId::HC;
     CHECK(depth_stream_refusal(hc).find("mhc only") != std::string::npos);
-    CHECK(depth_kind_csv(hc).engine == DepthEngine::Dense);
+    CHECK(depth_kind(hc).engine == DepthEngine::Dense);
     hc.engine = DepthEngine::Stream;
-    CHECK_THROWS_WITH_AS((void)depth_kind_csv(hc), doctest::Contains("engine = stream"), InputError);
+    CHECK_THROWS_WITH_AS((void)depth_kind(hc), doctest::Contains("engine = stream"), InputError);
     DepthKindOptions col = o;
     col.table.metrics = {"fwd_gain", "collapse"};
     CHECK(depth_stream_refusal(col).find("'collapse'") != std::string::npos);
@@ -146,17 +146,17 @@ TEST_SUITE("kinds_depth") {
   TEST_CASE("bad selections are InputErrors naming the field") {
     DepthKindOptions o = mhc_options(4, 5, 1);
     o.table.metrics = {"fwd_gain", "no_such_metric"};
-    CHECK_THROWS_WITH_AS((void)depth_kind_csv(o), doctest::Contains("unknown column 'no_such_metric'"), InputError);
+    CHECK_THROWS_WITH_AS((void)depth_kind(o), doctest::Contains("unknown column 'no_such_metric'"), InputError);
     o.table.metrics = {"fwd_gain", "fwd_gain"};
-    CHECK_THROWS_WITH_AS((void)depth_kind_csv(o), doctest::Contains("twice"), InputError);
+    CHECK_THROWS_WITH_AS((void)depth_kind(o), doctest::Contains("twice"), InputError);
     o.table.metrics = {};
     o.table.kinds = {};
-    CHECK_THROWS_WITH_AS((void)depth_kind_csv(o), doctest::Contains("kinds"), InputError);
+    CHECK_THROWS_WITH_AS((void)depth_kind(o), doctest::Contains("kinds"), InputError);
     o.table.kinds = {ProductKind::Prefix, ProductKind::Prefix};
-    CHECK_THROWS_WITH_AS((void)depth_kind_csv(o), doctest::Contains("twice"), InputError);
+    CHECK_THROWS_WITH_AS((void)depth_kind(o), doctest::Contains("twice"), InputError);
     o.table.kinds = {ProductKind::Prefix};
     o.method.method = MethodId::HC;
     o.table.metrics = {"status"};  // a Sinkhorn column: mhc only
-    CHECK_THROWS_WITH_AS((void)depth_kind_csv(o), doctest::Contains("unknown column 'status'"), InputError);
+    CHECK_THROWS_WITH_AS((void)depth_kind(o), doctest::Contains("unknown column 'status'"), InputError);
   }
 }

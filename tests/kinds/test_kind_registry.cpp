@@ -93,7 +93,7 @@ TEST_SUITE("kinds_registry") {
     d.stack.layers = 4;
     d.seeds = 3;
     d.first_seed = 11;
-    CHECK(joined(small("depth", "1")->csv()) == depth_kind_csv(d).csv());
+    CHECK(joined(small("depth", "1")->csv()) == depth_kind(d).csv());
   }
 
   TEST_CASE("tables do not depend on the thread count") {

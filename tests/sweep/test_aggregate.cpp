@@ -3,8 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/io/table.hpp"
+#include "mhclab/kinds/result_table.hpp"
 #include "mhclab/sweep/aggregate.hpp"
 #include "support/check.hpp"
 #include "support/files.hpp"
@@ -57,5 +62,52 @@ TEST_SUITE("sweep_aggregate") {
     CHECK(mhclab::test::input_error_of([&] { (void)aggregate_over_seeds(t, o); }).find("holds text") != std::string::npos);
     o.metrics = {"nope"};
     CHECK(mhclab::test::input_error_of([&] { (void)aggregate_over_seeds(t, o); }).find("no column 'nope'") != std::string::npos);
+  }
+
+  TEST_CASE("typed tables aggregate to the same bytes as their CSV text read back") {
+    // One statistics path: aggregate_over_seeds(ResultTable) must give exactly the text that aggregating the
+    // table's own CSV gives, for every cell kind: integers, normal, subnormal and zero reals, values beyond the
+    // double range (log form), NaN, ±inf log10 cells, flags, text, empty cells, unsigned seeds.
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    ResultTable t({{"seed", ColumnType::Unsigned, "", false},
+                   {"depth", ColumnType::Integer, "", false},
+                   {"kind", ColumnType::Text, "", false},
+                   {"gain", ColumnType::Real, "", true},
+                   {"log10_gain", ColumnType::Real, "", true},
+                   {"plain", ColumnType::Real, "", false},
+                   {"ok", ColumnType::Boolean, "", false},
+                   {"status", ColumnType::Text, "", false},
+                   {"count", ColumnType::Integer, "", false}});
+    const struct {
+      double gain, log10_gain, plain;
+    } cells[] = {{1.5, nan, 0.25},        {0.0, -inf, 4.9406564584124654e-324},
+                 {inf, 4139.25, 1e-310},  {0.0, -4000.5, nan},
+                 {2.0, nan, -3.0},        {nan, nan, 7.0},
+                 {3e-320, -319.5, 0.0},   {1e300, nan, 1e-300}};
+    for (std::uint64_t seed = 0; seed < 8; ++seed) {
+      t.add_row();
+      t.set_unsigned(0, 10 + seed);
+      t.set_integer(1, static_cast<std::int64_t>(seed % 2));
+      t.set_text(2, seed % 4 < 2 ? "prefix" : "layer");
+      t.set_real(3, cells[seed].gain, cells[seed].log10_gain);
+      if (seed != 5) t.set_real(4, cells[seed].log10_gain, nan);
+      t.set_real(5, cells[seed].plain);
+      if (seed % 3) t.set_boolean(6, seed % 2 == 0);
+      t.set_text(7, "converged");
+      t.set_integer(8, static_cast<std::int64_t>(seed) * 3);
+    }
+    AggregateOptions o;
+    o.group_columns = {"depth", "kind"};
+    const ResultTable typed = aggregate_over_seeds(t, o);
+    const Table text = aggregate_over_seeds(parse_table(t.to_csv(), "rows"), o);
+    CHECK(typed.to_csv() == text.to_csv());
+    CHECK(typed.rows() == text.rows.size());
+    // the typed output keeps the group columns' types
+    CHECK(typed.columns()[0].spec.type == ColumnType::Integer);
+    o.metrics = {"gain", "ok"};
+    CHECK(aggregate_over_seeds(t, o).to_csv() == aggregate_over_seeds(parse_table(t.to_csv(), "rows"), o).to_csv());
+    o.metrics = {"status"};
+    CHECK(mhclab::test::input_error_of([&] { (void)aggregate_over_seeds(t, o); }).find("holds text ('converged')") !=
+          std::string::npos);
   }
 }

@@ -218,7 +218,9 @@ AnalyzeKindResult analyze(const AnalyzeKindOptions& o, std::optional<Stack> in_m
       }
     }
   }
-  out.table = depth_result_table(lead, depth_table_columns(n, table), groups);
+  std::vector<ColumnSpec> lead_specs;
+  for (const std::string& l : lead) lead_specs.push_back({l, ColumnType::Text, "token statistic over the tokens", false});
+  out.table = depth_result_table(lead_specs, depth_table_columns(n, table), groups);
   out.csv = out.table.to_csv();
   return out;
 }

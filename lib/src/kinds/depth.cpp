@@ -37,13 +37,20 @@ bool sinkhorn_columns_for(const DepthKindOptions& o) {
 }
 
 // ---- dense -----------------------------------------------------------------------------------------------
-std::vector<std::string> dense_csv(const DepthKindOptions& o, const DepthTableOptions& table) {
+/// The lead columns of the depth kind's rows.
+std::vector<ColumnSpec> depth_lead() {
+  return {{"seed", ColumnType::Unsigned, "seed of the stack (SPEC §9)", false},
+          {"step", ColumnType::Integer, "drift snapshot step (0 for other generators)", false}};
+}
+
+ResultTable dense_table(const DepthKindOptions& o, const DepthTableOptions& table) {
   const auto method = make_method(o.method);
-  std::vector<std::string> text(static_cast<std::size_t>(o.seeds));
+  const std::vector<std::string> columns = depth_table_columns(o.method.n, table);
+  std::vector<ResultTable> parts(static_cast<std::size_t>(o.seeds));
   parallel_for(o.seeds, o.threads, [&](Index k) {
     const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(k);
     const std::vector<GeneratedStack> stacks = generate_stacks(*method, o.stack, seed);
-    std::string& out = text[static_cast<std::size_t>(k)];
+    std::vector<DepthRowGroup> groups;
     for (const GeneratedStack& g : stacks) {
       if (g.lead_shape.size() != 1)
         throw InputError(o.stack.input + ": depth reads a (layer, …) stack; use `mhclab analyze --token-average` for "
@@ -53,29 +60,17 @@ std::vector<std::string> dense_csv(const DepthKindOptions& o, const DepthTableOp
       t.sinkhorn_columns = table.sinkhorn_columns && !extras.empty();
       if (t.sinkhorn_columns != table.sinkhorn_columns)
         throw ComputeError("seed " + std::to_string(seed) + ": missing Sinkhorn summaries");
-      append_depth_rows(out, std::to_string(seed) + "," + std::to_string(g.step) + ",", depth_table(g.H, extras, t));
+      groups.push_back({{std::to_string(seed), std::to_string(g.step)}, depth_table(g.H, extras, t)});
     }
+    parts[static_cast<std::size_t>(k)] = depth_result_table(depth_lead(), columns, groups);
   });
-  text.insert(text.begin(), depth_csv_header({"seed", "step"}, depth_table_columns(o.method.n, table)));
-  return text;
+  ResultTable out = depth_result_table(depth_lead(), columns, {});
+  for (const ResultTable& p : parts) out.append(p);
+  return out;
 }
 
 // ---- stream ----------------------------------------------------------------------------------------------
-/// A linear metric cell x̂·2^K as the dense table writes it (MetricCell::format of number(value, log10)); the
-/// log10 form is computed only for a value beyond the double range.
-void append_linear(std::string& out, double value, double (DepthStreamPoint::*log10_of)() const,
-                   const DepthStreamPoint& q) {
-  if (std::isfinite(value) && std::fabs(value) >= 0x1p-1022) append_double(out, value);
-  else out += format_metric(value, (q.*log10_of)());
-}
-
-void append_index(std::string& out, std::uint64_t k) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, k);
-  out.append(buf, r.ptr);
-}
-
-std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector<std::string>& columns) {
+ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::string>& columns) {
   DepthStreamOptions s;
   s.n = o.method.n;
   s.layers = o.stack.layers;
@@ -107,7 +102,11 @@ std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector
   // a fresh mapping whose first touch page-faults on every block.
   std::mutex pool_mu;
   std::vector<std::vector<DepthStreamPoint>> pool;
-  std::vector<std::string> text(static_cast<std::size_t>(blocks));
+  const ResultTable empty = depth_result_table(depth_lead(), columns, {});
+  std::vector<ResultTable> parts(static_cast<std::size_t>(blocks), empty);
+  std::array<std::size_t, kStreamColumns.size()> col{};  // the table column of each computed metric
+  for (std::size_t c = 0; c < kStreamColumns.size(); ++c)
+    if (want[c]) col[c] = static_cast<std::size_t>(empty.find(kStreamColumns[c]));
   const auto slot_of = [&](ProductKind k) {
     return static_cast<Index>(std::find(kinds.begin(), kinds.end(), k) - kinds.begin());
   };
@@ -130,28 +129,30 @@ std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector
     const Index base = (slot_of(b.kind) * L + (b.layer - 1)) * lanes;
     std::copy(b.points.begin(), b.points.end(), buf.begin() + base);
     if (b.kind != last_kind || b.layer != last_layer) return;
-    std::string& out = text[static_cast<std::size_t>(block)];
-    const auto ncols = static_cast<std::size_t>(std::count(want.begin(), want.end(), true));
-    out.reserve(static_cast<std::size_t>(lanes * kslots * L) * (32 + 24 * ncols));  // typical row length
+    ResultTable& out = parts[static_cast<std::size_t>(block)];
+    // A linear cell keeps its log form only beyond the double range (as the dense table writes it).
+    const auto linear = [&](std::size_t c, double value, double (DepthStreamPoint::*log10_of)() const,
+                            const DepthStreamPoint& q) {
+      const bool exact = std::isfinite(value) && std::fabs(value) >= 0x1p-1022;
+      out.set_real(c, value, exact ? std::numeric_limits<double>::quiet_NaN() : (q.*log10_of)());
+    };
     for (Index lane = 0; lane < lanes; ++lane) {
-      std::string lead;
-      append_index(lead, o.first_seed + static_cast<std::uint64_t>(b.seed_index + lane));
-      lead += ",0,";
+      const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(b.seed_index + lane);
       for (Index k = 0; k < kslots; ++k) {
-        const std::string_view kind_name = product_kind_table.to_string(kinds[static_cast<std::size_t>(k)]);
+        const std::string kind_name(product_kind_table.to_string(kinds[static_cast<std::size_t>(k)]));
         for (Index l = 0; l < L; ++l) {
           const DepthStreamPoint& q = buf[static_cast<std::size_t>((k * L + l) * lanes + lane)];
-          out += lead;
-          append_index(out, static_cast<std::uint64_t>(l + 1));
-          out += ',';
-          out += kind_name;
-          if (want[0]) out += ',', append_linear(out, q.fwd_gain(), &DepthStreamPoint::log10_fwd_gain, q);
-          if (want[1]) out += ',', append_linear(out, q.bwd_gain(), &DepthStreamPoint::log10_bwd_gain, q);
-          if (want[2]) out += ',', append_linear(out, q.sigma_max(), &DepthStreamPoint::log10_sigma_max, q);
-          if (want[3]) out += ',', append_double(out, q.log10_fwd_gain());
-          if (want[4]) out += ',', append_double(out, q.log10_bwd_gain());
-          if (want[5]) out += ',', append_double(out, q.log10_sigma_max());
-          out += '\n';
+          out.add_row();
+          out.set_unsigned(0, seed);
+          out.set_integer(1, 0);
+          out.set_integer(2, l + 1);
+          out.set_text(3, kind_name);
+          if (want[0]) linear(col[0], q.fwd_gain(), &DepthStreamPoint::log10_fwd_gain, q);
+          if (want[1]) linear(col[1], q.bwd_gain(), &DepthStreamPoint::log10_bwd_gain, q);
+          if (want[2]) linear(col[2], q.sigma_max(), &DepthStreamPoint::log10_sigma_max, q);
+          if (want[3]) out.set_real(col[3], q.log10_fwd_gain(), std::numeric_limits<double>::quiet_NaN());
+          if (want[4]) out.set_real(col[4], q.log10_bwd_gain(), std::numeric_limits<double>::quiet_NaN());
+          if (want[5]) out.set_real(col[5], q.log10_sigma_max(), std::numeric_limits<double>::quiet_NaN());
         }
       }
     }
@@ -161,8 +162,9 @@ std::vector<std::string> stream_csv(const DepthKindOptions& o, const std::vector
     buf = {};
   };
   (void)depth_stream(s, sink);
-  text.insert(text.begin(), depth_csv_header({"seed", "step"}, columns));
-  return text;
+  ResultTable out = empty;
+  for (const ResultTable& p : parts) out.append(p);
+  return out;
 }
 
 }  // namespace
@@ -178,8 +180,9 @@ void DepthKindOptions::validate() const {
     const std::string why = depth_stream_refusal(*this);
     if (!why.empty()) throw InputError("engine = stream: " + why + " (use engine auto or dense)");
   }
-  // Memory: the CSV text of every row is kept until it is written (twice with aggregate: rows, then their parsed
-  // cells), and each thread holds one seed's stacks (θ, H, products: ≈ 4 n×n doubles per layer and step). File and
+  // Memory: the typed rows (per cell a presence byte, the double and its log10: ≈ 17 bytes; per row the kind's text
+  // and the lead: ≈ 56 bytes) are kept until written, then rendered as CSV text (≈ 22 bytes per cell) in parallel
+  // blocks; each thread holds one seed's stacks (θ, H, products: ≈ 4 n×n doubles per layer and step). File and
   // trained stacks are bounded by their file.
   if (stack.kind != GeneratorKind::File && stack.kind != GeneratorKind::Trained) {
     const double steps = stack.kind == GeneratorKind::Drift ? static_cast<double>(stack.steps.size()) : 1.0;
@@ -187,11 +190,11 @@ void DepthKindOptions::validate() const {
     const double cols = static_cast<double>(depth_table_columns(method.n, t).size());
     const double written = t.depths.empty() ? L : static_cast<double>(t.depths.size());
     const double rows = static_cast<double>(seeds) * steps * static_cast<double>(t.kinds.size()) * written;
-    const double text = rows * (24.0 + 22.0 * cols) * (aggregate ? 3.0 : 1.0);
+    const double text = rows * (24.0 + 22.0 * cols) + rows * (56.0 + 17.0 * cols);
     const double threads_used = std::min<double>(static_cast<double>(resolve_threads(threads)), static_cast<double>(seeds));
     const double work = threads_used * steps * L * nn * 8.0 * 4.0;
     char detail[128];
-    std::snprintf(detail, sizeof detail, "%.3g rows of %.0f columns: %.3g GB of text; %.3g GB of stacks", rows, cols,
+    std::snprintf(detail, sizeof detail, "%.3g rows of %.0f columns: %.3g GB of table and text; %.3g GB of stacks", rows, cols,
                   text / 1e9, work / 1e9);
     check_memory("depth: the request", text + work, memory_limit, detail,
                  "fewer layers, seeds or steps, only the kinds and metrics needed (kinds, metrics), or aggregate in a "
@@ -235,34 +238,27 @@ std::string depth_stream_refusal(const DepthKindOptions& o) {
   return {};
 }
 
-std::string DepthKindResult::csv() const {
-  std::size_t total = 0;
-  for (const std::string& c : chunks) total += c.size();
-  std::string out;
-  out.reserve(total);
-  for (const std::string& c : chunks) out += c;
-  return out;
-}
+std::string DepthKindResult::csv() const { return table.to_csv(); }
 
-void DepthKindResult::write(const std::string& path) const {
+void DepthKindResult::write(const std::string& path, int threads) const {
+  const std::vector<std::string> chunks = table.csv_chunks(threads);
   std::vector<std::string_view> views(chunks.begin(), chunks.end());
   write_file_atomically(path, views);
 }
 
-DepthKindResult depth_kind_csv(const DepthKindOptions& o) {
+DepthKindResult depth_kind(const DepthKindOptions& o) {
   o.validate();
   DepthTableOptions table = o.table;
   table.sinkhorn_columns = sinkhorn_columns_for(o);
   const bool stream = o.engine == DepthEngine::Stream ||
                       (o.engine == DepthEngine::Auto && depth_stream_refusal(o).empty());
-  DepthKindResult r = stream ? DepthKindResult{stream_csv(o, depth_table_columns(o.method.n, table)),
-                                               DepthEngine::Stream}
-                             : DepthKindResult{dense_csv(o, table), DepthEngine::Dense};
+  DepthKindResult r{stream ? stream_table(o, depth_table_columns(o.method.n, table)) : dense_table(o, table),
+                    stream ? DepthEngine::Stream : DepthEngine::Dense};
   if (o.aggregate) {
     AggregateOptions a;
     a.group_columns = {"step", "depth", "kind"};
     a.drop = {"seed"};
-    r.chunks = {aggregate_over_seeds(parse_table(r.csv(), "depth rows"), a).to_csv()};
+    r.table = aggregate_over_seeds(r.table, a);
   }
   return r;
 }

@@ -23,7 +23,7 @@ class Request final : public KindRequest {
   O o_;
 };
 
-std::vector<std::string> run_depth(const DepthKindOptions& o) { return depth_kind_csv(o).chunks; }
+std::vector<std::string> run_depth(const DepthKindOptions& o) { return depth_kind(o).table.csv_chunks(o.threads); }
 std::vector<std::string> run_propagate(const PropagateKindOptions& o) { return {propagate_kind(o).to_csv()}; }
 std::vector<std::string> run_mix(const MixKindOptions& o) { return {mix_kind(o).to_csv()}; }
 std::vector<std::string> run_train(const TrainKindOptions& o) { return {train_kind(o).to_csv()}; }

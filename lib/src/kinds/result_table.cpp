@@ -1,12 +1,15 @@
 // Typed result tables: see mhclab/kinds/result_table.hpp.
 #include "mhclab/kinds/result_table.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
-#include "mhclab/analysis/metric_cell.hpp"
+#include "mhclab/analysis/format_scaled.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
+#include "mhclab/core/parallel.hpp"
 
 namespace mhclab {
 
@@ -110,6 +113,27 @@ void ResultTable::set_text(std::size_t column, std::string v) {
   columns_[column].present.back() = 1;
 }
 
+void ResultTable::copy_cells(const ResultTable& src, std::size_t r, const std::vector<std::size_t>& cols) {
+  for (std::size_t k = 0; k < cols.size(); ++k) {
+    const ColumnData& s = src.columns_.at(cols[k]);
+    check_set(k, s.spec.type);
+    ColumnData& d = columns_[k];
+    if (d.spec.scaled != s.spec.scaled)
+      throw InputError("internal: result column '" + d.spec.name + "': scaled and unscaled cells");
+    d.present.back() = s.present.at(r);
+    switch (s.spec.type) {
+      case ColumnType::Integer:
+      case ColumnType::Boolean: d.integer.back() = s.integer[r]; break;
+      case ColumnType::Unsigned: d.unsigned_.back() = s.unsigned_[r]; break;
+      case ColumnType::Real:
+        d.real.back() = s.real[r];
+        if (s.spec.scaled) d.log10_abs.back() = s.log10_abs[r];
+        break;
+      case ColumnType::Text: d.text.back() = s.text[r]; break;
+    }
+  }
+}
+
 void ResultTable::append(const ResultTable& other) {
   if (other.columns_.size() != columns_.size())
     throw InputError("internal: ResultTable::append: " + std::to_string(other.columns_.size()) + " columns, expected " +
@@ -134,32 +158,98 @@ void ResultTable::append(const ResultTable& other) {
 }
 
 std::string ResultTable::cell_text(std::size_t row, std::size_t column) const {
-  const ColumnData& c = columns_.at(column);
+  if (column >= columns_.size()) throw InputError("internal: ResultTable: no column " + std::to_string(column));
   if (row >= rows_) throw InputError("internal: ResultTable: no row " + std::to_string(row));
-  if (!c.present[row]) return {};
-  switch (c.spec.type) {
-    case ColumnType::Integer: return std::to_string(c.integer[row]);
-    case ColumnType::Unsigned: return std::to_string(c.unsigned_[row]);
-    case ColumnType::Boolean: return c.integer[row] ? "true" : "false";
-    case ColumnType::Text: return c.text[row];
-    case ColumnType::Real:
-      return c.spec.scaled ? MetricCell::number(c.real[row], c.log10_abs[row]).format() : format_double(c.real[row]);
-  }
-  return {};
+  std::string out;
+  append_cell(out, row, column);
+  return out;
 }
 
-std::string ResultTable::to_csv() const {
+void ResultTable::append_cell(std::string& out, std::size_t r, std::size_t column) const {
+  const ColumnData& c = columns_[column];
+  if (!c.present[r]) return;
+  char buf[24];
+  switch (c.spec.type) {
+    case ColumnType::Integer: out.append(buf, std::to_chars(buf, buf + sizeof buf, c.integer[r]).ptr); return;
+    case ColumnType::Unsigned: out.append(buf, std::to_chars(buf, buf + sizeof buf, c.unsigned_[r]).ptr); return;
+    case ColumnType::Boolean: out += c.integer[r] ? "true" : "false"; return;
+    case ColumnType::Text: out += c.text[r]; return;
+    case ColumnType::Real: {
+      // MetricCell::number(v, log10).format(): an undefined value without a log form is an empty cell.
+      const double v = c.real[r];
+      if (!c.spec.scaled) {
+        append_double(out, v);
+      } else if (std::isnan(c.log10_abs[r])) {
+        if (!std::isnan(v)) append_double(out, v);
+      } else {
+        out += format_metric(v, c.log10_abs[r]);
+      }
+      return;
+    }
+  }
+}
+
+std::string ResultTable::header_csv() const {
   std::string out;
   for (std::size_t c = 0; c < columns_.size(); ++c) out += (c ? "," : "") + columns_[c].spec.name;
   out += '\n';
-  for (std::size_t r = 0; r < rows_; ++r) {
+  return out;
+}
+
+void ResultTable::append_rows_csv(std::string& out, std::size_t first, std::size_t last) const {
+  for (std::size_t r = first; r < last; ++r) {
     for (std::size_t c = 0; c < columns_.size(); ++c) {
       if (c) out += ',';
-      out += cell_text(r, c);
+      append_cell(out, r, c);
     }
     out += '\n';
   }
+}
+
+std::string ResultTable::to_csv() const {
+  std::string out = header_csv();
+  append_rows_csv(out, 0, rows_);
   return out;
+}
+
+std::vector<std::string> ResultTable::csv_chunks(int threads) const {
+  constexpr std::size_t kRowsPerChunk = 8192;
+  const std::size_t chunks = (rows_ + kRowsPerChunk - 1) / kRowsPerChunk;
+  std::vector<std::string> out(chunks + 1);
+  out[0] = header_csv();
+  parallel_for(static_cast<Index>(chunks), threads, [&](Index k) {
+    const std::size_t first = static_cast<std::size_t>(k) * kRowsPerChunk;
+    append_rows_csv(out[static_cast<std::size_t>(k) + 1], first, std::min(rows_, first + kRowsPerChunk));
+  });
+  return out;
+}
+
+ResultTable ResultTable::from_text(const Table& t) {
+  std::vector<ColumnSpec> specs;
+  for (const std::string& h : t.header) specs.push_back({h, ColumnType::Text, "", false});
+  ResultTable out(std::move(specs));
+  for (ColumnData& c : out.columns_) {
+    c.present.assign(t.rows.size(), 1);
+    c.text.reserve(t.rows.size());
+  }
+  for (const auto& row : t.rows)
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      out.columns_[c].text.push_back(row[c]);
+      if (row[c].empty()) out.columns_[c].present[out.columns_[c].text.size() - 1] = 0;
+    }
+  out.rows_ = t.rows.size();
+  return out;
+}
+
+Table ResultTable::to_text() const {
+  Table t;
+  for (const ColumnData& c : columns_) t.header.push_back(c.spec.name);
+  t.rows.resize(rows_);
+  for (std::size_t r = 0; r < rows_; ++r) {
+    t.rows[r].resize(columns_.size());
+    for (std::size_t c = 0; c < columns_.size(); ++c) append_cell(t.rows[r][c], r, c);
+  }
+  return t;
 }
 
 }  // namespace mhclab

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "mhclab/analysis/lyapunov.hpp"
 #include "mhclab/core/error.hpp"
@@ -277,28 +280,70 @@ std::vector<MetricCell> aggregate_cells(const std::vector<const std::vector<Metr
   return out;
 }
 
-ResultTable depth_result_table(const std::vector<std::string>& lead, const std::vector<std::string>& columns,
+/// One line per depth-table column (M is the product of the row's kind at its depth; SPEC §4,
+/// analysis/depth_metrics.hpp). The gains are the mHC paper's: signed row/column sums taken in absolute value, which
+/// differ from the norms ‖M‖_∞, ‖M‖_1 (the _abs columns) when M has negative entries (HC).
+const std::string& depth_column_meaning(const std::string& name) {
+  static const std::vector<std::pair<std::string, std::string>> meanings{
+      {"fwd_gain", "max_i |Σ_j M_ij|: the largest signed row sum in absolute value (mHC paper's forward gain)"},
+      {"bwd_gain", "max_j |Σ_i M_ij|: the largest signed column sum in absolute value (mHC paper's backward gain)"},
+      {"fwd_gain_min", "min_i Σ_j M_ij (signed)"},
+      {"bwd_gain_min", "min_j Σ_i M_ij (signed)"},
+      {"fwd_gain_abs", "‖M‖_∞ = max_i Σ_j |M_ij|"},
+      {"bwd_gain_abs", "‖M‖_1 = max_j Σ_i |M_ij|"},
+      {"row_err", "max_i |(M1)_i − 1|"},
+      {"col_err", "max_j |(1ᵀM)_j − 1|"},
+      {"min_entry", "min_ij M_ij (signed)"},
+      {"sigma_max", "σ_1(M) = ‖M‖_2"},
+      {"sigma_min", "σ_n(M), or the resolution floor when sigma_min_resolved is false"},
+      {"cond", "σ_max/σ_min (the floor value when cond_resolved is false; +inf iff M = 0)"},
+      {"collapse", "σ_max(M − J/n) (the centred product when collapse_centred)"},
+      {"spectral_radius", "max |λ_i(M)|, or the floor value when unresolved"},
+      {"lambda2", "the second largest |λ_i(M)|, or the floor value when unresolved"},
+      {"dist_identity", "‖M − I‖_F"},
+      {"effective_rank", "exp(−Σ p_i ln p_i), p_i = σ_i/Σ_k σ_k"},
+      {"sigma_ratio", "σ_2/σ_1 (→ 0 as the streams collapse onto one direction)"},
+      {"collapse_rate", "collapse^(1/k) for a product of k factors"},
+      {"sigma_min_resolved", "σ_min is above the floor n·ε·σ_max"},
+      {"cond_resolved", "cond is resolved (= sigma_min_resolved)"},
+      {"lambda2_resolved", "|λ_2| is above the floor n·ε·σ_max"},
+      {"spectral_radius_resolved", "|λ_1| is above the floor n·ε·σ_max"},
+      {"collapse_centred", "collapse computed as σ_max(Π_l (H_l − J/n)) (unit-margin stack, exact at any depth)"},
+      {"sigma_ratio_resolved", "σ_2 is above the floor n·ε·σ_max"},
+      {"iterations", "Sinkhorn iterations run for this layer's H"},
+      {"status", "Sinkhorn status of the layer (mixing/sinkhorn.hpp)"},
+      {"trunc_row_err", "the fp64 Sinkhorn's row-sum error (truncation)"},
+      {"trunc_col_err", "the fp64 Sinkhorn's column-sum error (truncation)"},
+      {"round_err_max", "max |H − H_fp64| under the precision emulation (SPEC §3.2)"},
+      {"round_row_err", "row-sum error added by the precision emulation"},
+      {"round_col_err", "column-sum error added by the precision emulation"},
+      {"dist_tropical", "‖H − P_trop‖_max, the distance to the tropical limit's permutation"},
+      {"row_entropy", "mean_i −Σ_j H_ij ln H_ij"}};
+  static const std::string fallback = "SPEC §4 depth metric (report/depth_table.hpp)";
+  static const std::string lyap = "Lyapunov exponent k (natural log, per layer; QR/Benettin)";
+  static const std::string log10 = "log10 of the column without the prefix (from the product's log scale: finite at any depth)";
+  for (const auto& [n, m] : meanings)
+    if (n == name) return m;
+  if (name.rfind("lyap_", 0) == 0) return lyap;
+  if (name.rfind("log10_", 0) == 0) return log10;
+  return fallback;
+}
+
+ColumnSpec depth_column_spec(const std::string& name) {
+  const bool flag = name == "collapse_centred" ||
+                    (name.size() > 9 && name.compare(name.size() - 9, 9, "_resolved") == 0);
+  const std::string& meaning = depth_column_meaning(name);
+  if (flag) return {name, ColumnType::Boolean, meaning, false};
+  if (name == "status") return {name, ColumnType::Text, meaning, false};
+  return {name, ColumnType::Real, meaning, true};
+}
+
+ResultTable depth_result_table(const std::vector<ColumnSpec>& lead, const std::vector<std::string>& columns,
                                const std::vector<DepthRowGroup>& groups) {
-  std::vector<ColumnSpec> specs;
-  for (const std::string& l : lead) specs.push_back({l, ColumnType::Text, "", false});
+  std::vector<ColumnSpec> specs = lead;
   specs.push_back({"depth", ColumnType::Integer, "depth l = 1..L", false});
   specs.push_back({"kind", ColumnType::Text, "product kind: layer H_l, prefix H_l···H_1, suffix H_L···H_l", false});
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    ColumnSpec spec{columns[c], ColumnType::Real, "SPEC §4 depth metric (report/depth_table.hpp)", true};
-    bool typed = false;
-    for (const DepthRowGroup& g : groups) {
-      for (const DepthRow& r : g.rows) {
-        const MetricCell& cell = r.cells.at(c);
-        if (cell.kind == MetricCell::Kind::Empty) continue;
-        if (cell.kind == MetricCell::Kind::Flag) spec.type = ColumnType::Boolean, spec.scaled = false;
-        if (cell.kind == MetricCell::Kind::Text) spec.type = ColumnType::Text, spec.scaled = false;
-        typed = true;
-        break;
-      }
-      if (typed) break;
-    }
-    specs.push_back(std::move(spec));
-  }
+  for (const std::string& c : columns) specs.push_back(depth_column_spec(c));
   ResultTable t(std::move(specs));
   const std::size_t first = lead.size();
   for (const DepthRowGroup& g : groups) {
@@ -307,7 +352,13 @@ ResultTable depth_result_table(const std::vector<std::string>& lead, const std::
                        std::to_string(lead.size()) + " lead columns");
     for (const DepthRow& r : g.rows) {
       t.add_row();
-      for (std::size_t l = 0; l < lead.size(); ++l) t.set_text(l, g.lead_cells[l]);
+      for (std::size_t l = 0; l < lead.size(); ++l) {
+        switch (lead[l].type) {
+          case ColumnType::Integer: t.set_integer(l, std::stoll(g.lead_cells[l])); break;
+          case ColumnType::Unsigned: t.set_unsigned(l, std::stoull(g.lead_cells[l])); break;
+          default: t.set_text(l, g.lead_cells[l]); break;
+        }
+      }
       t.set_integer(first, r.depth);
       t.set_text(first + 1, std::string(product_kind_table.to_string(r.kind)));
       for (std::size_t c = 0; c < columns.size(); ++c) {

@@ -12,6 +12,8 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/statistics.hpp"
 #include "mhclab/core/format.hpp"
+#include <string>
+#include <vector>
 
 namespace mhclab {
 
@@ -33,7 +35,6 @@ CellKind classify(const std::string& s, double& x) {
   return CellKind::Number;
 }
 
-std::string cell(double x) { return std::isfinite(x) ? format_double(x) : std::string(); }
 }  // namespace
 
 SeedStatistics seed_statistics(std::vector<double> v) {
@@ -66,22 +67,63 @@ SeedStatistics seed_statistics(std::vector<double> v) {
   return s;
 }
 
+namespace {
+
+/// The kind and value of cell (r, c) exactly as classify() sees its CSV text, without formatting numbers that
+/// round-trip: a normal finite Real, an integer or a flag is its value; anything else (text, a value written from
+/// its log form, a subnormal, NaN, ±inf) is classified from its text.
+CellKind kind_of(const ResultTable& t, std::size_t r, std::size_t c, double& x) {
+  const ColumnData& d = t.columns()[c];
+  if (!d.present[r]) return CellKind::Empty;
+  switch (d.spec.type) {
+    case ColumnType::Boolean: x = d.integer[r] ? 1.0 : 0.0; return CellKind::Flag;
+    case ColumnType::Integer: x = static_cast<double>(d.integer[r]); return CellKind::Number;
+    case ColumnType::Unsigned: x = static_cast<double>(d.unsigned_[r]); return CellKind::Number;
+    case ColumnType::Real:
+      x = d.real[r];
+      if (std::isfinite(x) && std::fabs(x) >= std::numeric_limits<double>::min()) return CellKind::Number;
+      break;
+    case ColumnType::Text: break;
+  }
+  std::string text;
+  t.append_cell(text, r, c);
+  return classify(text, x);
+}
+
+std::size_t column_of(const ResultTable& t, const std::string& name, const std::string& what) {
+  const long k = t.find(name);
+  if (k < 0) {
+    std::vector<std::string> names;
+    for (const ColumnData& c : t.columns()) names.push_back(c.spec.name);
+    throw InputError(what + ": no column '" + name + "'; columns are " + joined(names, ", "));
+  }
+  return static_cast<std::size_t>(k);
+}
+
+}  // namespace
+
 Table aggregate_over_seeds(const Table& rows, const AggregateOptions& o) {
+  return aggregate_over_seeds(ResultTable::from_text(rows), o).to_text();
+}
+
+ResultTable aggregate_over_seeds(const ResultTable& rows, const AggregateOptions& o) {
   std::vector<std::size_t> gcols;
-  for (const std::string& g : o.group_columns) gcols.push_back(rows.column(g, "aggregate"));
+  for (const std::string& g : o.group_columns) gcols.push_back(column_of(rows, g, "aggregate"));
+  const auto name_of = [&](std::size_t c) -> const std::string& { return rows.columns()[c].spec.name; };
   auto is_reserved = [&](std::size_t c) {
     if (std::find(gcols.begin(), gcols.end(), c) != gcols.end()) return true;
-    return std::find(o.drop.begin(), o.drop.end(), rows.header[c]) != o.drop.end();
+    return std::find(o.drop.begin(), o.drop.end(), name_of(c)) != o.drop.end();
   };
+  const std::size_t R = rows.rows();
   // Metric columns and whether each holds only numbers/flags/empties.
   std::vector<std::size_t> mcols;
   if (o.metrics.empty()) {
-    for (std::size_t c = 0; c < rows.header.size(); ++c) {
+    for (std::size_t c = 0; c < rows.columns().size(); ++c) {
       if (is_reserved(c)) continue;
       bool text = false, any = false;
-      for (const auto& r : rows.rows) {
+      for (std::size_t r = 0; r < R && !text; ++r) {
         double x = 0;
-        const CellKind k = classify(r[c], x);
+        const CellKind k = kind_of(rows, r, c, x);
         text = text || k == CellKind::Text;
         any = any || k != CellKind::Empty;
       }
@@ -89,54 +131,65 @@ Table aggregate_over_seeds(const Table& rows, const AggregateOptions& o) {
     }
   } else {
     for (const std::string& m : o.metrics) {
-      const std::size_t c = rows.column(m, "aggregate metrics");
+      const std::size_t c = column_of(rows, m, "aggregate metrics");
       if (is_reserved(c)) throw InputError("aggregate metrics: '" + m + "' is a group or seed column");
-      for (const auto& r : rows.rows) {
+      for (std::size_t r = 0; r < R; ++r) {
         double x = 0;
-        if (classify(r[c], x) == CellKind::Text)
-          throw InputError("aggregate metrics: column '" + m + "' holds text ('" + r[c] + "'), not numbers");
+        if (kind_of(rows, r, c, x) == CellKind::Text)
+          throw InputError("aggregate metrics: column '" + m + "' holds text ('" + rows.cell_text(r, c) +
+                           "'), not numbers");
       }
       mcols.push_back(c);
     }
   }
-  // Groups in order of first appearance.
+  // Groups in order of first appearance, keyed by the cells' text.
   std::map<std::vector<std::string>, std::size_t> index;
-  std::vector<std::vector<std::string>> keys;
+  std::vector<std::size_t> first_row;
   std::vector<std::vector<std::size_t>> members;
-  for (std::size_t r = 0; r < rows.rows.size(); ++r) {
-    std::vector<std::string> key;
-    for (std::size_t c : gcols) key.push_back(rows.rows[r][c]);
-    auto [it, fresh] = index.emplace(key, keys.size());
+  for (std::size_t r = 0; r < R; ++r) {
+    std::vector<std::string> key(gcols.size());
+    for (std::size_t g = 0; g < gcols.size(); ++g) rows.append_cell(key[g], r, gcols[g]);
+    auto [it, fresh] = index.emplace(std::move(key), first_row.size());
     if (fresh) {
-      keys.push_back(std::move(key));
+      first_row.push_back(r);
       members.emplace_back();
     }
     members[it->second].push_back(r);
   }
-  Table out;
-  out.header = o.group_columns;
-  for (const char* h : {"metric", "count", "mean", "sd", "median", "q05", "q95", "ci95_lo", "ci95_hi"}) out.header.push_back(h);
-  for (std::size_t g = 0; g < keys.size(); ++g) {
+  // Output: the group columns as declared (their cells copied), metric, count, then the statistics.
+  std::vector<ColumnSpec> specs;
+  for (std::size_t c : gcols) specs.push_back(rows.columns()[c].spec);
+  specs.push_back({"metric", ColumnType::Text, "the aggregated column", false});
+  specs.push_back({"count", ColumnType::Integer, "values in the sample (empty and non-finite cells left out)", false});
+  const char* stats[] = {"mean", "sd", "median", "q05", "q95", "ci95_lo", "ci95_hi"};
+  const char* meanings[] = {"sample mean", "sample standard deviation (k − 1)", "median (type 7)", "5% quantile (type 7)",
+                            "95% quantile (type 7)", "Student-t 95% CI, low", "Student-t 95% CI, high"};
+  for (int k = 0; k < 7; ++k) specs.push_back({stats[k], ColumnType::Real, meanings[k], false});
+  ResultTable out(std::move(specs));
+  const std::size_t G = gcols.size();
+  std::vector<double> v;
+  for (std::size_t g = 0; g < first_row.size(); ++g) {
     for (std::size_t c : mcols) {
-      std::vector<double> v;
+      v.clear();
       bool out_of_range = false;
       for (std::size_t r : members[g]) {
         double x = 0;
-        const CellKind k = classify(rows.rows[r][c], x);
+        const CellKind k = kind_of(rows, r, c, x);
         if (k == CellKind::Number || k == CellKind::Flag) v.push_back(x);
         out_of_range = out_of_range || k == CellKind::OutOfRange;
       }
-      std::vector<std::string> row = keys[g];
-      row.push_back(rows.header[c]);
+      out.add_row();
+      out.copy_cells(rows, first_row[g], gcols);
+      out.set_text(G, name_of(c));
       if (out_of_range) {
-        row.push_back(std::to_string(members[g].size()));
-        row.resize(out.header.size());
-      } else {
-        const SeedStatistics s = seed_statistics(v);
-        row.push_back(std::to_string(v.size()));
-        for (double x : {s.mean, s.sd, s.median, s.q05, s.q95, s.ci95_lo, s.ci95_hi}) row.push_back(cell(x));
+        out.set_integer(G + 1, static_cast<std::int64_t>(members[g].size()));
+        continue;
       }
-      out.rows.push_back(std::move(row));
+      const SeedStatistics s = seed_statistics(v);
+      out.set_integer(G + 1, static_cast<std::int64_t>(v.size()));
+      const double vals[] = {s.mean, s.sd, s.median, s.q05, s.q95, s.ci95_lo, s.ci95_hi};
+      for (std::size_t k = 0; k < 7; ++k)
+        if (std::isfinite(vals[k])) out.set_real(G + 2 + k, vals[k]);
     }
   }
   return out;

@@ -1,7 +1,7 @@
 #pragma once
 // The `depth` experiment kind (CLI.md `mhclab depth`, `kind = "depth"` in experiment files): S seeds of generated
-// stacks (SPEC §6) → the depth table of SPEC §4 (report/depth_table.hpp) with `seed,step` first, one CSV text.
-// The CLI verb and the sweep runner are shells over depth_kind_csv.
+// stacks (SPEC §6) → the depth table of SPEC §4 (report/depth_table.hpp) with `seed,step` first, as a typed
+// ResultTable (kinds/result_table.hpp). The CLI verb, the sweep runner and Python are shells over depth_kind.
 //
 // Rows come in (seed, step, kind, depth) order (kinds in table order layer, prefix, suffix) and every seed is a
 // pure function of its index, so the text is bitwise identical for any thread count.
@@ -27,6 +27,7 @@
 #include "mhclab/core/types.hpp"
 #include "mhclab/generators/stack.hpp"
 #include "mhclab/kinds/option_set.hpp"
+#include "mhclab/kinds/result_table.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/report/depth_table.hpp"
 
@@ -63,19 +64,20 @@ void bind_depth_options(OptionSet& s, DepthKindOptions& o);
 [[nodiscard]] std::string depth_stream_refusal(const DepthKindOptions& options);
 
 struct DepthKindResult {
-  /// The CSV text in consecutive pieces (header first; a large table stays in its per-block pieces so that it
-  /// is written without a joined copy): header `seed,step,depth,kind,<columns>` and the rows (aggregate:
-  /// `step,depth,kind,metric,count,mean,sd,median,q05,q95,ci95_lo,ci95_hi`).
-  std::vector<std::string> chunks;
+  /// The rows: `seed` (Unsigned), `step` (Integer), `depth`, `kind`, then the selected columns typed by
+  /// depth_column_spec (report/depth_table.hpp); with `aggregate`: `step,depth,kind,metric,count,mean,sd,median,q05,
+  /// q95,ci95_lo,ci95_hi` (sweep/aggregate.hpp).
+  ResultTable table;
   DepthEngine engine{};   ///< the engine that ran (Dense or Stream)
-  /// The whole text (chunks joined).
+  /// The CSV text (table.to_csv()).
   [[nodiscard]] std::string csv() const;
-  /// Writes the text to `path` atomically (io/atomic_file.hpp).
-  void write(const std::string& path) const;
+  /// Writes the CSV to `path` atomically (io/atomic_file.hpp), rendered in parallel blocks on `threads` (0 = all
+  /// cores; the bytes do not depend on it).
+  void write(const std::string& path, int threads = 0) const;
 };
 
 /// The depth table of every seed (see the top of this file). InputError for bad options, ComputeError for a
 /// failed computation (naming seed and layer).
-[[nodiscard]] DepthKindResult depth_kind_csv(const DepthKindOptions& options);
+[[nodiscard]] DepthKindResult depth_kind(const DepthKindOptions& options);
 
 }  // namespace mhclab

@@ -8,7 +8,7 @@
 //   OptionSet s;
 //   bind_depth_options(s, o);                 // kinds/depth.hpp
 //   s.set("tau", "0.5");                      // InputError "tau = 'x'; expected a number" on bad text
-//   const DepthKindResult r = depth_kind_csv(o);
+//   const DepthKindResult r = depth_kind(o);
 //
 // An OptionSet refers to the fields it was bound to: it must not outlive that options struct.
 // Values are text as on the command line: numbers in C syntax (from_chars: no leading '+', no blanks), booleans

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mhclab/core/types.hpp"
+#include "mhclab/io/table.hpp"
 
 namespace mhclab {
 
@@ -58,16 +59,30 @@ class ResultTable {
   void set_boolean(std::size_t column, bool v);
   void set_text(std::size_t column, std::string v);
 
+  /// Copies the cells (row r of `src`, columns cols[k]) into column k of the last row; the column types must match.
+  void copy_cells(const ResultTable& src, std::size_t r, const std::vector<std::size_t>& cols);
+
   /// Appends the rows of `other` (same columns, else InputError naming the first difference).
   void append(const ResultTable& other);
 
   /// The CSV text of cell (row, column).
   [[nodiscard]] std::string cell_text(std::size_t row, std::size_t column) const;
+  /// Appends the CSV text of cell (r, column) to `out` (no temporary: the writers' hot path).
+  void append_cell(std::string& out, std::size_t r, std::size_t column) const;
   /// Header line and one line per row, '\n' after each.
   [[nodiscard]] std::string to_csv() const;
+  /// The same text in consecutive pieces (header, then blocks of rows rendered in parallel on `threads`, 0 = all
+  /// cores): identical bytes for any thread count, written without a joined copy.
+  [[nodiscard]] std::vector<std::string> csv_chunks(int threads = 0) const;
+
+  /// A table of CSV text as Text columns (empty cells absent), e.g. rows read back from a file; and back.
+  [[nodiscard]] static ResultTable from_text(const Table& text);
+  [[nodiscard]] Table to_text() const;
 
  private:
   void check_set(std::size_t column, ColumnType type) const;
+  [[nodiscard]] std::string header_csv() const;
+  void append_rows_csv(std::string& out, std::size_t first, std::size_t last) const;
   std::vector<ColumnData> columns_;
   std::size_t rows_ = 0;
 };

@@ -81,10 +81,15 @@ struct DepthRowGroup {
   std::vector<DepthRow> rows;
 };
 
-/// The typed form of depth_csv_header + append_depth_rows: lead columns (Text), depth (Integer), kind (Text), then
-/// `columns` typed by their cells — numbers Real (scaled: the log form is kept), flags Boolean, statuses Text (a column
-/// without any value: Real). Its to_csv() is byte for byte the text those two functions write.
-[[nodiscard]] ResultTable depth_result_table(const std::vector<std::string>& lead, const std::vector<std::string>& columns,
+/// The declared type of a depth-table column: `_resolved` flags and collapse_centred Boolean, the Sinkhorn `status`
+/// Text, every other column Real and scaled (its log form kept beyond the double range).
+[[nodiscard]] ColumnSpec depth_column_spec(const std::string& name);
+
+/// The typed form of depth_csv_header + append_depth_rows: the caller's lead columns (Integer/Unsigned lead cells are
+/// parsed from their text), depth (Integer), kind (Text), then `columns` as depth_column_spec declares them. Tables
+/// built from different groups therefore always have the same columns and can be appended. Its to_csv() is byte for
+/// byte the text those two functions write.
+[[nodiscard]] ResultTable depth_result_table(const std::vector<ColumnSpec>& lead, const std::vector<std::string>& columns,
                                              const std::vector<DepthRowGroup>& groups);
 
 /// Sinkhorn extras of a generated stack of the mhc method: P_trop from θ (Z[i, j] = θ[i·n + j]) and the

@@ -9,11 +9,13 @@
 // mean ± t_{0.975, k−1}·sd/√k, the Student-t quantile from Boost.Math; empty when k < 2.
 // A linear column whose sample holds a value beyond the double range (written from its log form, e.g.
 // "1e+4139") cannot be averaged as a double: its statistics are left empty and its log10 twin carries the
-// information. All numbers are written with %.17g.
+// information. All numbers are written with %.17g. The typed overload works on the result tables the experiment
+// kinds return (no text is formatted or parsed for numbers that round-trip); the Table overload on CSV read back.
 #include <string>
 #include <vector>
 
 #include "mhclab/io/table.hpp"
+#include "mhclab/kinds/result_table.hpp"
 
 namespace mhclab {
 
@@ -26,6 +28,9 @@ struct AggregateOptions {
 /// Output columns: group_columns…, metric, count, mean, sd, median, q05, q95, ci95_lo, ci95_hi. Groups in order
 /// of first appearance, metrics in column order. Throws InputError naming a missing group column or a requested
 /// metric that is missing or holds text.
+[[nodiscard]] ResultTable aggregate_over_seeds(const ResultTable& rows, const AggregateOptions& options);
+/// The same on CSV text (e.g. rows read back from files): the cells are classified from their text, so the result
+/// is byte for byte that of the typed rows the text was written from.
 [[nodiscard]] Table aggregate_over_seeds(const Table& rows, const AggregateOptions& options);
 
 /// Sample statistics of `values` (k ≥ 1): {count, mean, sd, median, q05, q95, ci95_lo, ci95_hi}; sd and the CI
