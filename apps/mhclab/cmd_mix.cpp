@@ -136,7 +136,7 @@ int run_seeds(const MixCli& c) {
   for (const ColumnData& col : t.columns()) {
     if (col.spec.name == "seed" || col.spec.name == "iterations") continue;
     std::vector<double> v;
-    if (col.spec.type == ColumnType::Real) v = col.real;
+    if (col.spec.type == ColumnType::Real) v.assign(col.real.begin(), col.real.end());
     else
       for (std::int64_t x : col.integer) v.push_back(static_cast<double>(x));
     const SampleSummary q = summarize(v);

@@ -102,15 +102,16 @@ ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::strin
   // a fresh mapping whose first touch page-faults on every block.
   std::mutex pool_mu;
   std::vector<std::vector<DepthStreamPoint>> pool;
-  const ResultTable empty = depth_result_table(depth_lead(), columns, {});
-  std::vector<ResultTable> parts(static_cast<std::size_t>(blocks), empty);
-  std::array<std::size_t, kStreamColumns.size()> col{};  // the table column of each computed metric
-  for (std::size_t c = 0; c < kStreamColumns.size(); ++c)
-    if (want[c]) col[c] = static_cast<std::size_t>(empty.find(kStreamColumns[c]));
   const auto slot_of = [&](ProductKind k) {
     return static_cast<Index>(std::find(kinds.begin(), kinds.end(), k) - kinds.begin());
   };
   const auto kslots = static_cast<Index>(kinds.size());
+  // The table is sized once; each block fills its own rows (seed-major: seed, kind, layer) from its worker thread.
+  ResultTable out = depth_result_table(depth_lead(), columns, {});
+  out.add_rows(static_cast<std::size_t>(s.seeds * kslots * L));
+  std::array<std::size_t, kStreamColumns.size()> col{};  // the table column of each computed metric
+  for (std::size_t c = 0; c < kStreamColumns.size(); ++c)
+    if (want[c]) col[c] = static_cast<std::size_t>(out.find(kStreamColumns[c]));
 
   const DepthStreamSink sink = [&](const DepthStreamBatch& b) {
     const Index block = b.seed_index / kDepthStreamBlock;
@@ -129,12 +130,12 @@ ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::strin
     const Index base = (slot_of(b.kind) * L + (b.layer - 1)) * lanes;
     std::copy(b.points.begin(), b.points.end(), buf.begin() + base);
     if (b.kind != last_kind || b.layer != last_layer) return;
-    ResultTable& out = parts[static_cast<std::size_t>(block)];
     // A linear cell keeps its log form only beyond the double range (as the dense table writes it).
-    const auto linear = [&](std::size_t c, double value, double (DepthStreamPoint::*log10_of)() const,
-                            const DepthStreamPoint& q) {
+    constexpr double kExact = std::numeric_limits<double>::quiet_NaN();
+    const auto linear = [&](std::size_t row, std::size_t c, double value,
+                            double (DepthStreamPoint::*log10_of)() const, const DepthStreamPoint& q) {
       const bool exact = std::isfinite(value) && std::fabs(value) >= 0x1p-1022;
-      out.set_real(c, value, exact ? std::numeric_limits<double>::quiet_NaN() : (q.*log10_of)());
+      out.set_real_at(row, c, value, exact ? kExact : (q.*log10_of)());
     };
     for (Index lane = 0; lane < lanes; ++lane) {
       const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(b.seed_index + lane);
@@ -142,17 +143,17 @@ ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::strin
         const std::string kind_name(product_kind_table.to_string(kinds[static_cast<std::size_t>(k)]));
         for (Index l = 0; l < L; ++l) {
           const DepthStreamPoint& q = buf[static_cast<std::size_t>((k * L + l) * lanes + lane)];
-          out.add_row();
-          out.set_unsigned(0, seed);
-          out.set_integer(1, 0);
-          out.set_integer(2, l + 1);
-          out.set_text(3, kind_name);
-          if (want[0]) linear(col[0], q.fwd_gain(), &DepthStreamPoint::log10_fwd_gain, q);
-          if (want[1]) linear(col[1], q.bwd_gain(), &DepthStreamPoint::log10_bwd_gain, q);
-          if (want[2]) linear(col[2], q.sigma_max(), &DepthStreamPoint::log10_sigma_max, q);
-          if (want[3]) out.set_real(col[3], q.log10_fwd_gain(), std::numeric_limits<double>::quiet_NaN());
-          if (want[4]) out.set_real(col[4], q.log10_bwd_gain(), std::numeric_limits<double>::quiet_NaN());
-          if (want[5]) out.set_real(col[5], q.log10_sigma_max(), std::numeric_limits<double>::quiet_NaN());
+          const auto row = static_cast<std::size_t>(((b.seed_index + lane) * kslots + k) * L + l);
+          out.set_unsigned_at(row, 0, seed);
+          out.set_integer_at(row, 1, 0);
+          out.set_integer_at(row, 2, l + 1);
+          out.set_text_at(row, 3, kind_name);
+          if (want[0]) linear(row, col[0], q.fwd_gain(), &DepthStreamPoint::log10_fwd_gain, q);
+          if (want[1]) linear(row, col[1], q.bwd_gain(), &DepthStreamPoint::log10_bwd_gain, q);
+          if (want[2]) linear(row, col[2], q.sigma_max(), &DepthStreamPoint::log10_sigma_max, q);
+          if (want[3]) out.set_real_at(row, col[3], q.log10_fwd_gain(), kExact);
+          if (want[4]) out.set_real_at(row, col[4], q.log10_bwd_gain(), kExact);
+          if (want[5]) out.set_real_at(row, col[5], q.log10_sigma_max(), kExact);
         }
       }
     }
@@ -162,8 +163,6 @@ ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::strin
     buf = {};
   };
   (void)depth_stream(s, sink);
-  ResultTable out = empty;
-  for (const ResultTable& p : parts) out.append(p);
   return out;
 }
 

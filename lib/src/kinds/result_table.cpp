@@ -45,78 +45,103 @@ long ResultTable::find(std::string_view name) const {
   return -1;
 }
 
-void ResultTable::add_row() {
+void ResultTable::add_row() { add_rows(1); }
+
+void ResultTable::add_rows(std::size_t count) {
+  // The numbers are resized uninitialised (CellVector) and then marked empty in parallel blocks, so the pages of a
+  // large table are first touched by every thread, not page-faulted by one.
+  const std::size_t first = rows_, n = rows_ + count;
   for (ColumnData& c : columns_) {
-    c.present.push_back(0);
+    c.present.resize(n);
     switch (c.spec.type) {
       case ColumnType::Integer:
-      case ColumnType::Boolean: c.integer.push_back(0); break;
-      case ColumnType::Unsigned: c.unsigned_.push_back(0); break;
+      case ColumnType::Boolean: c.integer.resize(n); break;
+      case ColumnType::Unsigned: c.unsigned_.resize(n); break;
       case ColumnType::Real:
-        c.real.push_back(kNaN);
-        if (c.spec.scaled) c.log10_abs.push_back(kNaN);
+        c.real.resize(n);
+        if (c.spec.scaled) c.log10_abs.resize(n);
         break;
-      case ColumnType::Text: c.text.emplace_back(); break;
+      case ColumnType::Text: c.text.resize(n); break;
     }
   }
-  ++rows_;
+  constexpr std::size_t kBlock = 1 << 16;
+  const std::size_t blocks = (count + kBlock - 1) / kBlock;
+  parallel_for(static_cast<Index>(blocks), blocks > 1 ? 0 : 1, [&](Index b) {
+    const std::size_t lo = first + static_cast<std::size_t>(b) * kBlock, hi = std::min(n, lo + kBlock);
+    for (ColumnData& c : columns_) {
+      std::fill(c.present.begin() + static_cast<std::ptrdiff_t>(lo), c.present.begin() + static_cast<std::ptrdiff_t>(hi), 0);
+      const auto fill = [&](auto& v, auto value) {
+        std::fill(v.begin() + static_cast<std::ptrdiff_t>(lo), v.begin() + static_cast<std::ptrdiff_t>(hi), value);
+      };
+      switch (c.spec.type) {
+        case ColumnType::Integer:
+        case ColumnType::Boolean: fill(c.integer, std::int64_t{0}); break;
+        case ColumnType::Unsigned: fill(c.unsigned_, std::uint64_t{0}); break;
+        case ColumnType::Real:
+          fill(c.real, kNaN);
+          if (c.spec.scaled) fill(c.log10_abs, kNaN);
+          break;
+        case ColumnType::Text: break;
+      }
+    }
+  });
+  rows_ = n;
 }
 
-void ResultTable::check_set(std::size_t column, ColumnType type) const {
-  if (rows_ == 0) throw InputError("internal: ResultTable: set before add_row");
+void ResultTable::check_set(std::size_t row, std::size_t column, ColumnType type) const {
+  if (row >= rows_) throw InputError("internal: ResultTable: set in row " + std::to_string(row) + " of " + std::to_string(rows_));
   if (column >= columns_.size()) throw InputError("internal: ResultTable: no column " + std::to_string(column));
   if (columns_[column].spec.type != type)
     throw InputError("internal: result column '" + columns_[column].spec.name + "' is " +
                      type_name(columns_[column].spec.type) + ", set as " + type_name(type));
 }
 
-void ResultTable::set_integer(std::size_t column, std::int64_t v) {
-  check_set(column, ColumnType::Integer);
-  columns_[column].integer.back() = v;
-  columns_[column].present.back() = 1;
+void ResultTable::set_integer_at(std::size_t row, std::size_t column, std::int64_t v) {
+  check_set(row, column, ColumnType::Integer);
+  columns_[column].integer[row] = v;
+  columns_[column].present[row] = 1;
 }
 
-void ResultTable::set_unsigned(std::size_t column, std::uint64_t v) {
-  check_set(column, ColumnType::Unsigned);
-  columns_[column].unsigned_.back() = v;
-  columns_[column].present.back() = 1;
+void ResultTable::set_unsigned_at(std::size_t row, std::size_t column, std::uint64_t v) {
+  check_set(row, column, ColumnType::Unsigned);
+  columns_[column].unsigned_[row] = v;
+  columns_[column].present[row] = 1;
 }
 
-void ResultTable::set_real(std::size_t column, double v, double log10_abs) {
-  check_set(column, ColumnType::Real);
+void ResultTable::set_real_at(std::size_t row, std::size_t column, double v, double log10_abs) {
+  check_set(row, column, ColumnType::Real);
   ColumnData& c = columns_[column];
   if (!c.spec.scaled) throw InputError("internal: result column '" + c.spec.name + "' is not scaled");
-  c.real.back() = v;
-  c.log10_abs.back() = log10_abs;
-  c.present.back() = 1;
+  c.real[row] = v;
+  c.log10_abs[row] = log10_abs;
+  c.present[row] = 1;
 }
 
-void ResultTable::set_real(std::size_t column, double v) {
-  check_set(column, ColumnType::Real);
-  ColumnData& c = columns_[column];
-  c.real.back() = v;
-  c.present.back() = 1;
+void ResultTable::set_real_at(std::size_t row, std::size_t column, double v) {
+  check_set(row, column, ColumnType::Real);
+  columns_[column].real[row] = v;
+  columns_[column].present[row] = 1;
 }
 
-void ResultTable::set_boolean(std::size_t column, bool v) {
-  check_set(column, ColumnType::Boolean);
-  columns_[column].integer.back() = v ? 1 : 0;
-  columns_[column].present.back() = 1;
+void ResultTable::set_boolean_at(std::size_t row, std::size_t column, bool v) {
+  check_set(row, column, ColumnType::Boolean);
+  columns_[column].integer[row] = v ? 1 : 0;
+  columns_[column].present[row] = 1;
 }
 
-void ResultTable::set_text(std::size_t column, std::string v) {
-  check_set(column, ColumnType::Text);
+void ResultTable::set_text_at(std::size_t row, std::size_t column, std::string v) {
+  check_set(row, column, ColumnType::Text);
   if (v.find_first_of(",\"\n\r") != std::string::npos)
     throw InputError("internal: result column '" + columns_[column].spec.name + "': text '" + v +
                      "' would need CSV quoting");
-  columns_[column].text.back() = std::move(v);
-  columns_[column].present.back() = 1;
+  columns_[column].text[row] = std::move(v);
+  columns_[column].present[row] = 1;
 }
 
 void ResultTable::copy_cells(const ResultTable& src, std::size_t r, const std::vector<std::size_t>& cols) {
   for (std::size_t k = 0; k < cols.size(); ++k) {
     const ColumnData& s = src.columns_.at(cols[k]);
-    check_set(k, s.spec.type);
+    check_set(rows_ - 1, k, s.spec.type);
     ColumnData& d = columns_[k];
     if (d.spec.scaled != s.spec.scaled)
       throw InputError("internal: result column '" + d.spec.name + "': scaled and unscaled cells");
@@ -218,8 +243,10 @@ std::vector<std::string> ResultTable::csv_chunks(int threads) const {
   std::vector<std::string> out(chunks + 1);
   out[0] = header_csv();
   parallel_for(static_cast<Index>(chunks), threads, [&](Index k) {
-    const std::size_t first = static_cast<std::size_t>(k) * kRowsPerChunk;
-    append_rows_csv(out[static_cast<std::size_t>(k) + 1], first, std::min(rows_, first + kRowsPerChunk));
+    const std::size_t first = static_cast<std::size_t>(k) * kRowsPerChunk, last = std::min(rows_, first + kRowsPerChunk);
+    std::string& text = out[static_cast<std::size_t>(k) + 1];
+    text.reserve((last - first) * (8 + 24 * columns_.size()));  // a typical row: no regrowth, no copy
+    append_rows_csv(text, first, last);
   });
   return out;
 }

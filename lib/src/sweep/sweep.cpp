@@ -369,7 +369,10 @@ Merged merge(const Experiment& e, const std::vector<SweepPoint>& points, const f
   Merged m;
   const auto prefix = [](const SweepPoint& p) {
     std::string s = p.id;
-    for (const ConfigValue& v : p.config) s += "," + cell_text(v.text);
+    for (const ConfigValue& v : p.config) {
+      s += ',';
+      s += cell_text(v.text);
+    }
     return s;
   };
   // rows.csv
@@ -527,7 +530,10 @@ std::string describe_sweep(const Experiment& e, const std::vector<SweepPoint>& p
   out += "\n";
   for (const SweepPoint& p : points) {
     out += std::to_string(p.index) + "," + p.id + "," + std::to_string(p.seed);
-    for (const std::string& k : keys) out += "," + cell_text(p.find(k)->text);
+    for (const std::string& k : keys) {
+      out += ',';
+      out += cell_text(p.find(k)->text);
+    }
     out += "\n";
   }
   return out;

@@ -10,6 +10,10 @@
 //   Boolean   true|false                        Text      verbatim (enum names, statuses; never ',' or '"')
 // Every cell may be empty (written as ""), e.g. a column that only the last layer's row fills.
 #include <cstdint>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,14 +32,35 @@ struct ColumnSpec {
   bool scaled = false;   ///< Real only: cells carry log10|x| for values beyond the double range
 };
 
+/// std::allocator whose value-less construct() default-initialises: resizing a vector of numbers leaves them
+/// uninitialised, so a large table's cells are first touched (and page-faulted) by the threads that fill them.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+template <class T>
+using CellVector = std::vector<T, DefaultInitAllocator<T>>;
+
 /// One column's cells; only the vector of its type is used (`present` for every type).
 struct ColumnData {
   ColumnSpec spec;
-  std::vector<std::uint8_t> present;   ///< 1 = the cell has a value
-  std::vector<std::int64_t> integer;   ///< Integer; Boolean as 0/1
-  std::vector<std::uint64_t> unsigned_;  ///< Unsigned
-  std::vector<double> real;            ///< Real
-  std::vector<double> log10_abs;       ///< Real and scaled: log10 of the true magnitude (NaN: `real` is exact)
+  CellVector<std::uint8_t> present;   ///< 1 = the cell has a value
+  CellVector<std::int64_t> integer;   ///< Integer; Boolean as 0/1
+  CellVector<std::uint64_t> unsigned_;  ///< Unsigned
+  CellVector<double> real;            ///< Real
+  CellVector<double> log10_abs;       ///< Real and scaled: log10 of the true magnitude (NaN: `real` is exact)
   std::vector<std::string> text;       ///< Text
 };
 
@@ -51,13 +76,23 @@ class ResultTable {
 
   /// Appends a row of empty cells; the setters below fill the last row.
   void add_row();
-  void set_integer(std::size_t column, std::int64_t v);
-  void set_unsigned(std::size_t column, std::uint64_t v);
+  void set_integer(std::size_t column, std::int64_t v) { set_integer_at(rows_ - 1, column, v); }
+  void set_unsigned(std::size_t column, std::uint64_t v) { set_unsigned_at(rows_ - 1, column, v); }
   /// A Real cell; `log10_abs` (scaled columns only) = log10 of the true magnitude when `v` may be out of range.
-  void set_real(std::size_t column, double v, double log10_abs);
-  void set_real(std::size_t column, double v);
-  void set_boolean(std::size_t column, bool v);
-  void set_text(std::size_t column, std::string v);
+  void set_real(std::size_t column, double v, double log10_abs) { set_real_at(rows_ - 1, column, v, log10_abs); }
+  void set_real(std::size_t column, double v) { set_real_at(rows_ - 1, column, v); }
+  void set_boolean(std::size_t column, bool v) { set_boolean_at(rows_ - 1, column, v); }
+  void set_text(std::size_t column, std::string v) { set_text_at(rows_ - 1, column, std::move(v)); }
+
+  /// Appends `count` rows of empty cells at once; the `_at` setters fill any row. Distinct rows may be filled from
+  /// different threads (no setter reallocates).
+  void add_rows(std::size_t count);
+  void set_integer_at(std::size_t row, std::size_t column, std::int64_t v);
+  void set_unsigned_at(std::size_t row, std::size_t column, std::uint64_t v);
+  void set_real_at(std::size_t row, std::size_t column, double v, double log10_abs);
+  void set_real_at(std::size_t row, std::size_t column, double v);
+  void set_boolean_at(std::size_t row, std::size_t column, bool v);
+  void set_text_at(std::size_t row, std::size_t column, std::string v);
 
   /// Copies the cells (row r of `src`, columns cols[k]) into column k of the last row; the column types must match.
   void copy_cells(const ResultTable& src, std::size_t r, const std::vector<std::size_t>& cols);
@@ -80,7 +115,7 @@ class ResultTable {
   [[nodiscard]] Table to_text() const;
 
  private:
-  void check_set(std::size_t column, ColumnType type) const;
+  void check_set(std::size_t row, std::size_t column, ColumnType type) const;
   [[nodiscard]] std::string header_csv() const;
   void append_rows_csv(std::string& out, std::size_t first, std::size_t last) const;
   std::vector<ColumnData> columns_;
