@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <string_view>
 #include <memory>
 
 #include "commands.hpp"
@@ -44,10 +45,11 @@ int run_depth(const DepthCli& c) {
   check_output_paths({{"input", c.o.stack.input}}, {{"out", c.out}, {"save-matrices", c.save_matrices}});
   check_csv_outputs({{"out", c.out}});
   const DepthKindResult r = depth_kind(c.o);
-  if (c.out.empty())
-    for (const std::string& chunk : r.table.csv_chunks(c.o.threads)) std::fwrite(chunk.data(), 1, chunk.size(), stdout);
-  else
+  if (c.out.empty()) {
+    r.table.write_csv([](std::string_view b) { std::fwrite(b.data(), 1, b.size(), stdout); }, c.o.threads);
+  } else {
     r.write(c.out, c.o.threads);
+  }
   const bool save = !c.save_matrices.empty();
   if (save) save_matrices(c.o, c.save_matrices);
   if (!c.out.empty() || save)

@@ -1,10 +1,13 @@
 // io/output_paths.hpp: an output that names an input or another output — by the same text, another spelling, a
-// symbolic link or a hard link — is refused; distinct and empty paths pass.
+// symbolic link or a hard link — is refused; distinct and empty paths pass. And io/atomic_file.hpp's streamed writer.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
+#include <string>
 
+#include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/output_paths.hpp"
 #include "support/files.hpp"
 
@@ -42,5 +45,26 @@ TEST_SUITE("io_output_paths") {
           "out = 'd.npy': writes CSV; expected a path ending in .csv");
     CHECK(input_error_of([] { check_csv_outputs({{"out", "table"}}); }).find("expected a path ending in .csv") !=
           std::string::npos);
+  }
+
+  TEST_CASE("streamed atomic writes: pieces in order; a throwing producer leaves neither the file nor a temporary") {
+    const TempDir dir;
+    const std::string path = (dir.path / "out.csv").string();
+    write_file_atomically_streamed(path, [](const ByteSink& sink) {
+      sink("a,b\n");
+      sink("");
+      sink("1,2\n");
+    });
+    CHECK(read_file_bytes(path) == "a,b\n1,2\n");
+    const std::string other = (dir.path / "other.csv").string();
+    CHECK_THROWS_AS(write_file_atomically_streamed(other,
+                                                   [](const ByteSink& sink) {
+                                                     sink("partial");
+                                                     throw std::runtime_error("stop");
+                                                   }),
+                    std::runtime_error);
+    std::size_t files = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path)) ++files;
+    CHECK(files == 1);  // out.csv only
   }
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mhclab/analysis/format_scaled.hpp"
@@ -79,6 +80,11 @@ TEST_SUITE("kinds_result_table") {
       std::string joined;
       for (const std::string& c : t.csv_chunks(threads)) joined += c;
       CHECK(joined == one);
+    }
+    for (int threads : {1, 2, 3}) {
+      std::string streamed;
+      t.write_csv([&](std::string_view b) { streamed += b; }, threads);
+      CHECK(streamed == one);
     }
     const ResultTable back = ResultTable::from_text(t.to_text());
     CHECK(back.to_csv() == one);

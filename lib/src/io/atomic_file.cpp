@@ -45,6 +45,12 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
 }
 
 void write_file_atomically(const std::string& path, const std::vector<std::string_view>& chunks) {
+  write_file_atomically_streamed(path, [&](const ByteSink& sink) {
+    for (const std::string_view bytes : chunks) sink(bytes);
+  });
+}
+
+void write_file_atomically_streamed(const std::string& path, const std::function<void(const ByteSink&)>& producer) {
   if (path.empty()) throw InputError("cannot write a file with an empty name");
   const std::string tmp = temp_name(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -56,20 +62,28 @@ void write_file_atomically(const std::string& path, const std::vector<std::strin
     (void)::unlink(tmp.c_str());
     fail(path, what, err);
   };
-
-  for (const std::string_view bytes : chunks) {
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    const ::ssize_t w = ::write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      abandon("write to '" + tmp + "' failed", errno, true);
+  const ByteSink sink = [&](std::string_view bytes) {
+    const char* p = bytes.data();
+    std::size_t left = bytes.size();
+    while (left > 0) {
+      const ::ssize_t w = ::write(fd, p, left);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        abandon("write to '" + tmp + "' failed", errno, true);
+      }
+      if (w == 0) abandon("write to '" + tmp + "' made no progress", EIO, true);
+      p += w;
+      left -= static_cast<std::size_t>(w);
     }
-    if (w == 0) abandon("write to '" + tmp + "' made no progress", EIO, true);
-    p += w;
-    left -= static_cast<std::size_t>(w);
-  }
+  };
+  try {
+    producer(sink);
+  } catch (const InputError&) {
+    throw;  // a write failure: abandon() has removed the temporary file
+  } catch (...) {
+    (void)::close(fd);
+    (void)::unlink(tmp.c_str());
+    throw;
   }
   if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) abandon("fsync of '" + tmp + "' failed", errno, true);
   if (::close(fd) != 0) abandon("close of '" + tmp + "' failed", errno, false);

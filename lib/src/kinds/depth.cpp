@@ -240,9 +240,7 @@ std::string depth_stream_refusal(const DepthKindOptions& o) {
 std::string DepthKindResult::csv() const { return table.to_csv(); }
 
 void DepthKindResult::write(const std::string& path, int threads) const {
-  const std::vector<std::string> chunks = table.csv_chunks(threads);
-  std::vector<std::string_view> views(chunks.begin(), chunks.end());
-  write_file_atomically(path, views);
+  write_file_atomically_streamed(path, [&](const ByteSink& sink) { table.write_csv(sink, threads); });
 }
 
 DepthKindResult depth_kind(const DepthKindOptions& o) {

@@ -251,6 +251,24 @@ std::vector<std::string> ResultTable::csv_chunks(int threads) const {
   return out;
 }
 
+void ResultTable::write_csv(const std::function<void(std::string_view)>& sink, int threads) const {
+  // Rounds of one block per thread, rendered in parallel into buffers that are reused from round to round, then
+  // handed over in order: the text never exists whole, and its pages are touched once.
+  constexpr std::size_t kRowsPerBlock = 16384;
+  sink(header_csv());
+  const auto t = static_cast<std::size_t>(std::max(1, resolve_threads(threads)));
+  std::vector<std::string> buffers(t);
+  for (std::size_t first = 0; first < rows_; first += t * kRowsPerBlock) {
+    parallel_for(static_cast<Index>(t), static_cast<int>(t), [&](Index k) {
+      std::string& text = buffers[static_cast<std::size_t>(k)];
+      text.clear();
+      const std::size_t lo = std::min(rows_, first + static_cast<std::size_t>(k) * kRowsPerBlock);
+      append_rows_csv(text, lo, std::min(rows_, lo + kRowsPerBlock));
+    });
+    for (const std::string& text : buffers) sink(text);
+  }
+}
+
 ResultTable ResultTable::from_text(const Table& t) {
   std::vector<ColumnSpec> specs;
   for (const std::string& h : t.header) specs.push_back({h, ColumnType::Text, "", false});

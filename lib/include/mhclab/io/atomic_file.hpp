@@ -30,6 +30,13 @@ void write_file_atomically(const std::string& path, std::string_view bytes);
 /// Writes the concatenation of `chunks` to `path`, atomically (large outputs without a joined copy).
 void write_file_atomically(const std::string& path, const std::vector<std::string_view>& chunks);
 
+/// Receives consecutive pieces of a file's contents.
+using ByteSink = std::function<void(std::string_view)>;
+
+/// Writes what `producer` hands to its sink, in order, to `path`, atomically, as it is produced (a large output
+/// never exists whole in memory). If `producer` throws, the temporary file is removed and the exception passes on.
+void write_file_atomically_streamed(const std::string& path, const std::function<void(const ByteSink&)>& producer);
+
 /// The whole contents of the regular file `path`. Throws InputError "<path>: cannot read: <reason>" if it
 /// does not exist, is not a regular file, or cannot be read.
 [[nodiscard]] std::string read_file_bytes(const std::string& path);

@@ -10,6 +10,7 @@
 //   Boolean   true|false                        Text      verbatim (enum names, statuses; never ',' or '"')
 // Every cell may be empty (written as ""), e.g. a column that only the last layer's row fills.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -109,6 +110,9 @@ class ResultTable {
   /// The same text in consecutive pieces (header, then blocks of rows rendered in parallel on `threads`, 0 = all
   /// cores): identical bytes for any thread count, written without a joined copy.
   [[nodiscard]] std::vector<std::string> csv_chunks(int threads = 0) const;
+  /// Hands the same text to `sink` in order, rendered in parallel blocks into reused buffers (the whole text never
+  /// exists), e.g. to io/atomic_file.hpp's write_file_atomically_streamed.
+  void write_csv(const std::function<void(std::string_view)>& sink, int threads = 0) const;
 
   /// A table of CSV text as Text columns (empty cells absent), e.g. rows read back from a file; and back.
   [[nodiscard]] static ResultTable from_text(const Table& text);
