@@ -45,8 +45,8 @@ int run_analyze(AnalyzeCli& c) {
     const TopkResult& t = *r.topk;
     const Index k = c.o.topk > 0 ? c.o.topk : std::min<Index>(6, r.n);  // the automatic K (kinds/analyze.hpp)
     fmt::print(stderr, "mhclab analyze: top-{} of the end-to-end product (L = {}): eigenvalues {} ({} iterations), "
-               "singular values {} ({} iterations)\n", k, t.depth, topk_status_table.to_string(t.eigen.status), t.eigen.iterations,
-               topk_status_table.to_string(t.singular.status), t.singular.iterations);
+               "singular values {} ({} iterations)\n", k, t.depth, solve_status_table.to_string(t.eigen.status), t.eigen.iterations,
+               solve_status_table.to_string(t.singular.status), t.singular.iterations);
     if (!c.o.eigenvalues && !c.o.singular_values)
       for (Index i = 0; i < t.singular.converged; ++i)
         fmt::print(stderr, "  sigma_{} = {} (log10 {})   |lambda_{}| = {}\n", i + 1, g17(t.spectrum.singular_value(i)),

@@ -60,14 +60,14 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-std::string status(TopkStatus s) { return std::string(topk_status_table.to_string(s)); }
+std::string status(SolveStatus s) { return std::string(solve_status_table.to_string(s)); }
 
 }  // namespace
 
 TEST_SUITE("analysis_topk") {
 
-TEST_CASE("topk: status strings") {
-  CHECK(topk_status_table.names() == "converged|not_converging|numerical_issue|dense|not_computed");
+TEST_CASE("topk: status strings (shared with the propagation Jacobian)") {
+  CHECK(solve_status_table.names() == "converged|not_converging|numerical_issue|dense|zero_operator|not_computed");
 }
 
 TEST_CASE("topk: L = 4 layers I + 0.1·G against dense solvers (n = 64, 128, 256; k = 6)") {

@@ -491,7 +491,7 @@ TEST_CASE("propagation: Jacobian top-k singular values equal a dense SVD") {
     REQUIRE(s.jacobian.has_value());
     const JacobianSpectrum& js = *s.jacobian;
     CHECK(js.converged);
-    CHECK(js.status == SpectrumStatus::Converged);
+    CHECK(js.status == SolveStatus::Converged);
     CHECK(js.iterations >= 1);
     REQUIRE(js.log10_sigma.size() == static_cast<std::size_t>(k));
     const auto dj = detail::dense_jacobian(H, MethodId::TBP, o, seed);

@@ -45,14 +45,14 @@ Vec start_vector(Index n) {
   return x / x.norm();
 }
 
-TopkStatus status_of(Spectra::CompInfo info) {
+SolveStatus status_of(Spectra::CompInfo info) {
   switch (info) {
-    case Spectra::CompInfo::Successful: return TopkStatus::Converged;
-    case Spectra::CompInfo::NotConverging: return TopkStatus::NotConverging;
-    case Spectra::CompInfo::NumericalIssue: return TopkStatus::NumericalIssue;
-    case Spectra::CompInfo::NotComputed: return TopkStatus::NotComputed;
+    case Spectra::CompInfo::Successful: return SolveStatus::Converged;
+    case Spectra::CompInfo::NotConverging: return SolveStatus::NotConverging;
+    case Spectra::CompInfo::NumericalIssue: return SolveStatus::NumericalIssue;
+    case Spectra::CompInfo::NotComputed: return SolveStatus::NotComputed;
   }
-  return TopkStatus::NumericalIssue;
+  return SolveStatus::NumericalIssue;
 }
 
 /// The binary exponent K of a ScaledMatrix log scale fl(K·ln 2) (see scaled_matrix.hpp).
@@ -220,12 +220,12 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
     for (const Mat& H : stack) P.left_multiply(H);  // M_l = H_l·M_{l−1}
     if (dense_eigen_part) {
       dense_eigen(P, k, options.vectors, r.spectrum.eigenvalues, r.eigenvectors);
-      r.eigen.status = TopkStatus::Dense;
+      r.eigen.status = SolveStatus::Dense;
       r.eigen.converged = k;
     }
     if (dense_singular_part) {
       dense_singular(P, k, options.vectors, r.spectrum.singular_values, r.right_singular_vectors);
-      r.singular.status = TopkStatus::Dense;
+      r.singular.status = SolveStatus::Dense;
       r.singular.converged = k;
     }
   }
@@ -265,7 +265,7 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
       Eigen::MatrixXcd vecs;
       if (options.vectors) vecs = eigs.eigenvectors();
       if (!vals.allFinite() || (options.vectors && !vecs.allFinite())) {
-        r.eigen.status = TopkStatus::NumericalIssue;
+        r.eigen.status = SolveStatus::NumericalIssue;
         r.eigen.issue = "non-finite Ritz value or vector";
       } else {
         const std::vector<Index> order = eigenvalue_order(vals);
@@ -279,10 +279,10 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
         r.eigen.converged = std::min<Index>(nconv, vals.size());
       }
     } catch (const std::exception& e) {
-      r.eigen.status = TopkStatus::NumericalIssue;
+      r.eigen.status = SolveStatus::NumericalIssue;
       r.eigen.issue = e.what();
     }
-    if (r.eigen.status == TopkStatus::NumericalIssue) {
+    if (r.eigen.status == SolveStatus::NumericalIssue) {
       r.spectrum.eigenvalues.resize(0);
       r.eigenvectors.resize(0, 0);
       r.eigen.converged = 0;
@@ -305,20 +305,20 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
           [&](const double* x, double* y) { op.perform_transpose(x, y); }, so);
       r.singular.iterations = sv.iterations;
       if (!sv.finite) {
-        r.singular.status = TopkStatus::NumericalIssue;
+        r.singular.status = SolveStatus::NumericalIssue;
         r.singular.issue = "non-finite value from the product operator";
       } else {
-        r.singular.status = sv.converged ? TopkStatus::Converged : TopkStatus::NotConverging;
+        r.singular.status = sv.converged ? SolveStatus::Converged : SolveStatus::NotConverging;
         // like Spectra's solvers: only the values that passed the residual test
         r.singular.converged = sv.converged_count;
         r.spectrum.singular_values = sv.sigma.head(sv.converged_count);
         if (options.vectors) r.right_singular_vectors = sv.right_vectors.leftCols(sv.converged_count);
       }
     } catch (const std::exception& e) {
-      r.singular.status = TopkStatus::NumericalIssue;
+      r.singular.status = SolveStatus::NumericalIssue;
       r.singular.issue = e.what();
     }
-    if (r.singular.status == TopkStatus::NumericalIssue) {
+    if (r.singular.status == SolveStatus::NumericalIssue) {
       r.spectrum.singular_values.resize(0);
       r.right_singular_vectors.resize(0, 0);
       r.singular.converged = 0;

@@ -48,7 +48,7 @@ std::vector<ColumnSpec> propagate_columns(Index n, Index k) {
     for (Index i = 1; i <= k; ++i)
       c.push_back({"jacobian_resolved_" + std::to_string(i), ColumnType::Boolean,
                    "σ_i is above the resolution floor σ_1·√(nC·u)"});
-    c.push_back({"jacobian_status", ColumnType::Text, "Spectra's outcome: " + spectrum_status_table.names()});
+    c.push_back({"jacobian_status", ColumnType::Text, "Spectra's outcome: " + solve_status_table.names()});
     c.push_back({"jacobian_iterations", ColumnType::Integer, "Spectra's restarts"});
   }
   return c;
@@ -88,7 +88,7 @@ void add_rows(ResultTable& t, std::uint64_t seed, long step, const PropagationSu
       if (i < have) t.set_real(c, j.log10_sigma[i]);
     for (Index i = 0; i < k; ++i, ++c)
       if (i < have) t.set_boolean(c, j.resolved[i]);
-    t.set_text(c++, std::string(spectrum_status_table.to_string(j.status)));
+    t.set_text(c++, std::string(solve_status_table.to_string(j.status)));
     t.set_integer(c++, j.iterations);
   }
 }

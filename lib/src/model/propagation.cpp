@@ -585,7 +585,7 @@ JacobianSpectrum jacobian_spectrum(const NormalisedJacobian& J, const Propagatio
   const Index k = opt.jacobian_topk;
   out.log10_scale = J.log10_scale();
   if (J.zero()) {
-    out.status = SpectrumStatus::ZeroOperator;
+    out.status = SolveStatus::ZeroOperator;
     out.converged = true;
     out.log10_sigma.assign(static_cast<std::size_t>(k), kMinusInf);
     out.resolved.assign(static_cast<std::size_t>(k), true);
@@ -605,17 +605,17 @@ JacobianSpectrum jacobian_spectrum(const NormalisedJacobian& J, const Propagatio
   out.iterations = sv.iterations;
   out.operations = sv.applications;
   if (!sv.finite) {
-    out.status = SpectrumStatus::NumericalIssue;
+    out.status = SolveStatus::NumericalIssue;
     out.converged = false;
     return out;
   }
-  out.status = sv.converged ? SpectrumStatus::Converged : SpectrumStatus::NotConverging;
+  out.status = sv.converged ? SolveStatus::Converged : SolveStatus::NotConverging;
   out.converged = sv.converged;
   const Vec sigma = sv.sigma.head(sv.converged_count);  // the converged ones, descending
   if (sigma.size() == 0) return out;
   if (!(sigma[0] > 0.0)) {
     // J̃ is 0 to working precision although no factor is exactly 0.
-    out.status = SpectrumStatus::NumericalIssue;
+    out.status = SolveStatus::NumericalIssue;
     out.converged = false;
     return out;
   }

@@ -37,7 +37,7 @@
 // eigenvalues) the status is `not_converging` and only the converged values are returned (singular: the leading
 // Ritz values whose residuals passed).
 //
-// Status strings (topk_status_table): `converged` (Spectra CompInfo::Successful), `not_converging`
+// Status strings (solve_status_table): `converged` (Spectra CompInfo::Successful), `not_converging`
 // (CompInfo::NotConverging: fewer than k values converged within max_iter restarts; the converged ones are
 // returned), `numerical_issue` (CompInfo::NumericalIssue, an exception inside Spectra, or a non-finite
 // value; no values returned, `issue` says why), `dense` (fallback, below), `not_computed` (part not requested).
@@ -57,21 +57,13 @@
 #include <vector>
 
 #include "mhclab/analysis/spectrum.hpp"
+#include "mhclab/analysis/solve_status.hpp"
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
 
 namespace mhclab {
 
 /// Outcome of one top-k solve (eigenvalues or singular values).
-enum class TopkStatus { Converged, NotConverging, NumericalIssue, Dense, NotComputed };
-inline constexpr EnumTable<TopkStatus, 5> topk_status_table{
-    "status",
-    {{{TopkStatus::Converged, "converged"},
-      {TopkStatus::NotConverging, "not_converging"},
-      {TopkStatus::NumericalIssue, "numerical_issue"},
-      {TopkStatus::Dense, "dense"},
-      {TopkStatus::NotComputed, "not_computed"}}}};
-
 struct TopkOptions {
   Index k = 6;                  ///< number of values, 1 ≤ k ≤ n (CLI --topk)
   Index ncv = 0;                ///< Krylov dimension; 0 = min(n, max(2k+1, 20)); else k+2 ≤ ncv ≤ n
@@ -90,7 +82,7 @@ struct TopkOptions {
 
 /// One solve's figures. Values live in TopkResult::spectrum (hat values + log scale).
 struct TopkSolve {
-  TopkStatus status = TopkStatus::NotComputed;
+  SolveStatus status = SolveStatus::NotComputed;
   Index requested = 0;          ///< k
   Index converged = 0;          ///< values returned (= k when converged or dense)
   Index iterations = 0;         ///< Spectra's implicit restarts (num_iterations); 0 for dense

@@ -79,6 +79,7 @@
 #include <string>
 #include <vector>
 
+#include "mhclab/analysis/solve_status.hpp"
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
 #include "mhclab/mixing/dsv4_site.hpp"
@@ -184,15 +185,6 @@ struct PropagationRow {
   Vec pre, post;
 };
 
-/// The solver's outcome for the top singular values of ∂X_L/∂X_0.
-enum class SpectrumStatus { Converged, NotConverging, NumericalIssue, ZeroOperator };
-inline constexpr EnumTable<SpectrumStatus, 4> spectrum_status_table{
-    "spectrum status",
-    {{{SpectrumStatus::Converged, "converged"},
-      {SpectrumStatus::NotConverging, "not_converging"},
-      {SpectrumStatus::NumericalIssue, "numerical_issue"},
-      {SpectrumStatus::ZeroOperator, "zero_operator"}}}};
-
 /// Top singular values of J = ∂X_L/∂X_0 (nC×nC), largest first.
 struct JacobianSpectrum {
   /// log10 σ_i, i < (number converged) ≤ k, descending. Values below the floor σ_1·√(nC·u) carry the floor.
@@ -200,7 +192,7 @@ struct JacobianSpectrum {
   std::vector<double> log10_sigma;
   std::vector<bool> resolved;       ///< σ_i ≥ floor (false: log10_sigma[i] is the floor value)
   double log10_scale = 0;           ///< Σ_l log10 s_l = Σ_l k_l·log10 2 (σ̂ = σ / Π s_l)
-  SpectrumStatus status = SpectrumStatus::Converged;
+  SolveStatus status = SolveStatus::Converged;
   bool converged = true;            ///< status ∈ {Converged, ZeroOperator}
   Index iterations = 0;             ///< subspace iterations
   Index operations = 0;             ///< applications of J̃ (= those of J̃ᵀ)
