@@ -325,7 +325,7 @@ py::tuple table_to_python(const ResultTable& t) {
   return py::make_tuple(columns, meanings, log10);
 }
 
-/// A CSV table the library wrote (the depth kind's rows, spectra) as columns: a column whose cells are all integers
+/// A CSV table the library wrote (analyze's spectra and gates) as columns: a column whose cells are all integers
 /// (or empty) → int64 (float64 with NaN when a cell is empty); all numbers → float64, where a value written from its
 /// log form beyond the double range ("1.2e+4139") is ±inf and its log10 goes into the log10 dict; true/false →
 /// bool; anything else → str.

@@ -1,4 +1,5 @@
-// analysis/topk.hpp: matrix-free top-k eigenvalues / singular values of the end-to-end product (Spectra).
+// analysis/topk.hpp: matrix-free top-k eigenvalues (Spectra) / singular values (subspace iteration) of the
+// end-to-end product.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -73,8 +74,8 @@ TEST_CASE("topk: status strings (shared with the propagation Jacobian)") {
 TEST_CASE("topk: L = 4 layers I + 0.1·G against dense solvers (n = 64, 128, 256; k = 6)") {
   // Tolerances (the depth-analysis requirements). Why they hold: Spectra converges to tol = 1e-12 relative to |λ̂| (≤ ‖M̂‖); the
   // Ritz residual then is ≲ 1e-12·‖M‖₂, and rounding in the 4 factor applications adds ~n·u·‖M‖. So
-  // ‖Mv − λv‖ ≤ 1e-10·‖M‖₂ leaves a factor ~100. Singular values: μ = σ̂² is converged to 1e-12 relative, so
-  // σ̂ to 5e-13 relative (top σ's are ≥ 0.3·σ_1 here), below 1e-10·σ_1. Eigenvalue moduli against
+  // ‖Mv − λv‖ ≤ 1e-10·‖M‖₂ leaves a factor ~100. Singular values: the Ritz residuals pass 1e-12·σ̂_1, so σ̂ is within
+  // 1e-12·σ_1 (top σ's are ≥ 0.3·σ_1 here), below 1e-10·σ_1. Eigenvalue moduli against
   // Eigen::EigenSolver: both are accurate to ~κ(λ)·u·‖M‖ with modest eigenvalue condition numbers.
   std::vector<Index> sizes{64, 128};
   if (test::test_size(1, 0) == 1) sizes.push_back(256);  // n = 256 skipped in reduced (sanitizer) builds
@@ -130,7 +131,7 @@ TEST_CASE("topk: deep doubly stochastic stack (L = 2000, n = 64): σ_1 = λ_1 = 
   // iterations each). With H1 = 1 and ‖H‖₂ ≤ 1 the product has M1 = 1 and ‖M‖₂ = 1, so σ_1 = λ_1 = 1.
   // Tolerance 1e-10 (required): margin errors δ ≤ 1e-14 per factor change λ_1 and σ_1 by at most ~L·δ =
   // 2e-11 (observed 2e-14), and Spectra's tol adds 1e-12 relative. k = 6 is asked for, but after 2000 contractions every other value of the
-  // product is rounding noise (λ̂ ~1e-32, σ̂ ~1e-16 through the Gram operator): only σ_1, λ_1 and the status
+  // product is rounding noise (λ̂ ~1e-32, σ̂ ≲ 1e-16): only σ_1, λ_1 and the status
   // are asserted.
   const Index n = 64;
   const long L = test::test_size(2000, 200);
@@ -270,9 +271,9 @@ TEST_CASE("topk: NormalisedProduct applies Π H_l/2^{e_l} with O(1) norm") {
 }
 
 TEST_CASE("topk: small n falls back to the dense solver (status dense) and agrees with it") {
-  // n = 4: eigenvalues need k ≤ n−2 = 2 for Spectra, singular values k ≤ 3. Factors 10·(I + 0.3G), L = 50:
+  // n = 4: eigenvalues need k ≤ n−2 = 2 for Spectra, singular values k ≤ 3 (dense at k = n). Factors 10·(I + 0.3G), L = 50:
   // the product (~1e50) is still a double, so the dense reference is the plain product. Tolerance 1e-10
-  // relative to σ_1 (rounding of 50 products ~50·n·u plus Spectra's tol 1e-12).
+  // relative to σ_1 (rounding of 50 products ~50·n·u plus the solvers' tol 1e-12).
   const Index n = 4;
   RandomStream rng(31, Purpose::Test, {4});
   std::vector<Mat> stack;

@@ -229,7 +229,7 @@ expect 0 "^0,0,5,1,0," -- propagate --method resnet --n 1 --width 4 --layers 5 -
 expect 2 "width = 0" -- propagate --method mhc --n 4 --width 0 --layers 3
 expect 2 "unknown branch 'gelu'" -- propagate --method mhc --n 4 --layers 3 --branch gelu
 expect 2 "unknown branch-norm 'layer'" -- propagate --method mhc --n 4 --layers 3 --branch-norm layer
-# analyze --eigenvalues/--singular-values (dense, every depth and kind) and --topk (Spectra, end-to-end product)
+# analyze --eigenvalues/--singular-values (dense, every depth and kind) and --topk (matrix-free, end-to-end product)
 expect 0 "wrote" -- analyze --input "$TMP/h20.npy" --eigenvalues "$TMP/ev.csv" --singular-values "$TMP/sv.csv" --out "$TMP/a2.csv"
 for f in ev sv; do
   rows=$(wc -l < "$TMP/$f.csv")
@@ -243,7 +243,7 @@ chk=$(awk -F, -v w="$(awk 'BEGIN{printf "%.17g", 5*log(0.4)/log(10)}')" '$1==5 &
 expect 0 "saved" -- depth --method hc --n 64 --layers 3 --noise 0.1 --init-eps 0 --out "$TMP/d64.csv" --save-matrices "$TMP/h64.npy"
 expect 0 "top-6 .* eigenvalues converged .* singular values converged" -- analyze --input "$TMP/h64.npy" --topk 6 --singular-values "$TMP/sv6.csv" --out "$TMP/a64.csv"
 expect 0 "wrote" -- analyze --input "$TMP/h64.npy" --singular-values "$TMP/sv64.csv" --out "$TMP/a64.csv"
-# Spectra's σ_1..σ_6 of the end-to-end product = the dense prefix depth-3 values to 1e-10 relative
+# The top-k σ_1..σ_6 of the end-to-end product = the dense prefix depth-3 values to 1e-10 relative
 chk=$(awk -F, 'FNR==1{next} NR==FNR{top[$3]=$4; next} $1==3 && $2=="prefix" && ($3 in top) {
   d = top[$3]/$4 - 1; if (d > 1e-10 || d < -1e-10) bad++; n++ } END{print (n==6 && !bad) ? "ok" : "bad " n " " bad}' "$TMP/sv6.csv" "$TMP/sv64.csv")
 [ "$chk" = "ok" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: topk vs dense singular values: $chk"; }

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "mhclab/core/error.hpp"
 #include "mhclab/io/atomic_file.hpp"
 #include "mhclab/io/output_paths.hpp"
 #include "support/files.hpp"
@@ -63,6 +64,13 @@ TEST_SUITE("io_output_paths") {
                                                      throw std::runtime_error("stop");
                                                    }),
                     std::runtime_error);
+    // the library's own error type thrown by a producer is cleaned up the same way
+    CHECK_THROWS_AS(write_file_atomically_streamed(other,
+                                                   [](const ByteSink& sink) {
+                                                     sink("partial");
+                                                     throw InputError("bad cell");
+                                                   }),
+                    InputError);
     std::size_t files = 0;
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path)) ++files;
     CHECK(files == 1);  // out.csv only

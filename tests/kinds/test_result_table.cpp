@@ -10,6 +10,7 @@
 
 #include "mhclab/analysis/format_scaled.hpp"
 #include "mhclab/core/error.hpp"
+#include "mhclab/io/table.hpp"
 #include "mhclab/kinds/result_table.hpp"
 
 using namespace mhclab;
@@ -89,5 +90,8 @@ TEST_SUITE("kinds_result_table") {
     const ResultTable back = ResultTable::from_text(t.to_text());
     CHECK(back.to_csv() == one);
     CHECK(back.columns()[1].spec.type == ColumnType::Text);
+    Table ragged = t.to_text();
+    ragged.rows[7].pop_back();
+    CHECK_THROWS_WITH_AS((void)ResultTable::from_text(ragged), doctest::Contains("row 8 has 2 cells"), InputError);
   }
 }

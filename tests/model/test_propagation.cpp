@@ -472,8 +472,8 @@ TEST_CASE("propagation (gate mode dsv4): bad sites and options are rejected by n
 
 TEST_CASE("propagation: Jacobian top-k singular values equal a dense SVD") {
   // Same normalised operator J̃ on both sides (dense built from the JVP, which the previous test checks against
-  // finite differences). Spectra's tolerance 1e-13 on λ(J̃ᵀJ̃) and λ's round-off ≈ u·λ_1 give |σ̂_i − σ_i| ≲
-  // 1e-13·σ_1 for the well-separated top values; tolerance 1e-10·σ_1.
+  // finite differences). The subspace iteration's residual test (tol 1e-13) bounds |σ̂_i − σ_i| by ≈ 1e-13·σ_1 for
+  // the well-separated top values; tolerance 1e-10·σ_1.
   const Index n = 4, L = 3, k = 6;
   std::vector<Index> widths = {16, 32, 64};
   if (test::kReduced) widths = {16};

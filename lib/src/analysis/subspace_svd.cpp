@@ -2,6 +2,8 @@
 #include "mhclab/analysis/subspace_svd.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include <Eigen/QR>
@@ -44,6 +46,12 @@ SubspaceSvdResult subspace_svd(Index d, const LinearApply& apply, const LinearAp
   }
   SubspaceSvdResult r;
   Mat Y(d, b), Z(d, b);
+  // The residual test cannot go below the round-off of applying Bᵀ to a unit vector (≈ √d·u·σ₁): tol is floored
+  // there. And a residual that has not halved in kStall iterations is at the operator's own round-off: stop.
+  const double tol = std::max(o.tol, 64.0 * std::sqrt(static_cast<double>(d)) * 0x1p-53);
+  constexpr Index kStall = 20;
+  double best = std::numeric_limits<double>::infinity();
+  Index best_at = 0;
   for (Index it = 1; it <= o.max_iter; ++it) {
     for (Index j = 0; j < b; ++j) apply(Q.col(j).data(), Y.col(j).data());
     r.applications += b;
@@ -61,11 +69,20 @@ SubspaceSvdResult subspace_svd(Index d, const LinearApply& apply, const LinearAp
       return r;
     }
     const Mat V = Q * svd.matrixV();  // right Ritz vectors
-    const double limit = o.tol * s[0];
+    const double limit = tol * s[0];
     Index passed = 0;
-    while (passed < k && (Z.col(passed) - s[passed] * V.col(passed)).norm() <= limit) ++passed;
+    double worst = 0.0;
+    for (Index i = 0; i < k; ++i) {
+      const double res = (Z.col(i) - s[i] * V.col(i)).norm();
+      worst = std::max(worst, res);
+      if (passed == i && res <= limit) ++passed;
+    }
+    if (worst <= 0.5 * best) {
+      best = worst;
+      best_at = it;
+    }
     const bool ok = passed == k;
-    if (ok || it == o.max_iter) {
+    if (ok || it == o.max_iter || it - best_at >= kStall) {
       r.converged = ok;
       r.converged_count = passed;
       r.sigma = s.head(k);

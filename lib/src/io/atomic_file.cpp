@@ -57,12 +57,15 @@ void write_file_atomically_streamed(const std::string& path, const std::function
   if (fd < 0) fail(path, "cannot create temporary file '" + tmp + "'", errno);
 
   // From here on every failure closes and removes the temporary file before throwing.
+  bool abandoned = false;
   auto abandon = [&](const std::string& what, int err, bool close_fd) {
+    abandoned = true;
     if (close_fd) (void)::close(fd);
     (void)::unlink(tmp.c_str());
     fail(path, what, err);
   };
   const ByteSink sink = [&](std::string_view bytes) {
+    if (abandoned) throw InputError(path + ": cannot write: the file was abandoned after an earlier failure");
     const char* p = bytes.data();
     std::size_t left = bytes.size();
     while (left > 0) {
@@ -78,11 +81,11 @@ void write_file_atomically_streamed(const std::string& path, const std::function
   };
   try {
     producer(sink);
-  } catch (const InputError&) {
-    throw;  // a write failure: abandon() has removed the temporary file
   } catch (...) {
-    (void)::close(fd);
-    (void)::unlink(tmp.c_str());
+    if (!abandoned) {  // the producer's own error: abandon() has not closed and removed the file yet
+      (void)::close(fd);
+      (void)::unlink(tmp.c_str());
+    }
     throw;
   }
   if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) abandon("fsync of '" + tmp + "' failed", errno, true);

@@ -157,7 +157,7 @@ void bind_analyze_options(OptionSet& s, AnalyzeKindOptions& o) {
          },
          [&o] { return o.token_average ? std::string(token_average_table.to_string(*o.token_average)) : std::string(); }});
   s.bind("topk", o.topk,
-         "Top-K eigen/singular values of the end-to-end product via Spectra (0 = automatic: K = 6 for n >= 512)");
+         "Top-K eigen/singular values of the end-to-end product, matrix-free (0 = automatic: K = 6 for n >= 512)");
 }
 
 namespace {

@@ -48,8 +48,8 @@ std::vector<ColumnSpec> propagate_columns(Index n, Index k) {
     for (Index i = 1; i <= k; ++i)
       c.push_back({"jacobian_resolved_" + std::to_string(i), ColumnType::Boolean,
                    "σ_i is above the resolution floor σ_1·√(nC·u)"});
-    c.push_back({"jacobian_status", ColumnType::Text, "Spectra's outcome: " + solve_status_table.names()});
-    c.push_back({"jacobian_iterations", ColumnType::Integer, "Spectra's restarts"});
+    c.push_back({"jacobian_status", ColumnType::Text, "the top-k solve's outcome: " + solve_status_table.names()});
+    c.push_back({"jacobian_iterations", ColumnType::Integer, "subspace iterations of the top-k solve"});
   }
   return c;
 }
@@ -146,10 +146,7 @@ ResultTable propagate_kind(const PropagateKindOptions& o) {
   PropagationOptions po = o.propagation;
   const bool dynamic = po.gate_mode == GateMode::Dsv4;
   if (dynamic) {
-    if (o.method.method != MethodId::Dsv4)
-      throw InputError("propagate: gate-mode dsv4 mixes with the deployed Sinkhorn; use method dsv4 (got " +
-                       std::string(method_table.to_string(o.method.method)) + ")");
-    po.dsv4.comb = method;
+    if (o.method.method == MethodId::Dsv4) po.dsv4.comb = method;  // else propagate() refuses the method by name
     po.dsv4.hc_eps = o.stack.checkpoint.hc_eps;
     po.dsv4.norm_eps = o.stack.checkpoint.norm_eps;
   }
@@ -179,8 +176,12 @@ ResultTable propagate_kind(const PropagateKindOptions& o) {
                    : generate_stacks(*method, o.stack, seed);
     for (const GeneratedStack& g : stacks) {
       if (g.lead_shape.size() != 1) throw InputError(o.stack.input + ": propagate reads a (layer, …) stack");
-      PropagationOptions ps = po;
+      // Synthesised sites are per seed; a checkpoint's are shared, never copied.
+      PropagationOptions synthesised;
+      const PropagationOptions* use = &po;
       if (dynamic && !checkpoint) {
+        synthesised = po;
+        use = &synthesised;
         // Synthesised sites whose static comb logits are the stack's θ ([from, to], row-major).
         if (g.thetas.size() != g.H.size())
           throw InputError("propagate: gate-mode dsv4 synthesises each site from the layer's comb logits θ; this "
@@ -191,9 +192,9 @@ ResultTable propagate_kind(const PropagateKindOptions& o) {
         for (const Vec& t : g.thetas)
           logits.push_back(Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
               t.data(), n, n));
-        ps.dsv4.sites = dsv4_synthetic_sites(logits, po.width, o.dsv4_alpha, seed);
+        synthesised.dsv4.sites = dsv4_synthetic_sites(logits, po.width, o.dsv4_alpha, seed);
       }
-      const PropagationSummary s = propagate(g.H, o.method.method, ps, seed);
+      const PropagationSummary s = propagate(g.H, o.method.method, *use, seed);
       add_rows(parts[static_cast<std::size_t>(i)], seed, g.step, s, o.method.n, k);
     }
   });

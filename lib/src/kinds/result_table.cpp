@@ -270,6 +270,10 @@ void ResultTable::write_csv(const std::function<void(std::string_view)>& sink, i
 }
 
 ResultTable ResultTable::from_text(const Table& t) {
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    if (t.rows[r].size() != t.header.size())
+      throw InputError("table: row " + std::to_string(r + 1) + " has " + std::to_string(t.rows[r].size()) +
+                       " cells; the header has " + std::to_string(t.header.size()) + " columns");
   std::vector<ColumnSpec> specs;
   for (const std::string& h : t.header) specs.push_back({h, ColumnType::Text, "", false});
   ResultTable out(std::move(specs));

@@ -459,7 +459,7 @@ class Model {
   }
 
   const std::vector<Mat>& H_;
-  PropagationOptions opt_;
+  const PropagationOptions& opt_;  ///< the caller's (it outlives the model): the sites are not copied
   std::uint64_t seed_;
   Index n_ = 0, C_ = 0;
   std::vector<PrePost> pp_;

@@ -335,6 +335,7 @@ ColumnSpec depth_column_spec(const std::string& name) {
   const std::string& meaning = depth_column_meaning(name);
   if (flag) return {name, ColumnType::Boolean, meaning, false};
   if (name == "status") return {name, ColumnType::Text, meaning, false};
+  // `iterations` stays Real: token statistics (analyze --token-average) average it.
   return {name, ColumnType::Real, meaning, true};
 }
 

@@ -5,9 +5,12 @@
 //   Q₀ (d×b) orthonormal, from RandomStream(seed, Purpose::Krylov, {d, b}) normals and Householder QR;
 //   per iteration:  Y = B Q (b applications);  Y = U Σ Wᵀ (thin SVD);  Ritz values σ_i = Σ_ii with right vectors
 //   v_i = Q w_i and left vectors u_i (B v_i = σ_i u_i exactly);  Z = Bᵀ U (b applications of Bᵀ);
-//   residuals r_i = Z e_i − σ_i v_i, so |σ_i − σ_i(B)| ≤ ‖r_i‖ (Wielandt–Hoffman on [0 B; Bᵀ 0]);
-//   stop when ‖r_i‖ ≤ tol·σ₁ for every i < k, else Q ← orth(Z) = orth(BᵀB Q W Σ⁻¹) (subspace iteration on BᵀB,
-//   which converges like (σ_{b+1}/σ_i)² per iteration).
+//   residuals r_i = Z e_i − σ_i v_i, so each σ_i lies within ‖r_i‖ of a singular value of B (for the eigenpairs of
+//   [0 B; Bᵀ 0]); with the block converged (b ≥ k plus oversampling) these are the top k;
+//   stop when ‖r_i‖ ≤ tol'·σ₁ for every i < k, else Q ← orth(Z) = orth(BᵀB Q W Σ⁻¹) (subspace iteration on BᵀB,
+//   which converges like (σ_{b+1}/σ_i)² per iteration). tol' = max(tol, 64·√d·u): the round-off of applying Bᵀ
+//   to a unit vector. The iteration also stops (not converged) when the largest residual has not halved in 20
+//   iterations: it is at the operator's own round-off (a deep product's error exceeds u·σ₁).
 // Why not Spectra's SymEigsSolver on BᵀB: Spectra 1.0.1 (Debian 12's libspectra-dev) returns wrong eigenvalues for
 // numerically low-rank operators (yixuan/spectra issue 159, "Issue with low-rank matrices"), and deep products are
 // exactly that: the top singular value of a 10-layer product of n = 64 mhc matrices (true value 1) came out as
@@ -28,7 +31,7 @@ struct SubspaceSvdOptions {
   Index k = 1;              ///< number of singular values, 1 ≤ k ≤ d
   Index block = 0;          ///< b, k ≤ b ≤ d; 0 = min(d, max(2k, k + 8))
   Index max_iter = 1000;    ///< iterations, ≥ 1
-  double tol = 1e-12;       ///< residual test ‖r_i‖ ≤ tol·σ₁, > 0
+  double tol = 1e-12;       ///< residual test ‖r_i‖ ≤ max(tol, 64·√d·u)·σ₁, > 0
   std::uint64_t seed = 0;   ///< the start block's stream
   bool vectors = false;     ///< also return the right singular vectors
   void validate(Index d) const;  ///< InputError naming the field

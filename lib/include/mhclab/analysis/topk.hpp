@@ -37,14 +37,14 @@
 // eigenvalues) the status is `not_converging` and only the converged values are returned (singular: the leading
 // Ritz values whose residuals passed).
 //
-// Status strings (solve_status_table): `converged` (Spectra CompInfo::Successful), `not_converging`
-// (CompInfo::NotConverging: fewer than k values converged within max_iter restarts; the converged ones are
-// returned), `numerical_issue` (CompInfo::NumericalIssue, an exception inside Spectra, or a non-finite
+// Status strings (analysis/solve_status.hpp): `converged` (Spectra CompInfo::Successful; every Ritz residual passed),
+// `not_converging` (fewer than k values converged within max_iter restarts/iterations; the converged ones are
+// returned), `numerical_issue` (CompInfo::NumericalIssue, an exception inside the solver, or a non-finite
 // value; no values returned, `issue` says why), `dense` (fallback, below), `not_computed` (part not requested).
 //
-// Small n / dense fallback: Spectra requires 1 ≤ k ≤ n−2 and k+2 ≤ ncv ≤ n (GenEigs) and 1 ≤ k ≤ n−1,
-// k < ncv ≤ n (SymEigs). k outside 1..n is an input error (InputError naming --topk). For n−2 < k ≤ n
-// (eigenvalues) or k = n (singular values), and for a stack with an exactly zero factor (M = 0), the part is
+// Small n / dense fallback: Spectra requires 1 ≤ k ≤ n−2 and k+2 ≤ ncv ≤ n (GenEigs). k outside 1..n is an input
+// error (InputError naming --topk). For n−2 < k ≤ n (eigenvalues) or k = n (singular values: kept from the Spectra
+// version, where a full solve is the dense one anyway), and for a stack with an exactly zero factor (M = 0), the part is
 // computed DENSELY instead: M̂ is accumulated as a ScaledMatrix (O(L·n³), which is cheap exactly when n is this
 // small), solved with Eigen (EigenSolver; JacobiSVD ≤ 16 < BDCSVD), and the status is `dense` (iterations =
 // applications = 0; the log scale is then the ScaledMatrix's).
@@ -66,9 +66,11 @@ namespace mhclab {
 /// Outcome of one top-k solve (eigenvalues or singular values).
 struct TopkOptions {
   Index k = 6;                  ///< number of values, 1 ≤ k ≤ n (CLI --topk)
-  Index ncv = 0;                ///< Krylov dimension; 0 = min(n, max(2k+1, 20)); else k+2 ≤ ncv ≤ n
-  Index max_iter = 1000;        ///< maximum number of implicit restarts (Spectra maxit), ≥ 1
-  double tol = 1e-12;           ///< Spectra's relative tolerance: residual ≤ tol·max(ε^{2/3}, |λ̂|); > 0
+  Index ncv = 0;                ///< eigenvalues: Krylov dimension; 0 = min(n, max(2k+1, 20)); else k+2 ≤ ncv ≤ n
+  /// eigenvalues: maximum implicit restarts (Spectra maxit); singular values: maximum subspace iterations; ≥ 1
+  Index max_iter = 1000;
+  /// eigenvalues: Spectra's residual ≤ tol·max(ε^{2/3}, |λ̂|); singular values: ‖M̂ᵀu_i − σ̂_i v_i‖ ≤ tol·σ̂_1; > 0
+  double tol = 1e-12;
   bool eigenvalues = true;      ///< compute the top-k eigenvalues (largest modulus)
   bool singular_values = true;  ///< compute the top-k singular values
   bool vectors = false;         ///< also return eigenvectors / right singular vectors
@@ -85,8 +87,8 @@ struct TopkSolve {
   SolveStatus status = SolveStatus::NotComputed;
   Index requested = 0;          ///< k
   Index converged = 0;          ///< values returned (= k when converged or dense)
-  Index iterations = 0;         ///< Spectra's implicit restarts (num_iterations); 0 for dense
-  std::int64_t applications = 0;  ///< operator applications: M̂x (eigen) or M̂ᵀM̂x (singular; 2 passes each)
+  Index iterations = 0;         ///< Spectra's implicit restarts (eigen) or subspace iterations (singular); 0 for dense
+  std::int64_t applications = 0;  ///< operator applications: M̂x (eigen) or pairs M̂x, M̂ᵀy (singular)
   std::string issue;            ///< why, when status = numerical_issue
 };
 

@@ -10,7 +10,8 @@
 // Spectra (SPEC §4 optional outputs; analysis/spectrum.hpp): eigenvalues (rows depth,kind,index,re,im,abs,log10_abs)
 // and singular values (rows depth,kind,index,value,log10_value) of every depth and kind (dense, n ≲ 512). With
 // topk = K — automatic, K = 6, for n ≥ 512 — instead the top-K values of the end-to-end product M_L = H_L···H_1 (kind
-// prefix, depth L) from Spectra on the matrix-free normalised product (analysis/topk.hpp), with Spectra's report.
+// prefix, depth L) from the matrix-free normalised product (analysis/topk.hpp: Spectra's GenEigs for eigenvalues,
+// subspace iteration for singular values), with the solver's report.
 #include <optional>
 #include <string>
 
@@ -56,7 +57,7 @@ struct AnalyzeKindResult {
   std::string csv;              ///< table.to_csv()
   std::string eigenvalue_csv;   ///< when options.eigenvalues
   std::string singular_value_csv;  ///< when options.singular_values
-  std::optional<TopkResult> topk;  ///< when the top-k solver ran (Spectra's statuses and iterations)
+  std::optional<TopkResult> topk;  ///< when the top-k solver ran (its statuses and iterations)
   std::string gates_csv;        ///< checkpoint: `[token,]site,layer,name,pre_0..,post_0..` per site
   /// checkpoint: what was read and, against the model's config.json (if any), what the analysis used — one line.
   std::string checkpoint_summary;
