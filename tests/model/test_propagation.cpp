@@ -418,8 +418,9 @@ TEST_CASE("propagation (gate mode dsv4): rows report the gates of each state; de
       CHECK(test::max_abs_diff(s.rows[i].post, g.post) <= 1e-15);
     }
   }
-  // A linear un-normalised branch of gain 3 grows the state far beyond the double range; ε̂ = 2^−2K·ε underflows
-  // to its exact limit 0 and every log10 column and the Jacobian's singular values stay finite.
+  // A linear un-normalised branch of gain 3 grows the state by about a decade per layer, beyond the double range at
+  // full size (L = 1500; 200 in the reduced sanitizer run); ε̂ = 2^−2K·ε underflows to its exact limit 0 and every
+  // log10 column and the Jacobian's singular values stay finite.
   const Index L = test::test_size(1500, 200);
   PropagationOptions o = dsv4_options(n, C, L, 0.3, 33);
   o.branch = Branch::Linear;
@@ -428,7 +429,7 @@ TEST_CASE("propagation (gate mode dsv4): rows report the gates of each state; de
   o.jacobian_topk = 2;
   const auto s = propagate(dsv4_static_stack(o, n), MethodId::Dsv4, o, 4);
   for (const auto& r : s.rows) REQUIRE(finite_row(r));
-  CHECK(s.rows.back().log10_energy > 310.0);
+  CHECK(s.rows.back().log10_energy > 0.5 * static_cast<double>(L));
   REQUIRE(s.jacobian.has_value());
   for (double ls : s.jacobian->log10_sigma) CHECK(std::isfinite(ls));
   // The Jacobian of this deep block is numerically low rank (σ_2/σ_1 ≈ 1e-7 at L = 300): its top singular value
