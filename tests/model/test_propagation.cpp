@@ -95,6 +95,35 @@ std::vector<Mat> dsv4_static_stack(const PropagationOptions& o, Index n) {
   return H;
 }
 
+/// Central differences of ∂ℒ/∂X_l at X_l (step h), ℒ through forward_plain from layer l.
+Mat fd_gradient(const std::vector<Mat>& H, MethodId m, const PropagationOptions& o, std::uint64_t seed, const Mat& Xl,
+                Index l, double h) {
+  Mat G(Xl.rows(), Xl.cols());
+  for (Index i = 0; i < Xl.rows(); ++i)
+    for (Index c = 0; c < Xl.cols(); ++c) {
+      Mat Xp = Xl, Xm = Xl;
+      Xp(i, c) += h;
+      Xm(i, c) -= h;
+      G(i, c) = (loss(H, m, o, seed, Xp, l) - loss(H, m, o, seed, Xm, l)) / (2 * h);
+    }
+  return G;
+}
+
+/// Central differences of the forward map X_0 ↦ X_L (nC×nC, column-major vec: entry (i, c) ↦ i + n·c).
+Mat fd_jacobian(const std::vector<Mat>& H, MethodId m, const PropagationOptions& o, std::uint64_t seed, const Mat& X0,
+                double h) {
+  const Index n = X0.rows(), d = X0.size();
+  Mat J(d, d);
+  for (Index k = 0; k < d; ++k) {
+    Mat Xp = X0, Xm = X0;
+    Xp(k % n, k / n) += h;
+    Xm(k % n, k / n) -= h;
+    const Mat diff = (detail::forward_plain(H, m, o, seed, Xp, 0) - detail::forward_plain(H, m, o, seed, Xm, 0)) / (2 * h);
+    J.col(k) = Eigen::Map<const Vec>(diff.data(), d);
+  }
+  return J;
+}
+
 bool finite_row(const PropagationRow& r) {
   return std::isfinite(r.log10_energy) && std::isfinite(r.log10_grad_norm) && r.log10_stream_energy.allFinite() &&
          !std::isnan(r.energy) && !std::isnan(r.grad_norm) && !std::isnan(r.log10_stream_sum_dev);
@@ -153,15 +182,7 @@ TEST_CASE("propagation: gradients equal central finite differences of the loss")
         const Mat XL = detail::forward_plain(H, m, o, seed, detail::initial_state(n, C, seed), 0);
         CHECK(test::max_abs_diff(tr.X[L].value(), XL) <= 1e-13 * XL.cwiseAbs().maxCoeff());
         for (Index l : {Index(0), Index(2), Index(3)}) {
-          const Mat Xl = tr.X[static_cast<std::size_t>(l)].value();
-          Mat Gfd(n, C);
-          for (Index i = 0; i < n; ++i)
-            for (Index c = 0; c < C; ++c) {
-              Mat Xp = Xl, Xm = Xl;
-              Xp(i, c) += h;
-              Xm(i, c) -= h;
-              Gfd(i, c) = (loss(H, m, o, seed, Xp, l) - loss(H, m, o, seed, Xm, l)) / (2 * h);
-            }
+          const Mat Gfd = fd_gradient(H, m, o, seed, tr.X[static_cast<std::size_t>(l)].value(), l, h);
           const Mat G = tr.G[static_cast<std::size_t>(l)].value();
           CAPTURE(l);
           CHECK((G - Gfd).norm() <= 1e-6 * Gfd.norm());
@@ -292,17 +313,7 @@ TEST_CASE("propagation: dense JVP Jacobian equals finite differences of the forw
     const std::uint64_t seed = 17;
     const auto dj = detail::dense_jacobian(H, MethodId::MHC, o, seed);
     const Mat J = dj.J_hat * std::pow(10.0, dj.log10_scale);
-    const Mat X0 = detail::initial_state(n, C, seed);
-    Mat Jfd(n * C, n * C);
-    for (Index k = 0; k < n * C; ++k) {
-      Mat Xp = X0, Xm = X0;
-      Xp(k % n, k / n) += h;
-      Xm(k % n, k / n) -= h;
-      const Mat d = (detail::forward_plain(H, MethodId::MHC, o, seed, Xp, 0) -
-                     detail::forward_plain(H, MethodId::MHC, o, seed, Xm, 0)) /
-                    (2 * h);
-      Jfd.col(k) = Eigen::Map<const Vec>(d.data(), n * C);
-    }
+    const Mat Jfd = fd_jacobian(H, MethodId::MHC, o, seed, detail::initial_state(n, C, seed), h);
     CAPTURE(branch_table.to_string(cs.br));
     CAPTURE(branch_norm_table.to_string(cs.nm));
     CHECK((J - Jfd).norm() <= 1e-7 * Jfd.norm());
@@ -373,30 +384,13 @@ TEST_CASE("propagation (gate mode dsv4): forward, gradients and Jacobian equal t
     stat.gate_mode = GateMode::Static;
     CHECK(test::max_abs_diff(detail::forward_plain(H, MethodId::Dsv4, stat, seed, X0, 0), XL) > 1e-3);
     for (Index l : {Index(0), Index(1), Index(2)}) {
-      const Mat Xl = tr.X[static_cast<std::size_t>(l)].value();
-      Mat Gfd(n, C);
-      for (Index i = 0; i < n; ++i)
-        for (Index c = 0; c < C; ++c) {
-          Mat Xp = Xl, Xm = Xl;
-          Xp(i, c) += h;
-          Xm(i, c) -= h;
-          Gfd(i, c) = (loss(H, MethodId::Dsv4, o, seed, Xp, l) - loss(H, MethodId::Dsv4, o, seed, Xm, l)) / (2 * h);
-        }
+      const Mat Gfd = fd_gradient(H, MethodId::Dsv4, o, seed, tr.X[static_cast<std::size_t>(l)].value(), l, h);
       CAPTURE(l);
       CHECK((tr.G[static_cast<std::size_t>(l)].value() - Gfd).norm() <= 1e-6 * Gfd.norm());
     }
     const auto dj = detail::dense_jacobian(H, MethodId::Dsv4, o, seed);
     const Mat J = dj.J_hat * std::pow(10.0, dj.log10_scale);
-    Mat Jfd(n * C, n * C);
-    for (Index k = 0; k < n * C; ++k) {
-      Mat Xp = X0, Xm = X0;
-      Xp(k % n, k / n) += h;
-      Xm(k % n, k / n) -= h;
-      const Mat d = (detail::forward_plain(H, MethodId::Dsv4, o, seed, Xp, 0) -
-                     detail::forward_plain(H, MethodId::Dsv4, o, seed, Xm, 0)) /
-                    (2 * h);
-      Jfd.col(k) = Eigen::Map<const Vec>(d.data(), n * C);
-    }
+    const Mat Jfd = fd_jacobian(H, MethodId::Dsv4, o, seed, X0, h);
     CHECK((J - Jfd).norm() <= 1e-7 * Jfd.norm());
   }
 }
