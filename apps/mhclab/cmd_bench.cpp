@@ -343,7 +343,7 @@ int run_depth(const BenchCli& cli) {
           shown[static_cast<std::size_t>(b.seed_index) + k] = b.points[k];
     };
   // Timed: the library call that `mhclab depth --method mhc … --kinds prefix --metrics fwd_gain,bwd_gain,sigma_max`
-  // makes (kinds/depth.hpp), CSV text included (kept in memory, not written). The checksums come from one more,
+  // makes (write_depth_kind_csv, kinds/depth.hpp), CSV text included (counted by the sink, not written). The checksums come from one more,
   // untimed run of the same stream (its sums are not part of the CSV).
   DepthKindOptions k;
   k.method.method = MethodId::MHC;
@@ -366,7 +366,7 @@ int run_depth(const BenchCli& cli) {
   const bool timed_verb = o.path != DepthStreamPath::Scalar || o.n > kSinkhornBatchMaxN;  // the verb's kernel
   const double secs = best_seconds(cli.repeat, [&] {
     csv_bytes = 0;
-    if (timed_verb) for (const std::string& c : depth_kind(k).table.csv_chunks(k.threads)) csv_bytes += c.size();
+    if (timed_verb) (void)write_depth_kind_csv(k, [&](std::string_view b) { csv_bytes += b.size(); });
     else (void)depth_stream(o, sink);
   });
   const DepthStreamSummary sum = depth_stream(o, sink);

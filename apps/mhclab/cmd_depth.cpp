@@ -44,11 +44,10 @@ void save_matrices(const DepthKindOptions& o, const std::string& path) {
 int run_depth(const DepthCli& c) {
   check_output_paths({{"input", c.o.stack.input}}, {{"out", c.out}, {"save-matrices", c.save_matrices}});
   check_csv_outputs({{"out", c.out}});
-  const DepthKindResult r = depth_kind(c.o);
   if (c.out.empty()) {
-    r.table.write_csv([](std::string_view b) { std::fwrite(b.data(), 1, b.size(), stdout); }, c.o.threads);
+    (void)write_depth_kind_csv(c.o, [](std::string_view b) { std::fwrite(b.data(), 1, b.size(), stdout); });
   } else {
-    r.write(c.out, c.o.threads);
+    write_file_atomically_streamed(c.out, [&](const ByteSink& sink) { (void)write_depth_kind_csv(c.o, sink); });
   }
   const bool save = !c.save_matrices.empty();
   if (save) save_matrices(c.o, c.save_matrices);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mhclab/core/error.hpp"
@@ -120,6 +121,37 @@ TEST_SUITE("kinds_depth") {
     CHECK(depth_kind(o).csv() == one);
     o.threads = 3;
     CHECK(depth_kind(o).csv() == one);
+  }
+
+  TEST_CASE("write_depth_kind_csv streams exactly the bytes of depth_kind's CSV (both engines, any thread count)") {
+    const auto streamed = [](const DepthKindOptions& o) {
+      std::string text;
+      (void)write_depth_kind_csv(o, [&](std::string_view b) { text.append(b); });
+      return text;
+    };
+    DepthKindOptions o = mhc_options(4, 12, 37);  // 3 blocks of 16 seeds, the last one partial
+    o.table.kinds = {ProductKind::Prefix, ProductKind::Suffix};
+    o.table.metrics = {"fwd_gain", "bwd_gain", "sigma_max", "log10_sigma_max"};
+    const std::string stream = depth_kind(o).csv();
+    CHECK(stream.size() > 1000);
+    for (const int threads : {1, 2, 3}) {
+      o.threads = threads;
+      CHECK(streamed(o) == stream);
+    }
+    o.engine = DepthEngine::Dense;  // one block per seed
+    o.seeds = 5;
+    o.table.metrics = {"fwd_gain", "effective_rank", "status"};
+    o.threads = 1;
+    const std::string dense = depth_kind(o).csv();
+    o.threads = 2;
+    CHECK(streamed(o) == dense);
+    o.aggregate = true;
+    CHECK(streamed(o) == depth_kind(o).csv());
+    // Errors come before any byte.
+    o.seeds = 0;
+    std::string none;
+    CHECK_THROWS_AS((void)write_depth_kind_csv(o, [&](std::string_view b) { none.append(b); }), InputError);
+    CHECK(none.empty());
   }
 
   TEST_CASE("requests the stream engine cannot take are refused by name, and auto falls back to dense") {

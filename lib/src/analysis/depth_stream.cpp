@@ -656,10 +656,9 @@ DepthStreamSummary depth_stream(const DepthStreamOptions& o, const DepthStreamSi
   const int nthreads = static_cast<int>(std::max<Index>(1, std::min<Index>(resolve_threads(o.threads), blocks)));
   std::vector<BlockTotals> parts(static_cast<std::size_t>(blocks));
   const BatchedBlockFn fn = o.batched() ? kBatchedFns[o.n - 1] : &run_block_scalar;
-  parallel_for(nthreads, nthreads, [&](Index t) {
-    const Index b0 = blocks * t / nthreads, b1 = blocks * (t + 1) / nthreads;
-    for (Index b = b0; b < b1; ++b) parts[static_cast<std::size_t>(b)] = fn(c, b);
-  });
+  // Blocks are handed out in increasing order (core/parallel.hpp), so a sink can pass them on in order while
+  // holding only the few still running.
+  parallel_for(blocks, nthreads, [&](Index b) { parts[static_cast<std::size_t>(b)] = fn(c, b); });
   DepthStreamSummary out;
   out.seeds = o.seeds;
   out.layers = o.layers;

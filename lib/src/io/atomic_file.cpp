@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -64,6 +65,9 @@ void write_file_atomically_streamed(const std::string& path, const std::function
     (void)::unlink(tmp.c_str());
     fail(path, what, err);
   };
+  // Bytes written, and how many of them have been handed to the kernel's writeback: a large file is flushed to
+  // disk while the producer is still computing, so the final fsync has little left to wait for.
+  std::uint64_t written = 0, flushed = 0;
   const ByteSink sink = [&](std::string_view bytes) {
     if (abandoned) throw InputError(path + ": cannot write: the file was abandoned after an earlier failure");
     const char* p = bytes.data();
@@ -77,7 +81,16 @@ void write_file_atomically_streamed(const std::string& path, const std::function
       if (w == 0) abandon("write to '" + tmp + "' made no progress", EIO, true);
       p += w;
       left -= static_cast<std::size_t>(w);
+      written += static_cast<std::uint64_t>(w);
     }
+#ifdef SYNC_FILE_RANGE_WRITE
+    constexpr std::uint64_t kWritebackBytes = std::uint64_t{1} << 20;
+    if (written - flushed >= kWritebackBytes) {  // start writeback, do not wait (best effort: fsync decides)
+      (void)::sync_file_range(fd, static_cast<::off_t>(flushed), static_cast<::off_t>(written - flushed),
+                              SYNC_FILE_RANGE_WRITE);
+      flushed = written;
+    }
+#endif
   };
   try {
     producer(sink);

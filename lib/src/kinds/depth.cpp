@@ -43,10 +43,14 @@ std::vector<ColumnSpec> depth_lead() {
           {"step", ColumnType::Integer, "drift snapshot step (0 for other generators)", false}};
 }
 
-ResultTable dense_table(const DepthKindOptions& o, const DepthTableOptions& table) {
+/// Receives the rows of block `index` (indices 0, 1, … each once; block k's rows follow block k − 1's in the
+/// table), concurrently from the engine's worker threads. It may move the block away.
+using RowBlockFn = std::function<void(std::size_t index, ResultTable& block)>;
+
+/// Dense engine: one block per seed.
+void dense_blocks(const DepthKindOptions& o, const DepthTableOptions& table, const std::vector<std::string>& columns,
+                  const RowBlockFn& on_block) {
   const auto method = make_method(o.method);
-  const std::vector<std::string> columns = depth_table_columns(o.method.n, table);
-  std::vector<ResultTable> parts(static_cast<std::size_t>(o.seeds));
   parallel_for(o.seeds, o.threads, [&](Index k) {
     const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(k);
     const std::vector<GeneratedStack> stacks = generate_stacks(*method, o.stack, seed);
@@ -62,15 +66,13 @@ ResultTable dense_table(const DepthKindOptions& o, const DepthTableOptions& tabl
         throw ComputeError("seed " + std::to_string(seed) + ": missing Sinkhorn summaries");
       groups.push_back({{std::to_string(seed), std::to_string(g.step)}, depth_table(g.H, extras, t)});
     }
-    parts[static_cast<std::size_t>(k)] = depth_result_table(depth_lead(), columns, groups);
+    ResultTable part = depth_result_table(depth_lead(), columns, groups);
+    on_block(static_cast<std::size_t>(k), part);
   });
-  ResultTable out = depth_result_table(depth_lead(), columns, {});
-  for (const ResultTable& p : parts) out.append(p);
-  return out;
 }
 
-// ---- stream ----------------------------------------------------------------------------------------------
-ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::string>& columns) {
+/// Stream engine: one block per 16 seeds (kDepthStreamBlock), rows seed-major (seed, kind, layer).
+void stream_blocks(const DepthKindOptions& o, const std::vector<std::string>& columns, const RowBlockFn& on_block) {
   DepthStreamOptions s;
   s.n = o.method.n;
   s.layers = o.stack.layers;
@@ -90,7 +92,8 @@ ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::strin
     want[c] = std::find(columns.begin(), columns.end(), kStreamColumns[c]) != columns.end();
   s.sigma_max = want[2] || want[5];
 
-  // Per block: the points of every kind slot, layer and lane; formatted when the block's last point arrives.
+  // Per block: the points of every kind slot, layer and lane; turned into the block's rows when its last point
+  // arrives.
   const Index L = s.layers, blocks = (s.seeds + kDepthStreamBlock - 1) / kDepthStreamBlock;
   std::vector<ProductKind> kinds;  // table order
   for (const auto& [kind, name] : product_kind_table.entries)
@@ -98,38 +101,34 @@ ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::strin
   const ProductKind last_kind = kinds.back();
   const Index last_layer = last_kind == ProductKind::Suffix ? 1 : L;
   std::vector<std::vector<DepthStreamPoint>> points(static_cast<std::size_t>(blocks));
-  // Point buffers are recycled between blocks (at most one per thread is in use): a fresh buffer per block would be
-  // a fresh mapping whose first touch page-faults on every block.
-  std::mutex pool_mu;
-  std::vector<std::vector<DepthStreamPoint>> pool;
+  // Point buffers and block tables are recycled between blocks (about one per thread is in use): fresh memory per
+  // block would page-fault on every block.
+  Recycler<std::vector<DepthStreamPoint>> point_buffers;
+  Recycler<ResultTable> tables;
   const auto slot_of = [&](ProductKind k) {
     return static_cast<Index>(std::find(kinds.begin(), kinds.end(), k) - kinds.begin());
   };
   const auto kslots = static_cast<Index>(kinds.size());
-  // The table is sized once; each block fills its own rows (seed-major: seed, kind, layer) from its worker thread.
-  ResultTable out = depth_result_table(depth_lead(), columns, {});
-  out.add_rows(static_cast<std::size_t>(s.seeds * kslots * L));
+  const ResultTable empty = depth_result_table(depth_lead(), columns, {});
   std::array<std::size_t, kStreamColumns.size()> col{};  // the table column of each computed metric
   for (std::size_t c = 0; c < kStreamColumns.size(); ++c)
-    if (want[c]) col[c] = static_cast<std::size_t>(out.find(kStreamColumns[c]));
+    if (want[c]) col[c] = static_cast<std::size_t>(empty.find(kStreamColumns[c]));
 
   const DepthStreamSink sink = [&](const DepthStreamBatch& b) {
     const Index block = b.seed_index / kDepthStreamBlock;
     auto& buf = points[static_cast<std::size_t>(block)];
     const auto lanes = static_cast<Index>(b.points.size());
     if (buf.empty()) {
-      {
-        const std::lock_guard<std::mutex> lock(pool_mu);
-        if (!pool.empty()) {
-          buf = std::move(pool.back());
-          pool.pop_back();
-        }
-      }
+      buf = point_buffers.take();
       buf.resize(static_cast<std::size_t>(kslots * L * lanes));
     }
     const Index base = (slot_of(b.kind) * L + (b.layer - 1)) * lanes;
     std::copy(b.points.begin(), b.points.end(), buf.begin() + base);
     if (b.kind != last_kind || b.layer != last_layer) return;
+    ResultTable out = tables.take();
+    if (out.columns().empty()) out = empty;
+    out.clear();
+    out.add_rows(static_cast<std::size_t>(lanes * kslots * L), 1);
     // A linear cell keeps its log form only beyond the double range (as the dense table writes it).
     constexpr double kExact = std::numeric_limits<double>::quiet_NaN();
     const auto linear = [&](std::size_t row, std::size_t c, double value,
@@ -143,7 +142,7 @@ ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::strin
         const std::string kind_name(product_kind_table.to_string(kinds[static_cast<std::size_t>(k)]));
         for (Index l = 0; l < L; ++l) {
           const DepthStreamPoint& q = buf[static_cast<std::size_t>((k * L + l) * lanes + lane)];
-          const auto row = static_cast<std::size_t>(((b.seed_index + lane) * kslots + k) * L + l);
+          const auto row = static_cast<std::size_t>((lane * kslots + k) * L + l);
           out.set_unsigned_at(row, 0, seed);
           out.set_integer_at(row, 1, 0);
           out.set_integer_at(row, 2, l + 1);
@@ -158,48 +157,79 @@ ResultTable stream_table(const DepthKindOptions& o, const std::vector<std::strin
       }
     }
     buf.clear();
-    const std::lock_guard<std::mutex> lock(pool_mu);
-    pool.push_back(std::move(buf));
+    point_buffers.give(std::move(buf));
     buf = {};
+    on_block(static_cast<std::size_t>(block), out);
+    tables.give(std::move(out));
   };
   (void)depth_stream(s, sink);
-  return out;
 }
 
-}  // namespace
+/// What a request runs: the table options with sinkhorn_columns decided, its columns and the engine.
+struct DepthPlan {
+  DepthTableOptions table;
+  std::vector<std::string> columns;
+  DepthEngine engine = DepthEngine::Dense;
+};
 
-void DepthKindOptions::validate() const {
-  method.validate();
-  stack.validate();
-  validate_runs(seeds, threads, &stack);
-  DepthTableOptions t = table;
-  t.sinkhorn_columns = sinkhorn_columns_for(*this);
-  t.validate(method.n);
-  if (engine == DepthEngine::Stream) {
-    const std::string why = depth_stream_refusal(*this);
+DepthPlan plan_of(const DepthKindOptions& o) {
+  DepthPlan p;
+  p.table = o.table;
+  p.table.sinkhorn_columns = sinkhorn_columns_for(o);
+  p.columns = depth_table_columns(o.method.n, p.table);
+  const bool stream = o.engine == DepthEngine::Stream ||
+                      (o.engine == DepthEngine::Auto && depth_stream_refusal(o).empty());
+  p.engine = stream ? DepthEngine::Stream : DepthEngine::Dense;
+  return p;
+}
+
+void run_blocks(const DepthKindOptions& o, const DepthPlan& p, const RowBlockFn& on_block) {
+  if (p.engine == DepthEngine::Stream) stream_blocks(o, p.columns, on_block);
+  else dense_blocks(o, p.table, p.columns, on_block);
+}
+
+/// Options, and the memory of the request: with `rows_kept` every row is held until written (a ResultTable),
+/// else only the blocks in flight (a few per thread).
+void check_request(const DepthKindOptions& o, bool rows_kept) {
+  o.method.validate();
+  o.stack.validate();
+  validate_runs(o.seeds, o.threads, &o.stack);
+  DepthTableOptions t = o.table;
+  t.sinkhorn_columns = sinkhorn_columns_for(o);
+  t.validate(o.method.n);
+  if (o.engine == DepthEngine::Stream) {
+    const std::string why = depth_stream_refusal(o);
     if (!why.empty()) throw InputError("engine = stream: " + why + " (use engine auto or dense)");
   }
   // Memory: the typed rows (per cell a presence byte, the double and its log10: ≈ 17 bytes; per row the kind's text
-  // and the lead: ≈ 56 bytes) are kept until written, then rendered as CSV text (≈ 22 bytes per cell) in parallel
-  // blocks; each thread holds one seed's stacks (θ, H, products: ≈ 4 n×n doubles per layer and step). File and
-  // trained stacks are bounded by their file.
-  if (stack.kind != GeneratorKind::File && stack.kind != GeneratorKind::Trained) {
-    const double steps = stack.kind == GeneratorKind::Drift ? static_cast<double>(stack.steps.size()) : 1.0;
-    const double L = static_cast<double>(stack.layers), nn = static_cast<double>(method.n * method.n);
-    const double cols = static_cast<double>(depth_table_columns(method.n, t).size());
+  // and the lead: ≈ 56 bytes) and their CSV text (≈ 22 bytes per cell), all of them when the rows are kept, else
+  // two blocks per thread (a block: 16 seeds, or one seed in the dense engine); each thread holds one seed's stacks
+  // (θ, H, products: ≈ 4 n×n doubles per layer and step). File and trained stacks are bounded by their file.
+  if (o.stack.kind != GeneratorKind::File && o.stack.kind != GeneratorKind::Trained) {
+    const double steps = o.stack.kind == GeneratorKind::Drift ? static_cast<double>(o.stack.steps.size()) : 1.0;
+    const double L = static_cast<double>(o.stack.layers), nn = static_cast<double>(o.method.n * o.method.n);
+    const double cols = static_cast<double>(depth_table_columns(o.method.n, t).size());
     const double written = t.depths.empty() ? L : static_cast<double>(t.depths.size());
-    const double rows = static_cast<double>(seeds) * steps * static_cast<double>(t.kinds.size()) * written;
+    const double threads_used =
+        std::min<double>(static_cast<double>(resolve_threads(o.threads)), static_cast<double>(o.seeds));
+    const double seeds_held =
+        rows_kept ? static_cast<double>(o.seeds)
+                  : std::min<double>(static_cast<double>(o.seeds), 2.0 * threads_used * kDepthStreamBlock);
+    const double rows = seeds_held * steps * static_cast<double>(t.kinds.size()) * written;
     const double text = rows * (24.0 + 22.0 * cols) + rows * (56.0 + 17.0 * cols);
-    const double threads_used = std::min<double>(static_cast<double>(resolve_threads(threads)), static_cast<double>(seeds));
     const double work = threads_used * steps * L * nn * 8.0 * 4.0;
-    char detail[128];
-    std::snprintf(detail, sizeof detail, "%.3g rows of %.0f columns: %.3g GB of table and text; %.3g GB of stacks", rows, cols,
-                  text / 1e9, work / 1e9);
-    check_memory("depth: the request", text + work, memory_limit, detail,
+    char detail[160];
+    std::snprintf(detail, sizeof detail, "%.3g rows of %.0f columns held: %.3g GB of table and text; %.3g GB of stacks",
+                  rows, cols, text / 1e9, work / 1e9);
+    check_memory("depth: the request", text + work, o.memory_limit, detail,
                  "fewer layers, seeds or steps, only the kinds and metrics needed (kinds, metrics), or aggregate in a "
                  "sweep (mhclab run) instead of one call");
   }
 }
+
+}  // namespace
+
+void DepthKindOptions::validate() const { check_request(*this, true); }
 
 void bind_depth_options(OptionSet& s, DepthKindOptions& o) {
   bind_method_options(s, o.method, o.stack.init, o.stack.init_eps);
@@ -245,12 +275,10 @@ void DepthKindResult::write(const std::string& path, int threads) const {
 
 DepthKindResult depth_kind(const DepthKindOptions& o) {
   o.validate();
-  DepthTableOptions table = o.table;
-  table.sinkhorn_columns = sinkhorn_columns_for(o);
-  const bool stream = o.engine == DepthEngine::Stream ||
-                      (o.engine == DepthEngine::Auto && depth_stream_refusal(o).empty());
-  DepthKindResult r{stream ? stream_table(o, depth_table_columns(o.method.n, table)) : dense_table(o, table),
-                    stream ? DepthEngine::Stream : DepthEngine::Dense};
+  const DepthPlan p = plan_of(o);
+  DepthKindResult r{depth_result_table(depth_lead(), p.columns, {}), p.engine};
+  InOrder<ResultTable> gather([&](ResultTable& block) { r.table.append(block); });
+  run_blocks(o, p, [&](std::size_t index, ResultTable& block) { gather.submit(index, std::move(block)); });
   if (o.aggregate) {
     AggregateOptions a;
     a.group_columns = {"step", "depth", "kind"};
@@ -258,6 +286,30 @@ DepthKindResult depth_kind(const DepthKindOptions& o) {
     r.table = aggregate_over_seeds(r.table, a);
   }
   return r;
+}
+
+DepthEngine write_depth_kind_csv(const DepthKindOptions& o, const ByteSink& sink) {
+  if (o.aggregate) {
+    const DepthKindResult r = depth_kind(o);
+    r.table.write_csv(sink, o.threads);
+    return r.engine;
+  }
+  check_request(o, false);
+  const DepthPlan p = plan_of(o);
+  sink(depth_result_table(depth_lead(), p.columns, {}).csv_header());
+  // Each block is rendered on the thread that computed it, into a recycled buffer, and written in row order.
+  Recycler<std::string> buffers;
+  InOrder<std::string> write([&](std::string& text) {
+    sink(text);
+    text.clear();
+    buffers.give(std::move(text));
+  });
+  run_blocks(o, p, [&](std::size_t index, ResultTable& block) {
+    std::string text = buffers.take();
+    block.append_csv_rows(text, 0, block.rows());
+    write.submit(index, std::move(text));
+  });
+  return p.engine;
 }
 
 }  // namespace mhclab

@@ -47,7 +47,19 @@ long ResultTable::find(std::string_view name) const {
 
 void ResultTable::add_row() { add_rows(1); }
 
-void ResultTable::add_rows(std::size_t count) {
+void ResultTable::clear() {
+  for (ColumnData& c : columns_) {
+    c.present.clear();
+    c.integer.clear();
+    c.unsigned_.clear();
+    c.real.clear();
+    c.log10_abs.clear();
+    c.text.clear();
+  }
+  rows_ = 0;
+}
+
+void ResultTable::add_rows(std::size_t count, int threads) {
   // The numbers are resized uninitialised (CellVector) and then marked empty in parallel blocks, so the pages of a
   // large table are first touched by every thread, not page-faulted by one.
   const std::size_t first = rows_, n = rows_ + count;
@@ -66,7 +78,7 @@ void ResultTable::add_rows(std::size_t count) {
   }
   constexpr std::size_t kBlock = 1 << 16;
   const std::size_t blocks = (count + kBlock - 1) / kBlock;
-  parallel_for(static_cast<Index>(blocks), blocks > 1 ? 0 : 1, [&](Index b) {
+  parallel_for(static_cast<Index>(blocks), threads, [&](Index b) {
     const std::size_t lo = first + static_cast<std::size_t>(b) * kBlock, hi = std::min(n, lo + kBlock);
     for (ColumnData& c : columns_) {
       std::fill(c.present.begin() + static_cast<std::ptrdiff_t>(lo), c.present.begin() + static_cast<std::ptrdiff_t>(hi), 0);
@@ -214,14 +226,14 @@ void ResultTable::append_cell(std::string& out, std::size_t r, std::size_t colum
   }
 }
 
-std::string ResultTable::header_csv() const {
+std::string ResultTable::csv_header() const {
   std::string out;
   for (std::size_t c = 0; c < columns_.size(); ++c) out += (c ? "," : "") + columns_[c].spec.name;
   out += '\n';
   return out;
 }
 
-void ResultTable::append_rows_csv(std::string& out, std::size_t first, std::size_t last) const {
+void ResultTable::append_csv_rows(std::string& out, std::size_t first, std::size_t last) const {
   for (std::size_t r = first; r < last; ++r) {
     for (std::size_t c = 0; c < columns_.size(); ++c) {
       if (c) out += ',';
@@ -232,8 +244,8 @@ void ResultTable::append_rows_csv(std::string& out, std::size_t first, std::size
 }
 
 std::string ResultTable::to_csv() const {
-  std::string out = header_csv();
-  append_rows_csv(out, 0, rows_);
+  std::string out = csv_header();
+  append_csv_rows(out, 0, rows_);
   return out;
 }
 
@@ -241,12 +253,12 @@ std::vector<std::string> ResultTable::csv_chunks(int threads) const {
   constexpr std::size_t kRowsPerChunk = 8192;
   const std::size_t chunks = (rows_ + kRowsPerChunk - 1) / kRowsPerChunk;
   std::vector<std::string> out(chunks + 1);
-  out[0] = header_csv();
+  out[0] = csv_header();
   parallel_for(static_cast<Index>(chunks), threads, [&](Index k) {
     const std::size_t first = static_cast<std::size_t>(k) * kRowsPerChunk, last = std::min(rows_, first + kRowsPerChunk);
     std::string& text = out[static_cast<std::size_t>(k) + 1];
     text.reserve((last - first) * (8 + 24 * columns_.size()));  // a typical row: no regrowth, no copy
-    append_rows_csv(text, first, last);
+    append_csv_rows(text, first, last);
   });
   return out;
 }
@@ -255,7 +267,7 @@ void ResultTable::write_csv(const std::function<void(std::string_view)>& sink, i
   // Rounds of one block per thread, rendered in parallel into buffers that are reused from round to round, then
   // handed over in order: the text never exists whole, and its pages are touched once.
   constexpr std::size_t kRowsPerBlock = 16384;
-  sink(header_csv());
+  sink(csv_header());
   const auto t = static_cast<std::size_t>(std::max(1, resolve_threads(threads)));
   std::vector<std::string> buffers(t);
   for (std::size_t first = 0; first < rows_; first += t * kRowsPerBlock) {
@@ -263,7 +275,7 @@ void ResultTable::write_csv(const std::function<void(std::string_view)>& sink, i
       std::string& text = buffers[static_cast<std::size_t>(k)];
       text.clear();
       const std::size_t lo = std::min(rows_, first + static_cast<std::size_t>(k) * kRowsPerBlock);
-      append_rows_csv(text, lo, std::min(rows_, lo + kRowsPerBlock));
+      append_csv_rows(text, lo, std::min(rows_, lo + kRowsPerBlock));
     });
     for (const std::string& text : buffers) sink(text);
   }

@@ -38,9 +38,9 @@
 // for n ≤ 8 at L = 40, including the θ/Sinkhorn/product differences of the two paths).
 //
 // Determinism: every (seed, layer) figure is a pure function of (options, seed, layer) — independent of S, of
-// which seeds share a block and of the thread count (lanes never interact). Threads take contiguous ranges of
-// 16-seed blocks; the summary's sums are Neumaier-compensated per block (layer by layer, lane by lane) and then
-// over blocks in block order, so they are bitwise identical for any thread count.
+// which seeds share a block and of the thread count (lanes never interact). Threads take the 16-seed blocks in
+// increasing order (core/parallel.hpp); the summary's sums are Neumaier-compensated per block (layer by layer,
+// lane by lane) and then over blocks in block order, so they are bitwise identical for any thread count.
 //
 // Failures: options → InputError naming the field; a Sinkhorn numerical_issue → ComputeError naming seed and
 // layer (the generators do the same).

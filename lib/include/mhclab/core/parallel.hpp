@@ -1,11 +1,18 @@
 #pragma once
-// Deterministic parallel loop: f(k) for k = 0..count−1 on `threads` std::threads (0 = all cores), each
-// thread taking a contiguous block. Callers write results by index, so output never depends on the thread
-// count. The first exception thrown by any f(k) is rethrown on the calling thread.
+// Deterministic parallel loop: f(k) for k = 0..count−1 on `threads` std::threads (0 = all cores). Indices are
+// handed out in increasing order to whichever thread is free (so work of uneven cost balances, and an index's
+// results can be passed on in order with InOrder below after waiting only for the few indices still running
+// before it). Callers write results by index, so output never depends on the thread count. The first exception
+// thrown by any f(k) is rethrown on the calling thread (the other threads take no new index after it).
 #include <algorithm>
+#include <atomic>
+#include <cstddef>
 #include <exception>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "mhclab/core/types.hpp"
@@ -28,14 +35,16 @@ void parallel_for(Index count, int threads, F&& f) {
   }
   std::exception_ptr error;
   std::mutex mu;
+  std::atomic<Index> next{0};
+  std::atomic<bool> failed{false};
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(t));
   for (int w = 0; w < t; ++w) {
-    const Index begin = count * w / t, end = count * (w + 1) / t;
-    pool.emplace_back([&, begin, end] {
+    pool.emplace_back([&] {
       try {
-        for (Index k = begin; k < end; ++k) f(k);
+        for (Index k = next.fetch_add(1); k < count && !failed.load(); k = next.fetch_add(1)) f(k);
       } catch (...) {
+        failed.store(true);
         std::lock_guard<std::mutex> lock(mu);
         if (!error) error = std::current_exception();
       }
@@ -44,5 +53,78 @@ void parallel_for(Index count, int threads, F&& f) {
   for (auto& th : pool) th.join();
   if (error) std::rethrow_exception(error);
 }
+
+/// Passes items submitted concurrently for the indices 0, 1, 2, … to `consume` one at a time, in index order
+/// (e.g. blocks of rows rendered on parallel_for's threads, written to one file). submit() is thread-safe and does
+/// not wait: an item that arrives before its predecessors is kept until they are consumed, and whichever thread
+/// finds the next index ready consumes it and every later one already waiting, outside the lock, while the others
+/// go on computing. If `consume` throws, that submit() rethrows and later items are dropped (parallel_for then
+/// stops handing out indices and rethrows on the calling thread).
+template <class T>
+class InOrder {
+ public:
+  explicit InOrder(std::function<void(T&)> consume) : consume_(std::move(consume)) {}
+
+  void submit(std::size_t index, T item) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (failed_) return;
+    pending_.emplace(index, std::move(item));
+    if (draining_) return;  // the draining thread will reach it
+    draining_ = true;
+    while (!pending_.empty() && pending_.begin()->first == next_) {
+      T x = std::move(pending_.begin()->second);
+      pending_.erase(pending_.begin());
+      lock.unlock();
+      try {
+        consume_(x);
+      } catch (...) {
+        lock.lock();
+        failed_ = true;
+        draining_ = false;
+        pending_.clear();
+        throw;
+      }
+      lock.lock();
+      ++next_;
+    }
+    draining_ = false;
+  }
+
+  /// Items consumed so far (after the loop: every index, unless one failed).
+  [[nodiscard]] std::size_t consumed() {
+    const std::lock_guard<std::mutex> lock(mu_);
+    return next_;
+  }
+
+ private:
+  std::function<void(T&)> consume_;
+  std::mutex mu_;
+  std::map<std::size_t, T> pending_;
+  std::size_t next_ = 0;
+  bool draining_ = false;
+  bool failed_ = false;
+};
+
+/// A thread-safe free list: take() returns a previously given object (its capacity kept) or a new one. Reusing
+/// large buffers across the blocks of a parallel loop avoids touching (page-faulting) fresh memory per block.
+template <class T>
+class Recycler {
+ public:
+  [[nodiscard]] T take() {
+    const std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return T{};
+    T x = std::move(free_.back());
+    free_.pop_back();
+    return x;
+  }
+  void give(T x) {
+    const std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(std::move(x));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<T> free_;
+};
 
 }  // namespace mhclab

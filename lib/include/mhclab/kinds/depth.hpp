@@ -26,6 +26,7 @@
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
 #include "mhclab/generators/stack.hpp"
+#include "mhclab/io/atomic_file.hpp"
 #include "mhclab/kinds/option_set.hpp"
 #include "mhclab/kinds/result_table.hpp"
 #include "mhclab/mixing/method.hpp"
@@ -50,7 +51,8 @@ struct DepthKindOptions {
   bool aggregate = false;
   int threads = 0;               ///< over seeds (0 = all cores); results do not depend on it
   /// GB the request may use (the rows kept until written plus every thread's working set); 0 = half of the machine's
-  /// memory. validate() refuses a larger estimate (core/memory_limit.hpp).
+  /// memory. validate() refuses a larger estimate (core/memory_limit.hpp); write_depth_kind_csv counts only the
+  /// blocks in flight.
   double memory_limit = 0;
 
   /// Throws InputError naming the field (method, stack, seeds, table.kinds/metrics, engine, memory).
@@ -79,5 +81,13 @@ struct DepthKindResult {
 /// The depth table of every seed (see the top of this file). InputError for bad options, ComputeError for a
 /// failed computation (naming seed and layer).
 [[nodiscard]] DepthKindResult depth_kind(const DepthKindOptions& options);
+
+/// The same rows as CSV — the bytes of depth_kind(options).csv() — handed to `sink` in order as they are computed,
+/// never holding the whole table: each block of rows (16 seeds in the stream engine, one seed in the dense one) is
+/// rendered on the thread that computed it and passed on in row order, so memory is the engine's working set plus
+/// a few blocks per thread. The memory check counts only those (with `aggregate`, which needs every row, it is
+/// depth_kind followed by its CSV). `sink` is called from the worker threads, one call at a time. Returns the
+/// engine that ran. Errors as depth_kind; rows already handed to `sink` stay there.
+DepthEngine write_depth_kind_csv(const DepthKindOptions& options, const ByteSink& sink);
 
 }  // namespace mhclab

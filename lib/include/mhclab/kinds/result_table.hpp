@@ -85,9 +85,11 @@ class ResultTable {
   void set_boolean(std::size_t column, bool v) { set_boolean_at(rows_ - 1, column, v); }
   void set_text(std::size_t column, std::string v) { set_text_at(rows_ - 1, column, std::move(v)); }
 
-  /// Appends `count` rows of empty cells at once; the `_at` setters fill any row. Distinct rows may be filled from
-  /// different threads (no setter reallocates).
-  void add_rows(std::size_t count);
+  /// Appends `count` rows of empty cells at once, marked empty on `threads` (0 = all cores); the `_at` setters fill
+  /// any row. Distinct rows may be filled from different threads (no setter reallocates).
+  void add_rows(std::size_t count, int threads = 0);
+  /// Removes every row and keeps the columns and their capacity (a block table reused across blocks).
+  void clear();
   void set_integer_at(std::size_t row, std::size_t column, std::int64_t v);
   void set_unsigned_at(std::size_t row, std::size_t column, std::uint64_t v);
   void set_real_at(std::size_t row, std::size_t column, double v, double log10_abs);
@@ -107,6 +109,10 @@ class ResultTable {
   void append_cell(std::string& out, std::size_t r, std::size_t column) const;
   /// Header line and one line per row, '\n' after each.
   [[nodiscard]] std::string to_csv() const;
+  /// The header line of to_csv(); and the lines of rows first..last−1 appended to `out` (blocks of a CSV written
+  /// piece by piece).
+  [[nodiscard]] std::string csv_header() const;
+  void append_csv_rows(std::string& out, std::size_t first, std::size_t last) const;
   /// The same text in consecutive pieces (header, then blocks of rows rendered in parallel on `threads`, 0 = all
   /// cores): identical bytes for any thread count, written without a joined copy.
   [[nodiscard]] std::vector<std::string> csv_chunks(int threads = 0) const;
@@ -120,8 +126,6 @@ class ResultTable {
 
  private:
   void check_set(std::size_t row, std::size_t column, ColumnType type) const;
-  [[nodiscard]] std::string header_csv() const;
-  void append_rows_csv(std::string& out, std::size_t first, std::size_t last) const;
   std::vector<ColumnData> columns_;
   std::size_t rows_ = 0;
 };
