@@ -472,17 +472,28 @@ struct Passes {
   std::vector<LayerCache> caches;
 };
 
-Passes run_passes(const Model& model) {
-  const Index L = model.layers();
+/// An input that replaces a seeded draw: empty, or n×C and finite.
+const Mat& given_or(const Mat& given, const Mat& drawn, const char* name, Index n, Index C) {
+  if (given.size() == 0) return drawn;
+  if (given.rows() != n || given.cols() != C || !given.allFinite())
+    throw InputError(std::string("propagate: the given ") + name + " is " + std::to_string(given.rows()) + "×" +
+                     std::to_string(given.cols()) + (given.allFinite() ? "" : " with non-finite entries") +
+                     "; expected a finite " + std::to_string(n) + "×" + std::to_string(C) + " matrix (n × width)");
+  return given;
+}
+
+Passes run_passes(const Model& model, const detail::PassInputs& in = {}) {
+  const Index L = model.layers(), n = model.n(), C = model.C();
   Passes p;
   p.caches.resize(static_cast<std::size_t>(L));
   p.trace.X.reserve(static_cast<std::size_t>(L + 1));
-  p.trace.X.push_back(normalise(detail::initial_state(model.n(), model.C(), model.seed()), 0, "X_0", 0));
+  const Mat X0 = in.X0.size() ? Mat() : detail::initial_state(n, C, model.seed());
+  p.trace.X.push_back(normalise(given_or(in.X0, X0, "X_0", n, C), 0, "X_0", 0));
   for (Index l = 0; l < L; ++l)
     p.trace.X.push_back(model.forward_layer(l, p.trace.X.back(), p.caches[static_cast<std::size_t>(l)]));
   p.trace.G.resize(static_cast<std::size_t>(L + 1));
-  p.trace.G[static_cast<std::size_t>(L)] =
-      normalise(detail::readout(model.n(), model.C(), model.seed()), 0, "R", L);
+  const Mat R = in.R.size() ? Mat() : detail::readout(n, C, model.seed());
+  p.trace.G[static_cast<std::size_t>(L)] = normalise(given_or(in.R, R, "R", n, C), 0, "R", L);
   for (Index l = L - 1; l >= 0; --l)
     p.trace.G[static_cast<std::size_t>(l)] = model.backward_layer(
         l, p.trace.G[static_cast<std::size_t>(l + 1)], p.caches[static_cast<std::size_t>(l)]);
@@ -777,9 +788,9 @@ Mat branch_weights(Index C, Index layer, std::uint64_t seed) {
 }
 
 PropagationTrace propagation_trace(const std::vector<Mat>& H_res, MethodId method,
-                                   const PropagationOptions& options, std::uint64_t seed) {
+                                   const PropagationOptions& options, std::uint64_t seed, const PassInputs& inputs) {
   const Model model(H_res, method, options, seed);
-  return run_passes(model).trace;
+  return run_passes(model, inputs).trace;
 }
 
 Mat forward_plain(const std::vector<Mat>& H_res, MethodId method, const PropagationOptions& options,
@@ -825,9 +836,9 @@ Mat forward_plain(const std::vector<Mat>& H_res, MethodId method, const Propagat
 }
 
 DenseJacobian dense_jacobian(const std::vector<Mat>& H_res, MethodId method, const PropagationOptions& options,
-                             std::uint64_t seed) {
+                             std::uint64_t seed, const PassInputs& inputs) {
   const Model model(H_res, method, options, seed);
-  const Passes p = run_passes(model);
+  const Passes p = run_passes(model, inputs);
   const NormalisedJacobian J(model, p.caches);
   const Index n = model.n(), C = model.C(), d = n * C;
   DenseJacobian out;

@@ -333,14 +333,13 @@ StaticParts static_parts(const TrainNetwork& net, const Vec& params, bool& finit
   return sp;
 }
 
-}  // namespace
-
-StreamDiagnostics stream_diagnostics(const TrainNetwork& net, const Vec& params, const TrainBatch& batch) {
+/// The forward of a whole batch as one chunk (the caches of every layer and X_L); throws as residual_streams.
+std::vector<LayerCache> forward_batch(const TrainNetwork& net, const Vec& params, const TrainBatch& batch,
+                                      const char* what) {
   if (params.size() != net.layout.size)
     throw InputError("parameter vector has " + std::to_string(params.size()) + " entries; the network has " +
                      std::to_string(net.layout.size));
-  const Index n = net.n, C = net.C, B = batch.size(), L = net.options.layers;
-  if (B < 1) throw InputError("empty batch");
+  if (batch.size() < 1) throw InputError("empty batch");
   bool finite = params.allFinite();
   StaticParts sp;
   const bool dyn = net.options.mapping == Mapping::Dynamic;
@@ -348,14 +347,33 @@ StreamDiagnostics stream_diagnostics(const TrainNetwork& net, const Vec& params,
   std::vector<LayerCache> caches;
   Mat Yhat;
   if (!finite || !forward_chunk(net, params, dyn ? nullptr : &sp, batch.X, caches, Yhat))
-    throw ComputeError("stream diagnostics: a non-finite value in the forward pass");
-  const Mat& X = caches.back().X;  // nC×B, X_L
+    throw ComputeError(std::string(what) + ": a non-finite value in the forward pass");
+  return caches;
+}
+
+/// Token b of a stacked state (nC×B, row i·C + c) as n×C.
+Mat token_state(const Mat& X, Index b, Index n, Index C) {
+  Mat Xb(n, C);
+  for (Index i = 0; i < n; ++i) Xb.row(i) = X.col(b).segment(i * C, C).transpose();
+  return Xb;
+}
+}  // namespace
+
+std::vector<Mat> residual_streams(const TrainNetwork& net, const Vec& params, const TrainBatch& batch) {
+  const std::vector<LayerCache> caches = forward_batch(net, params, batch, "residual streams");
+  std::vector<Mat> out;
+  out.reserve(static_cast<std::size_t>(batch.size()));
+  for (Index b = 0; b < batch.size(); ++b) out.push_back(token_state(caches.back().X, b, net.n, net.C));
+  return out;
+}
+
+StreamDiagnostics stream_diagnostics(const TrainNetwork& net, const Vec& params, const TrainBatch& batch) {
+  const std::vector<LayerCache> caches = forward_batch(net, params, batch, "stream diagnostics");
+  const Index n = net.n, C = net.C, B = batch.size(), L = net.options.layers;
   StreamDiagnostics d;
   double share = 0.0, corr = 0.0;
-  Mat Xb(n, C);
   for (Index b = 0; b < B; ++b) {
-    for (Index i = 0; i < n; ++i) Xb.row(i) = X.col(b).segment(i * C, C).transpose();
-    const StreamCollapse sc = stream_collapse(Xb);
+    const StreamCollapse sc = stream_collapse(token_state(caches.back().X, b, n, C));
     share += sc.dominant_share;
     corr += sc.stream_correlation;
   }

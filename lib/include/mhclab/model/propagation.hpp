@@ -1,5 +1,7 @@
 #pragma once
 // Energy and gradient propagation through the full multi-stream layer model (SPEC §5; mHC paper, Eq. (3)).
+// The training harness's network (model/train_network.hpp) implements the same layer for batches of tokens with
+// trainable parameters; tests/model/test_layer_agreement.cpp checks that the two agree (forward, backward, Jacobian).
 //
 // The model. State X_l ∈ R^{n×C} (n streams, width C; row i = stream i). One layer l = 0..L−1 (0-based;
 // layer l uses H_res[l], i.e. H_{l+1} of SPEC §1):
@@ -232,9 +234,17 @@ struct PropagationTrace {
 [[nodiscard]] Mat readout(Index n, Index C, std::uint64_t seed);             ///< R, n×C
 [[nodiscard]] Mat branch_weights(Index C, Index layer, std::uint64_t seed);  ///< W_layer, C×C
 
+/// States that replace the seeded X_0 and R (empty = drawn from the seed; else n×C and finite, InputError
+/// otherwise), e.g. to run the model on another implementation's state (tests/model/test_layer_agreement.cpp).
+struct PassInputs {
+  Mat X0;  ///< X_0
+  Mat R;   ///< ∂ℒ/∂X_L (the readout)
+};
+
 /// Forward and backward passes of propagate() (log-scaled; same validation).
 [[nodiscard]] PropagationTrace propagation_trace(const std::vector<Mat>& H_res, MethodId method,
-                                                 const PropagationOptions& options, std::uint64_t seed);
+                                                 const PropagationOptions& options, std::uint64_t seed,
+                                                 const PassInputs& inputs = {});
 
 /// Reference forward pass in plain doubles without any scaling (for finite-difference tests on small,
 /// shallow stacks): applies layers first..L−1 to X (n×C) and returns X_L.
@@ -249,7 +259,8 @@ struct DenseJacobian {
   double log10_scale = 0;
 };
 [[nodiscard]] DenseJacobian dense_jacobian(const std::vector<Mat>& H_res, MethodId method,
-                                           const PropagationOptions& options, std::uint64_t seed);
+                                           const PropagationOptions& options, std::uint64_t seed,
+                                           const PassInputs& inputs = {});
 
 }  // namespace detail
 

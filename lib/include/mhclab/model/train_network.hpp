@@ -1,6 +1,9 @@
 #pragma once
 // The trainable multi-stream network of the training harness (SPEC §5 layer model with branch norm on, SPEC §7),
 // its synthetic tasks, and its exact hand-written backward. train.hpp runs the optimisation on top of this.
+// The same layer model, one state at a time and log-scaled, is model/propagation.hpp; on a common network (static
+// mapping, one token) the two agree on X_L, on every parameter gradient and on ∂X_L/∂X_0
+// (tests/model/test_layer_agreement.cpp).
 //
 // Network (per input token x ∈ R^C; n streams; L layers l = 0..L−1; X_l ∈ R^{n×C}, row i = stream i):
 //   X_0 = 1_n xᵀ                                            (n copies of x: the hyper-connections expansion)
@@ -162,6 +165,11 @@ struct TrainWorkspace {
 [[nodiscard]] LossGradient network_loss_and_gradient(const TrainNetwork& net, const Vec& params,
                                                      const TrainBatch& batch, bool want_gradient, int threads = 1,
                                                      TrainWorkspace* workspace = nullptr);
+
+/// The residual streams X_L (n×C, row i = stream i; the last layer's output, before the read-out) of every token of
+/// `batch`, in token order. Throws InputError for a parameter vector of the wrong size; ComputeError on a
+/// non-finite forward.
+[[nodiscard]] std::vector<Mat> residual_streams(const TrainNetwork& net, const Vec& params, const TrainBatch& batch);
 
 /// Collapse diagnostics of the residual streams X_L (the last layer's output, before the read-out) on a batch
 /// (SPEC §13; mhclab's own definitions, as the propagation rows'): means over the batch's tokens.
