@@ -23,6 +23,7 @@
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
 #include "mhclab/core/parallel.hpp"
+#include "mhclab/core/pow2.hpp"
 #include "mhclab/core/random.hpp"
 #include "mhclab/mixing/sinkhorn_batch.hpp"
 
@@ -32,7 +33,6 @@ namespace {
 constexpr int kLanes = static_cast<int>(kDepthStreamBlock);
 constexpr std::uint64_t kGamma = 0x9E3779B97F4A7C15ULL;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kLog10_2 = 0.30102999566398119521;  // log10(2)
 // Jacobi stopping rule: off(A)² ≤ kJacobiRelTol²·‖A‖_F² with kJacobiRelTol = 1e-15.
 constexpr double kJacobiRelTol2 = 1e-30;
 
@@ -170,26 +170,9 @@ void block_logits(const double* init, double noise, Index p, const double* xi, d
     for (int l = 0; l < kLanes; ++l) Z[l * p + e] = init[e] + noise * xi[e * kLanes + l];
 }
 
-/// x̂·2^K without spurious overflow (K integer or −inf).
-double times_pow2(double xhat, double K) {
-  if (xhat == 0.0 || K == -kInf) return 0.0;
-  if (K >= -1000.0 && K <= 1000.0)
-    return xhat * std::bit_cast<double>(static_cast<std::uint64_t>(static_cast<std::int64_t>(K) + 1023) << 52);
-  if (K > 3000.0) return xhat > 0 ? kInf : -kInf;
-  if (K < -3000.0) return 0.0;
-  int k = static_cast<int>(K);
-  double v = xhat;
-  while (k != 0) {
-    const int step = std::clamp(k, -1000, 1000);
-    v = std::ldexp(v, step);
-    k -= step;
-  }
-  return v;
-}
-
-double log10_times_pow2(double xhat, double K) {
-  if (xhat == 0.0 || K == -kInf) return -kInf;
-  return std::log10(std::fabs(xhat)) + K * kLog10_2;
+/// x̂·2^K (K an integer, or −inf for the exactly zero product; core/pow2.hpp).
+double point_value(double xhat, double K) {
+  return xhat == 0.0 || K == -kInf ? 0.0 : times_pow2(xhat, static_cast<long>(K));
 }
 
 // ---- shared per-run context ------------------------------------------------------------------------------
@@ -218,9 +201,9 @@ void emit(const Context& c, Index block, Index layer, ProductKind kind, const De
           BlockTotals& tot) {
   for (Index l = 0; l < real; ++l) {
     const DepthStreamPoint& q = pts[l];
-    tot.fwd.add(times_pow2(q.fwd_gain_hat, q.log2_scale));
-    tot.bwd.add(times_pow2(q.bwd_gain_hat, q.log2_scale));
-    tot.sigma.add(times_pow2(q.sigma_max_hat, q.log2_scale));
+    tot.fwd.add(point_value(q.fwd_gain_hat, q.log2_scale));
+    tot.bwd.add(point_value(q.bwd_gain_hat, q.log2_scale));
+    tot.sigma.add(point_value(q.sigma_max_hat, q.log2_scale));
   }
   if (c.sink != nullptr && *c.sink)
     (*c.sink)(DepthStreamBatch{block * kDepthStreamBlock, layer, kind, std::span<const DepthStreamPoint>(pts, real)});
@@ -642,9 +625,9 @@ bool DepthStreamOptions::batched() const {
   return path == DepthStreamPath::Batched || (path == DepthStreamPath::Auto && n <= kSinkhornBatchMaxN);
 }
 
-double DepthStreamPoint::fwd_gain() const { return times_pow2(fwd_gain_hat, log2_scale); }
-double DepthStreamPoint::bwd_gain() const { return times_pow2(bwd_gain_hat, log2_scale); }
-double DepthStreamPoint::sigma_max() const { return times_pow2(sigma_max_hat, log2_scale); }
+double DepthStreamPoint::fwd_gain() const { return point_value(fwd_gain_hat, log2_scale); }
+double DepthStreamPoint::bwd_gain() const { return point_value(bwd_gain_hat, log2_scale); }
+double DepthStreamPoint::sigma_max() const { return point_value(sigma_max_hat, log2_scale); }
 double DepthStreamPoint::log10_fwd_gain() const { return log10_times_pow2(fwd_gain_hat, log2_scale); }
 double DepthStreamPoint::log10_bwd_gain() const { return log10_times_pow2(bwd_gain_hat, log2_scale); }
 double DepthStreamPoint::log10_sigma_max() const { return log10_times_pow2(sigma_max_hat, log2_scale); }

@@ -5,19 +5,10 @@
 #include <string>
 
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/pow2.hpp"
 
 namespace mhclab {
 namespace {
-
-/// M ← M · 2^e, exact unless entries leave the normal range (applied in steps so 2^e itself never
-/// over/underflows, e.g. for a subnormal max|M| where e ≈ 1074).
-void scale_pow2(Mat& M, int e) {
-  while (e != 0) {
-    const int step = e > 1000 ? 1000 : (e < -1000 ? -1000 : e);
-    M *= std::ldexp(1.0, step);
-    e -= step;
-  }
-}
 
 void require_square(const Mat& H, Index n, const char* what) {
   if (H.rows() != n || H.cols() != n)
@@ -80,7 +71,7 @@ void ScaledMatrix::renormalize() {
   int e = 0;
   (void)std::frexp(s, &e);  // s = f·2^e, f ∈ [1/2, 1)
   if (e == 0) return;
-  scale_pow2(M, -e);
+  scale_by_pow2(M, -e);
   add_pow2(log_scale, e);
 }
 
@@ -92,7 +83,7 @@ void ScaledMatrix::left_multiply(const Mat& H) {
     M = H * M;
   } else {
     Mat Hs = H;
-    scale_pow2(Hs, -eh);
+    scale_by_pow2(Hs, -eh);
     M = Hs * M;
     add_pow2(log_scale, eh);
   }
@@ -107,7 +98,7 @@ void ScaledMatrix::right_multiply(const Mat& H) {
     M = M * H;
   } else {
     Mat Hs = H;
-    scale_pow2(Hs, -eh);
+    scale_by_pow2(Hs, -eh);
     M = M * Hs;
     add_pow2(log_scale, eh);
   }

@@ -19,19 +19,10 @@
 
 #include "mhclab/analysis/scaled_matrix.hpp"
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/pow2.hpp"
 
 namespace mhclab {
 namespace {
-
-/// v ← v·2^e, exact unless entries leave the normal range (steps so 2^step itself stays finite).
-template <class V>
-void scale_pow2(V&& v, int e) {
-  while (e != 0) {
-    const int step = e > 1000 ? 1000 : (e < -1000 ? -1000 : e);
-    v *= std::ldexp(1.0, step);
-    e -= step;
-  }
-}
 
 /// The calibration start vector x_0 (unit 2-norm): x_i = 1 + w_i/2, w_i = 2·frac((i+1)·φ) − 1, φ = (√5−1)/2.
 Vec start_vector(Index n) {
@@ -56,7 +47,7 @@ SolveStatus status_of(Spectra::CompInfo info) {
 }
 
 /// The binary exponent K of a ScaledMatrix log scale fl(K·ln 2) (see scaled_matrix.hpp).
-double binary_exponent(double log_scale) { return std::nearbyint(log_scale / std::numbers::ln2); }
+double exponent_of_log_scale(double log_scale) { return std::nearbyint(log_scale / std::numbers::ln2); }
 
 /// Dense top-k of the scaled product P (hat values of P.M, k first of the sorted order).
 void dense_eigen(const ScaledMatrix& P, Index k, bool vectors, Eigen::VectorXcd& vals, Eigen::MatrixXcd& vecs) {
@@ -138,7 +129,7 @@ NormalisedProduct::NormalisedProduct(const std::vector<Mat>& stack) : stack_(&st
       factors_[l] = &stack[l];
     } else {
       scaled_.push_back(stack[l]);
-      scale_pow2(scaled_.back(), -pre[l]);
+      scale_by_pow2(scaled_.back(), -pre[l]);
       factors_[l] = &scaled_.back();
     }
   }
@@ -153,7 +144,7 @@ NormalisedProduct::NormalisedProduct(const std::vector<Mat>& stack) : stack_(&st
     if (ny > 0.0 && std::isfinite(ny)) {
       (void)std::frexp(ny, &g);
       x = y;
-      scale_pow2(x, -g);
+      scale_by_pow2(x, -g);
     } else {
       x = x0;  // x_{l−1} in the kernel of H_l: restart the calibration (any positive s_l is valid)
     }
@@ -172,7 +163,7 @@ void NormalisedProduct::perform_op(const double* x_in, double* y_out) const {
   work_a_ = Eigen::Map<const Vec>(x_in, n_);
   for (std::size_t l = 0; l < factors_.size(); ++l) {
     work_b_.noalias() = *factors_[l] * work_a_;
-    scale_pow2(work_b_, -post_[l]);
+    scale_by_pow2(work_b_, -post_[l]);
     work_a_.swap(work_b_);
   }
   Eigen::Map<Vec>(y_out, n_) = work_a_;
@@ -183,7 +174,7 @@ void NormalisedProduct::perform_transpose(const double* x_in, double* y_out) con
   work_a_ = Eigen::Map<const Vec>(x_in, n_);
   for (std::size_t l = factors_.size(); l-- > 0;) {
     work_b_.noalias() = factors_[l]->transpose() * work_a_;
-    scale_pow2(work_b_, -post_[l]);
+    scale_by_pow2(work_b_, -post_[l]);
     work_a_.swap(work_b_);
   }
   Eigen::Map<Vec>(y_out, n_) = work_a_;
@@ -241,14 +232,14 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
   if (dense_eigen_part || dense_singular_part) {
     // Re-express the dense hat values in the operator's scale: factor 2^{K_dense − K_op}, exact (P is not zero
     // here: a zero factor makes both parts dense).
-    const int shift = static_cast<int>(binary_exponent(P.log_scale) - static_cast<double>(op.exponent_sum()));
+    const int shift = static_cast<int>(exponent_of_log_scale(P.log_scale) - static_cast<double>(op.exponent_sum()));
     if (dense_eigen_part) {
       Eigen::VectorXd re = r.spectrum.eigenvalues.real(), im = r.spectrum.eigenvalues.imag();
-      scale_pow2(re, shift);
-      scale_pow2(im, shift);
+      scale_by_pow2(re, shift);
+      scale_by_pow2(im, shift);
       for (Index i = 0; i < re.size(); ++i) r.spectrum.eigenvalues[i] = {re[i], im[i]};
     }
-    if (dense_singular_part) scale_pow2(r.spectrum.singular_values, shift);
+    if (dense_singular_part) scale_by_pow2(r.spectrum.singular_values, shift);
   }
   const Index ncv = options.ncv_for(n);
 

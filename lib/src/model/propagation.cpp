@@ -13,42 +13,20 @@
 #include "mhclab/analysis/subspace_svd.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
+#include "mhclab/core/pow2.hpp"
 #include "mhclab/core/random.hpp"
 
 namespace mhclab {
 
 namespace {
 
-constexpr double kLog10Two = 0.301029995663981195213738894724493027;
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
 constexpr double kRoundoff = 0x1.0p-53;  // u
 /// Safety margin of the Jacobian normalisation: k_l ≥ exponent(operator-norm bound) − kBoundSlack, so one
 /// normalised factor can never amplify any vector by more than ≈2^kBoundSlack.
 constexpr long kBoundSlack = 64;
 
-// ---- power-of-two scaling helpers --------------------------------------------------------------------
-
-/// Binary exponent e with x = f·2^e, f ∈ [1/2, 1) (x > 0 finite).
-long binary_exponent(double x) {
-  int e = 0;
-  (void)std::frexp(x, &e);
-  return e;
-}
-
-/// ldexp with the shift clamped to a range where the result is already 0 or saturated anyway.
-int clamp_shift(long s) { return static_cast<int>(std::clamp<long>(s, -4000, 4000)); }
-
-/// A·2^s entrywise (exact unless the result leaves the double range).
-Mat shifted(const Mat& A, long s) {
-  if (s == 0) return A;
-  const int e = clamp_shift(s);
-  return A.unaryExpr([e](double v) { return std::ldexp(v, e); });
-}
-Vec shifted(const Vec& A, long s) {
-  if (s == 0) return A;
-  const int e = clamp_shift(s);
-  return A.unaryExpr([e](double v) { return std::ldexp(v, e); });
-}
+// ---- power-of-two scaling (core/pow2.hpp) ---------------------------------------------------------------
 
 [[noreturn]] void throw_nonfinite(const char* what, Index layer) {
   throw ComputeError(std::string("propagate: non-finite value in ") + what + " at layer " +
@@ -62,7 +40,7 @@ detail::ScaledState normalise(Mat S, long e, const char* what, Index layer) {
   const double mx = S.size() == 0 ? 0.0 : S.cwiseAbs().maxCoeff();
   if (mx == 0.0) return {Mat::Zero(S.rows(), S.cols()), 0};
   const long es = binary_exponent(mx);
-  return {shifted(S, -es), e + es};
+  return {times_pow2(S, -es), e + es};
 }
 
 /// 2^ea·A + 2^eb·B (B may be null) in normal form. The smaller term is shifted down first, so nothing
@@ -76,8 +54,8 @@ detail::ScaledState add_scaled(const Mat& A, long ea, const Mat* B, long eb, con
   const long tb = mb > 0 ? eb + binary_exponent(mb) : kNone;
   if (ta == kNone && tb == kNone) return {Mat::Zero(A.rows(), A.cols()), 0};
   const long m = std::max(ta, tb);
-  Mat S = ta == kNone ? Mat::Zero(A.rows(), A.cols()) : shifted(A, ea - m);
-  if (tb != kNone) S += shifted(*B, eb - m);
+  Mat S = ta == kNone ? Mat::Zero(A.rows(), A.cols()) : times_pow2(A, ea - m);
+  if (tb != kNone) S += times_pow2(*B, eb - m);
   return normalise(std::move(S), m, what, layer);
 }
 
@@ -534,7 +512,7 @@ class NormalisedJacobian {
         const detail::ScaledState s = combine(model.jvp_pieces(l, cache, p), cache, "the Jacobian probe", l);
         if (s.M.cwiseAbs().maxCoeff() > 0.0) {
           k = std::max(s.exponent, e_bound - kBoundSlack);
-          p = shifted(s.M, s.exponent - k);
+          p = times_pow2(s.M, s.exponent - k);
         } else {
           p.setZero();
         }
@@ -547,7 +525,7 @@ class NormalisedJacobian {
       cC_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(cache.gate_exp - k));
       total += k;
     }
-    log10_scale_ = static_cast<double>(total) * kLog10Two;
+    log10_scale_ = static_cast<double>(total) * kLog10Of2;
   }
 
   [[nodiscard]] Index n() const { return model_.n(); }
@@ -645,7 +623,7 @@ JacobianSpectrum jacobian_spectrum(const NormalisedJacobian& J, const Propagatio
 /// (value, log10 value) of m·2^e for m ≥ 0.
 std::pair<double, double> scaled_pair(double m, long e) {
   if (m == 0.0) return {0.0, kMinusInf};
-  return {std::ldexp(m, clamp_shift(e)), std::log10(m) + static_cast<double>(e) * kLog10Two};
+  return {std::ldexp(m, clamp_shift(e)), std::log10(m) + static_cast<double>(e) * kLog10Of2};
 }
 
 PropagationRow make_row(Index l, const detail::ScaledState& X, const detail::ScaledState& X0,
@@ -662,8 +640,8 @@ PropagationRow make_row(Index l, const detail::ScaledState& X, const detail::Sca
     std::tie(row.stream_energy[i], row.log10_stream_energy[i]) = scaled_pair(X.M.row(i).squaredNorm() / e0, dK);
   // stream sums with the common exponent m = max(K_l, K_0)
   const long m = std::max(X.exponent, X0.exponent);
-  const Vec diff = shifted(Vec(X.M.colwise().sum().transpose()), X.exponent - m) -
-                   shifted(Vec(X0.M.colwise().sum().transpose()), X0.exponent - m);
+  const Vec diff = times_pow2(Vec(X.M.colwise().sum().transpose()), X.exponent - m) -
+                   times_pow2(Vec(X0.M.colwise().sum().transpose()), X0.exponent - m);
   const double num = diff.cwiseAbs().maxCoeff();
   const double den = X0.M.cwiseAbs().colwise().sum().maxCoeff();
   if (num == 0.0) {
@@ -774,7 +752,7 @@ PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method, con
 
 namespace detail {
 
-Mat ScaledState::value() const { return shifted(M, exponent); }
+Mat ScaledState::value() const { return times_pow2(M, exponent); }
 
 Mat initial_state(Index n, Index C, std::uint64_t seed) {
   return row_major_normals(RandomStream(seed, Purpose::State, {}), n, C, 1.0);

@@ -1,0 +1,61 @@
+#pragma once
+// Exact scaling by powers of two: the arithmetic of every value kept as x̂·2^K with an integer binary exponent K
+// (SPEC §4: products and states are "kept with a separate log scale"). Used by analysis/scaled_matrix (depth
+// products), analysis/depth_stream (the streaming engine's points), analysis/topk (normalised spectra) and
+// model/propagation (states, gradients and the Jacobian's factors).
+//
+// Multiplying by 2^e is exact whenever the result is a normal double. Every function here rounds at most once
+// (into the subnormal range), so x̂·2^K converts to the correctly rounded double, which is ±inf or 0 only when the
+// value itself lies beyond the double range.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+namespace mhclab {
+
+/// log10(2).
+inline constexpr double kLog10Of2 = 0.30102999566398119521;
+
+/// e with x = f·2^e, f ∈ [1/2, 1) (std::frexp's exponent; 0 for x = 0).
+[[nodiscard]] inline long binary_exponent(double x) {
+  int e = 0;
+  (void)std::frexp(x, &e);
+  return e;
+}
+
+/// e clamped to ±4000: beyond that every finite non-zero double (|x| ∈ [2^−1074, 2^1024)) gives 0 or ±inf anyway.
+[[nodiscard]] inline int clamp_shift(long e) { return static_cast<int>(std::clamp<long>(e, -4000, 4000)); }
+
+/// x·2^e with one rounding, for any e (ldexp's result; for |e| ≤ 1000 a multiplication by the exact power, the
+/// same correctly rounded product, faster).
+[[nodiscard]] inline double times_pow2(double x, long e) {
+  if (e >= -1000 && e <= 1000) return x * std::bit_cast<double>(static_cast<std::uint64_t>(e + 1023) << 52);
+  return std::ldexp(x, clamp_shift(e));
+}
+
+/// a ← a·2^e in place, for an Eigen matrix, vector or block (each entry rounded at most once).
+template <class A>
+void scale_by_pow2(A&& a, long e) {
+  if (e == 0) return;
+  if (e >= -1000 && e <= 1000) {
+    a *= std::bit_cast<double>(static_cast<std::uint64_t>(e + 1023) << 52);  // vectorised, same products
+  } else {
+    a = a.unaryExpr([e](double v) { return times_pow2(v, e); });
+  }
+}
+
+/// The entries of an Eigen matrix or vector times 2^e.
+template <class A>
+[[nodiscard]] A times_pow2(A a, long e) {
+  scale_by_pow2(a, e);
+  return a;
+}
+
+/// log10|x̂·2^K| = log10|x̂| + K·log10 2 (−inf for x̂ = 0 or K = −inf, the exactly zero value).
+[[nodiscard]] inline double log10_times_pow2(double xhat, double K) {
+  if (xhat == 0.0 || K == -HUGE_VAL) return -HUGE_VAL;
+  return std::log10(std::fabs(xhat)) + K * kLog10Of2;
+}
+
+}  // namespace mhclab

@@ -1,0 +1,60 @@
+// core/pow2.hpp: scaling by 2^e is ldexp's correctly rounded result for every e (one rounding, also into the
+// subnormal range and for |e| > 1000), on scalars and entrywise on matrices; exponents and log10 forms.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "mhclab/core/pow2.hpp"
+#include "mhclab/core/random.hpp"
+#include "mhclab/core/types.hpp"
+
+using namespace mhclab;
+
+TEST_SUITE("core_pow2") {
+  TEST_CASE("times_pow2 equals ldexp bit for bit, for every exponent range") {
+    RandomStream rng(3, Purpose::Bench, {});
+    const double inf = std::numeric_limits<double>::infinity();
+    for (int k = 0; k < 20000; ++k) {
+      // x over the whole normal and subnormal range, e from −5000 to 5000 (saturation, subnormal results, ±1000).
+      const double x = std::ldexp(rng.normal(), static_cast<int>(rng.uniform() * 2140.0) - 1070);
+      const long e = static_cast<long>(rng.uniform() * 10000.0) - 5000;
+      const double want = std::ldexp(x, static_cast<int>(e));
+      const double got = times_pow2(x, e);
+      REQUIRE(std::bit_cast<std::uint64_t>(got) == std::bit_cast<std::uint64_t>(want));
+    }
+    // Exactly at the edges of the multiplication path and of the double range.
+    CHECK(times_pow2(1.0, 1000) == std::ldexp(1.0, 1000));
+    CHECK(times_pow2(1.0, -1000) == std::ldexp(1.0, -1000));
+    CHECK(times_pow2(0.75, -1075) == std::ldexp(0.75, -1075));  // rounds into the subnormal range once
+    CHECK(times_pow2(1.0, 1024) == inf);
+    CHECK(times_pow2(-1.0, 100000) == -inf);
+    CHECK(times_pow2(std::numeric_limits<double>::max(), -100000) == 0.0);
+    CHECK(times_pow2(0.0, 5000) == 0.0);
+  }
+
+  TEST_CASE("scale_by_pow2 on a matrix is times_pow2 entry by entry") {
+    Mat A(3, 4);
+    for (Index k = 0; k < A.size(); ++k) A.data()[k] = std::ldexp(1.0 + 0.1 * static_cast<double>(k), static_cast<int>(k * 90) - 500);
+    for (const long e : {0L, 7L, -1000L, 1001L, -1600L, 3000L}) {
+      Mat B = A;
+      scale_by_pow2(B, e);
+      for (Index k = 0; k < A.size(); ++k)
+        CHECK(std::bit_cast<std::uint64_t>(B.data()[k]) == std::bit_cast<std::uint64_t>(times_pow2(A.data()[k], e)));
+      CHECK(times_pow2(A, e) == B);
+    }
+  }
+
+  TEST_CASE("binary_exponent and log10_times_pow2") {
+    CHECK(binary_exponent(1.0) == 1);
+    CHECK(binary_exponent(0.5) == 0);
+    CHECK(binary_exponent(0.75) == 0);
+    CHECK(binary_exponent(std::ldexp(1.0, -1074)) == -1073);
+    CHECK(binary_exponent(0.0) == 0);
+    CHECK(log10_times_pow2(0.5, 3000.0) == doctest::Approx(3000.0 * std::log10(2.0) + std::log10(0.5)).epsilon(1e-15));
+    CHECK(log10_times_pow2(-0.5, 1.0) == doctest::Approx(0.0).epsilon(1e-15));
+    CHECK(log10_times_pow2(0.0, 5.0) == -std::numeric_limits<double>::infinity());
+    CHECK(log10_times_pow2(0.5, -std::numeric_limits<double>::infinity()) == -std::numeric_limits<double>::infinity());
+  }
+}
