@@ -79,9 +79,9 @@ Mat shifted(const ScaledMatrix& P, const Mat& B, double& t) {
     t = 0.0;
     return -B;
   }
-  if (P.log_scale >= 0.0) {
-    t = P.log_scale;
-    return P.M - scaled_value(1.0, -P.log_scale) * B;
+  if (P.log_scale() >= 0.0) {
+    t = P.log_scale();
+    return P.M - scaled_value(1.0, -P.log_scale()) * B;
   }
   t = 0.0;
   return P.value() - B;
@@ -156,7 +156,7 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred,
   if (factors < 1) throw InputError("depth metrics: a product of " + std::to_string(factors) + " factors; must be ≥ 1");
   if (centred != nullptr && (centred->n() != n || centred->M.cols() != n))
     throw InputError("depth metrics: centred product has a different size than the product");
-  const double s = P.log_scale;  // −inf for the zero product: every x̂ is then 0 and scaled() gives 0 / −inf
+  const double s = P.log_scale();  // −inf for the zero product: every x̂ is then 0 and scaled() gives 0 / −inf
   const Mat& M = P.M;
   DepthMetrics r;
 
@@ -249,7 +249,7 @@ DepthMetrics product_metrics(const ScaledMatrix& P, const ScaledMatrix* centred,
   if (groups.collapse) {
     Scaled c{};
     if (centred != nullptr) {
-      c = centred->is_zero() ? Scaled{0.0, -kInf} : scaled(singular_values(centred->M)[0], centred->log_scale);
+      c = centred->is_zero() ? Scaled{0.0, -kInf} : scaled(singular_values(centred->M)[0], centred->log_scale());
       r.collapse_centred = true;
     } else {
       double t = 0.0;

@@ -553,7 +553,7 @@ BlockTotals run_block_scalar(const Context& c, Index block) {
           case ProductKind::Suffix: S.right_multiply(Hl); break;
         }
         DepthStreamPoint& q = pts[static_cast<std::size_t>(l)];
-        q.log2_scale = S.is_zero() ? -kInf : std::nearbyint(S.log_scale / std::numbers::ln2);  // fl(K·ln 2)
+        q.log2_scale = S.is_zero() ? -kInf : static_cast<double>(S.exponent);
         double fwd = 0.0, bwd = 0.0;
         for (Index i = 0; i < n; ++i) {
           double rs = S.M(i, 0), cs = S.M(0, i);

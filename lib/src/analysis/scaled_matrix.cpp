@@ -27,20 +27,11 @@ int factor_exponent(const Mat& H) {
   return (e > 500 || e < -500) ? e : 0;  // ordinary magnitudes: use H as it is (no copy, no rounding)
 }
 
-/// log_scale ← log_scale + e·ln 2 without accumulating rounding: log_scale is kept as fl(K·ln 2) + frac, where
-/// frac = 0 for every product built by this class (frac carries a caller's non-dyadic start value). So after
-/// any number of updates log_scale = fl(K·ln 2) — one rounding, not one per update.
-void add_pow2(double& log_scale, int e) {
-  const double k0 = std::nearbyint(log_scale / std::numbers::ln2);
-  const double frac = log_scale - k0 * std::numbers::ln2;
-  log_scale = (k0 + static_cast<double>(e)) * std::numbers::ln2 + frac;
-}
-
 }  // namespace
 
 ScaledMatrix ScaledMatrix::identity(Index n) {
   if (n < 1) throw InputError("ScaledMatrix::identity: n = " + std::to_string(n) + "; must be ≥ 1");
-  return ScaledMatrix{Mat::Identity(n, n) * 0.5, std::numbers::ln2};
+  return ScaledMatrix{Mat::Identity(n, n) * 0.5, 1};
 }
 
 ScaledMatrix ScaledMatrix::from_matrix(const Mat& A) {
@@ -48,31 +39,32 @@ ScaledMatrix ScaledMatrix::from_matrix(const Mat& A) {
     throw InputError("ScaledMatrix::from_matrix: matrix is " + std::to_string(A.rows()) + "x" +
                      std::to_string(A.cols()) + "; expected n×n with n ≥ 1");
   if (!A.allFinite()) throw InputError("ScaledMatrix::from_matrix: non-finite entry");
-  ScaledMatrix s{A, 0.0};
+  ScaledMatrix s{A, 0};
   s.renormalize();
   return s;
 }
 
-double ScaledMatrix::log10_scale() const { return log_scale * std::numbers::log10e; }
+bool ScaledMatrix::is_zero() const { return M.size() == 0 || M.cwiseAbs().maxCoeff() == 0.0; }
 
-Mat ScaledMatrix::value() const {
-  Mat V(M.rows(), M.cols());
-  for (Index k = 0; k < M.size(); ++k) V.data()[k] = scaled_value(M.data()[k], log_scale);
-  return V;
+double ScaledMatrix::log_scale() const {
+  return is_zero() ? -std::numeric_limits<double>::infinity() : static_cast<double>(exponent) * std::numbers::ln2;
 }
+
+double ScaledMatrix::log10_scale() const { return log_scale() * std::numbers::log10e; }
+
+Mat ScaledMatrix::value() const { return times_pow2(M, exponent); }
 
 void ScaledMatrix::renormalize() {
   if (!M.allFinite()) throw ComputeError("ScaledMatrix: non-finite entry in a depth product");
   const double s = M.size() == 0 ? 0.0 : M.cwiseAbs().maxCoeff();
-  if (s == 0.0) {
-    log_scale = -std::numeric_limits<double>::infinity();
+  if (s == 0.0) {  // the zero value: +0 entries (no −0 left over from the product), exponent 0
+    M.setZero();
+    exponent = 0;
     return;
   }
-  int e = 0;
-  (void)std::frexp(s, &e);  // s = f·2^e, f ∈ [1/2, 1)
-  if (e == 0) return;
+  const long e = binary_exponent(s);  // s = f·2^e, f ∈ [1/2, 1)
   scale_by_pow2(M, -e);
-  add_pow2(log_scale, e);
+  exponent += e;
 }
 
 void ScaledMatrix::left_multiply(const Mat& H) {
@@ -85,7 +77,7 @@ void ScaledMatrix::left_multiply(const Mat& H) {
     Mat Hs = H;
     scale_by_pow2(Hs, -eh);
     M = Hs * M;
-    add_pow2(log_scale, eh);
+    exponent += eh;
   }
   renormalize();
 }
@@ -100,7 +92,7 @@ void ScaledMatrix::right_multiply(const Mat& H) {
     Mat Hs = H;
     scale_by_pow2(Hs, -eh);
     M = M * Hs;
-    add_pow2(log_scale, eh);
+    exponent += eh;
   }
   renormalize();
 }
@@ -112,15 +104,7 @@ double scaled_value(double m, double log_scale) {
   if (k > 4000.0) return m > 0 ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
   if (k < -4000.0) return m > 0 ? 0.0 : -0.0;
   const double f = log_scale - k * std::numbers::ln2;
-  double v = m * std::exp(f);
-  int ki = static_cast<int>(k);
-  // ldexp in steps so that intermediate 2^step never leaves the range while the result would not.
-  while (ki != 0) {
-    const int step = ki > 1000 ? 1000 : (ki < -1000 ? -1000 : ki);
-    v = std::ldexp(v, step);
-    ki -= step;
-  }
-  return v;
+  return times_pow2(m * std::exp(f), static_cast<long>(k));
 }
 
 }  // namespace mhclab

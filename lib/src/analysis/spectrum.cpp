@@ -109,7 +109,7 @@ DepthSpectrum product_spectrum(const ScaledMatrix& product, const SpectrumOption
   const Index n = product.n();
   if (n < 1 || product.M.cols() != n) throw InputError("spectra: product must be n×n with n ≥ 1");
   DepthSpectrum out;
-  out.log_scale = product.log_scale;
+  out.log_scale = product.log_scale();
   if (options.eigenvalues) {
     const Eigen::VectorXcd ev = eigenvalues_robust(product.M, "spectra");
     const std::vector<Index> order = eigenvalue_order(ev);

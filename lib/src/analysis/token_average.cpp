@@ -30,17 +30,19 @@ void validate_tokens(const std::vector<std::vector<Mat>>& tokens) {
 /// their true relative weight).
 ScaledMatrix mean_of(const std::vector<ScaledMatrix>& P) {
   double top = -HUGE_VAL;
-  for (const auto& p : P) top = std::max(top, p.log_scale);
+  long top_exponent = 0;
+  for (const auto& p : P)
+    if (p.log_scale() > top) {
+      top = p.log_scale();
+      top_exponent = p.exponent;
+    }
   ScaledMatrix out;
   out.M = Mat::Zero(P.front().n(), P.front().n());
-  if (top == -HUGE_VAL) {
-    out.log_scale = -HUGE_VAL;
-    return out;
-  }
+  if (top == -HUGE_VAL) return out;  // every term is zero
   for (const auto& p : P)
-    if (!p.is_zero()) out.M += std::exp(p.log_scale - top) * p.M;
+    if (!p.is_zero()) out.M += std::exp(p.log_scale() - top) * p.M;
   out.M /= static_cast<double>(P.size());
-  out.log_scale = top;
+  out.exponent = top_exponent;
   out.renormalize();
   return out;
 }

@@ -46,8 +46,6 @@ SolveStatus status_of(Spectra::CompInfo info) {
   return SolveStatus::NumericalIssue;
 }
 
-/// The binary exponent K of a ScaledMatrix log scale fl(K·ln 2) (see scaled_matrix.hpp).
-double exponent_of_log_scale(double log_scale) { return std::nearbyint(log_scale / std::numbers::ln2); }
 
 /// Dense top-k of the scaled product P (hat values of P.M, k first of the sorted order).
 void dense_eigen(const ScaledMatrix& P, Index k, bool vectors, Eigen::VectorXcd& vals, Eigen::MatrixXcd& vecs) {
@@ -222,7 +220,7 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
   }
   if (!krylov_eigen && !krylov_singular) {
     // Both parts dense (or none requested: log_scale stays 0).
-    if (dense_eigen_part || dense_singular_part) r.spectrum.log_scale = P.log_scale;
+    if (dense_eigen_part || dense_singular_part) r.spectrum.log_scale = P.log_scale();
     return r;
   }
 
@@ -232,7 +230,7 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
   if (dense_eigen_part || dense_singular_part) {
     // Re-express the dense hat values in the operator's scale: factor 2^{K_dense − K_op}, exact (P is not zero
     // here: a zero factor makes both parts dense).
-    const int shift = static_cast<int>(exponent_of_log_scale(P.log_scale) - static_cast<double>(op.exponent_sum()));
+    const long shift = P.exponent - static_cast<long>(op.exponent_sum());
     if (dense_eigen_part) {
       Eigen::VectorXd re = r.spectrum.eigenvalues.real(), im = r.spectrum.eigenvalues.imag();
       scale_by_pow2(re, shift);

@@ -35,17 +35,16 @@ constexpr long kBoundSlack = 64;
 }
 
 /// 2^e·S in normal form (max|M| ∈ [1/2, 1) or M = 0). Exact.
-detail::ScaledState normalise(Mat S, long e, const char* what, Index layer) {
+ScaledMatrix normalise(Mat S, long e, const char* what, Index layer) {
   if (!S.allFinite()) throw_nonfinite(what, layer);
-  const double mx = S.size() == 0 ? 0.0 : S.cwiseAbs().maxCoeff();
-  if (mx == 0.0) return {Mat::Zero(S.rows(), S.cols()), 0};
-  const long es = binary_exponent(mx);
-  return {times_pow2(S, -es), e + es};
+  ScaledMatrix r{std::move(S), e};
+  r.renormalize();
+  return r;
 }
 
 /// 2^ea·A + 2^eb·B (B may be null) in normal form. The smaller term is shifted down first, so nothing
 /// overflows; parts below 2^−1074 of the larger term are flushed.
-detail::ScaledState add_scaled(const Mat& A, long ea, const Mat* B, long eb, const char* what, Index layer) {
+ScaledMatrix add_scaled(const Mat& A, long ea, const Mat* B, long eb, const char* what, Index layer) {
   if (!A.allFinite() || (B != nullptr && !B->allFinite())) throw_nonfinite(what, layer);
   constexpr long kNone = std::numeric_limits<long>::min() / 4;
   const double ma = A.size() == 0 ? 0.0 : A.cwiseAbs().maxCoeff();
@@ -185,7 +184,7 @@ class Model {
   }
 
   /// One log-scaled layer: (X̂, K) → (X̂', K'), filling the cache (SPEC §5 / mHC Eq. 3).
-  detail::ScaledState forward_layer(Index l, const detail::ScaledState& X, LayerCache& cache) const {
+  ScaledMatrix forward_layer(Index l, const ScaledMatrix& X, LayerCache& cache) const {
     if (dynamic()) dsv4_gates_of(l, X, cache);
     const Mat A = H(l, cache) * X.M;  // n×C, exponent K
     if (!branch_on()) return add_scaled(A, X.exponent, nullptr, 0, "H X", l);
@@ -291,9 +290,9 @@ class Model {
 
   /// Gradient step: G_l = J_lᵀ G_{l+1} (log-scaled): H_lᵀ G + H_preᵀ J_F(h_l)ᵀ (H_post G) in gate mode static,
   /// plus the gates' terms in gate mode dsv4.
-  detail::ScaledState backward_layer(Index l, const detail::ScaledState& G, const LayerCache& cache) const {
+  ScaledMatrix backward_layer(Index l, const ScaledMatrix& G, const LayerCache& cache) const {
     const Pieces p = vjp_pieces(l, cache, G.M);
-    detail::ScaledState S = add_scaled(p.a, G.exponent, p.b.size() ? &p.b : nullptr, G.exponent + cache.jf_exp,
+    ScaledMatrix S = add_scaled(p.a, G.exponent, p.b.size() ? &p.b : nullptr, G.exponent + cache.jf_exp,
                                        "the gradient", l);
     if (p.c.size()) S = add_scaled(S.M, S.exponent, &p.c, G.exponent + cache.gate_exp, "the gradient", l);
     return S;
@@ -388,7 +387,7 @@ class Model {
   }
 
   /// (S1)–(S5) on the scaled state, the deployed Sinkhorn, and ∂vec(H)/∂θ (n² VJPs).
-  void dsv4_gates_of(Index l, const detail::ScaledState& X, LayerCache& cache) const {
+  void dsv4_gates_of(Index l, const ScaledMatrix& X, LayerCache& cache) const {
     const Dsv4Site& s = site(l);
     const Dsv4Dynamics& d = opt_.dsv4;
     cache.dynamic = true;
@@ -509,7 +508,7 @@ class NormalisedJacobian {
       long k = e_bound;
       bool probe_alive = p.size() > 0 && p.cwiseAbs().maxCoeff() > 0.0;
       if (probe_alive && e_bound != kNone) {
-        const detail::ScaledState s = combine(model.jvp_pieces(l, cache, p), cache, "the Jacobian probe", l);
+        const ScaledMatrix s = combine(model.jvp_pieces(l, cache, p), cache, "the Jacobian probe", l);
         if (s.M.cwiseAbs().maxCoeff() > 0.0) {
           k = std::max(s.exponent, e_bound - kBoundSlack);
           p = times_pow2(s.M, s.exponent - k);
@@ -548,8 +547,8 @@ class NormalisedJacobian {
 
  private:
   /// The pieces in normal form (the exponents are relative: a 0, b jf_exp, c gate_exp).
-  static detail::ScaledState combine(const Pieces& p, const LayerCache& cache, const char* what, Index l) {
-    detail::ScaledState s = add_scaled(p.a, 0, p.b.size() ? &p.b : nullptr, cache.jf_exp, what, l);
+  static ScaledMatrix combine(const Pieces& p, const LayerCache& cache, const char* what, Index l) {
+    ScaledMatrix s = add_scaled(p.a, 0, p.b.size() ? &p.b : nullptr, cache.jf_exp, what, l);
     if (p.c.size()) s = add_scaled(s.M, s.exponent, &p.c, cache.gate_exp, what, l);
     return s;
   }
@@ -626,8 +625,8 @@ std::pair<double, double> scaled_pair(double m, long e) {
   return {std::ldexp(m, clamp_shift(e)), std::log10(m) + static_cast<double>(e) * kLog10Of2};
 }
 
-PropagationRow make_row(Index l, const detail::ScaledState& X, const detail::ScaledState& X0,
-                        const detail::ScaledState& G) {
+PropagationRow make_row(Index l, const ScaledMatrix& X, const ScaledMatrix& X0,
+                        const ScaledMatrix& G) {
   PropagationRow row;
   row.layer = l;
   const double e0 = X0.M.squaredNorm();  // > 0 (X_0 random)
@@ -752,7 +751,6 @@ PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method, con
 
 namespace detail {
 
-Mat ScaledState::value() const { return times_pow2(M, exponent); }
 
 Mat initial_state(Index n, Index C, std::uint64_t seed) {
   return row_major_normals(RandomStream(seed, Purpose::State, {}), n, C, 1.0);

@@ -4,8 +4,8 @@
 //   layer   H_l;   prefix  M_l = H_l ··· H_1 (newest on the left);   suffix  S_l = H_L ··· H_l.
 // Every H_l is n×n in the paper orientation (H[i, j] = weight from stream j into stream i); H_1 = stack[0].
 //
-// Products are kept as ScaledMatrix (analysis/scaled_matrix.hpp), value = M̂·e^{log_scale} with
-// max|M̂| ∈ [1/2, 1), and updated incrementally exactly like depth_metrics (prefix forwards with
+// Products are kept as ScaledMatrix (analysis/scaled_matrix.hpp), value = M̂·2^K with max|M̂| ∈ [1/2, 1)
+// (log_scale = fl(K·ln 2) below), and updated incrementally exactly like depth_metrics (prefix forwards with
 // left_multiply, suffix backwards from l = L with right_multiply: L products per kind). The spectrum of the
 // value is that of M̂ scaled by e^{log_scale}, so a DepthSpectrum stores the eigenvalues λ̂ and singular values
 // σ̂ of M̂ plus log_scale: nothing overflows or underflows at any depth; log10|λ| = log10|λ̂| + log_scale·log10(e)

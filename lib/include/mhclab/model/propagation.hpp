@@ -81,6 +81,7 @@
 #include <string>
 #include <vector>
 
+#include "mhclab/analysis/scaled_matrix.hpp"
 #include "mhclab/analysis/solve_status.hpp"
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
@@ -215,18 +216,11 @@ struct [[nodiscard]] PropagationSummary {
 
 namespace detail {
 
-/// A value 2^exponent · M with max|M| ∈ [1/2, 1), or M = 0 (then exponent = 0).
-struct ScaledState {
-  Mat M;               ///< n×C
-  long exponent = 0;
-  /// The plain matrix (entries beyond the double range become ±inf / 0).
-  [[nodiscard]] Mat value() const;
-};
-
-/// Everything propagate() computes, kept for tests and other consumers.
+/// Everything propagate() computes, kept for tests and other consumers: n×C matrices 2^exponent·M in the library's
+/// scaled form (analysis/scaled_matrix.hpp).
 struct PropagationTrace {
-  std::vector<ScaledState> X;  ///< L + 1 states X_0..X_L
-  std::vector<ScaledState> G;  ///< L + 1 gradients ∂ℒ/∂X_l, l = 0..L
+  std::vector<ScaledMatrix> X;  ///< L + 1 states X_0..X_L
+  std::vector<ScaledMatrix> G;  ///< L + 1 gradients ∂ℒ/∂X_l, l = 0..L
 };
 
 /// The random inputs (row-major fills, see top of file).
