@@ -172,3 +172,18 @@ TEST_CASE("format_scaled / format_metric: beyond the double range, never inf or 
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("scaled_value: a binary scale fl(k·ln 2) is applied exactly, whatever the compiler contracts") {
+  // k·ln 2 is inexact for k = 3, 26, 1001, …: a split log_scale − k·ln 2 evaluated with a fused multiply-add is the
+  // rounding error of fl(k·ln 2), not 0, which made deep products' values a few ulps off.
+  for (const long k : {0L, 1L, 2L, 3L, 26L, 1001L, 2999L, -5L, -1100L}) {
+    const double log_scale = static_cast<double>(k) * std::numbers::ln2;
+    for (const double m : {0.75, -0.5390625, 0.9999999999999999}) {
+      CAPTURE(k);
+      CHECK(scaled_value(m, log_scale) == std::ldexp(m, static_cast<int>(k)));
+    }
+  }
+  // A non-binary scale: m·e^s to a few ulps.
+  CHECK(scaled_value(1.0, 10.3) == doctest::Approx(std::exp(10.3)).epsilon(1e-15));
+  CHECK(scaled_value(-2.0, -700.25) == doctest::Approx(-2.0 * std::exp(-700.25)).epsilon(1e-14));
+}

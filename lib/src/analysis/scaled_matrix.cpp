@@ -103,7 +103,12 @@ double scaled_value(double m, double log_scale) {
   // Beyond ±4000 binary orders every finite m (|m| ∈ [2^-1074, 2^1024)) over/underflows anyway.
   if (k > 4000.0) return m > 0 ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
   if (k < -4000.0) return m > 0 ? 0.0 : -0.0;
-  const double f = log_scale - k * std::numbers::ln2;
+  // A binary scale fl(k·ln 2) — every log scale of the library's scaled types — is applied exactly; any other
+  // value as e^f·2^k with f = log_scale − k·ln 2 rounded once. Both are written with explicit fma, so the result
+  // does not depend on whether the compiler contracts a·b + c (with contraction, `log_scale − k·ln2` is the
+  // rounding error of fl(k·ln 2), not 0, and a product's value came out some ulps off).
+  if (log_scale == std::fma(k, std::numbers::ln2, 0.0)) return times_pow2(m, static_cast<long>(k));
+  const double f = std::fma(-k, std::numbers::ln2, log_scale);
   return times_pow2(m * std::exp(f), static_cast<long>(k));
 }
 

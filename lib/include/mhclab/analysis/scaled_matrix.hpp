@@ -53,8 +53,9 @@ struct ScaledMatrix {
 };
 
 /// m · e^{log_scale} as a double without spurious overflow or underflow on the way (splits log_scale into
-/// k·ln 2 + f, |f| ≤ ln 2 / 2, and applies 2^k exactly with ldexp): ±inf / 0 only when the result itself is
-/// beyond the double range. m = 0 or log_scale = −inf give 0.
+/// k·ln 2 + f, |f| ≤ ln 2 / 2, and applies 2^k exactly): ±inf / 0 only when the result itself is beyond the double
+/// range. A binary scale log_scale = fl(k·ln 2) (ScaledMatrix::log_scale(), the spectra's scales) gives m·2^k
+/// exactly. m = 0 or log_scale = −inf give 0.
 [[nodiscard]] double scaled_value(double m, double log_scale);
 
 }  // namespace mhclab
