@@ -12,23 +12,29 @@ namespace mhclab {
 
 namespace {
 /// A request over an options struct `O`, bound by `bind` and run by `run` (the kind's library function).
-template <class O, void (*Bind)(OptionSet&, O&), std::vector<std::string> (*Run)(const O&)>
+template <class O, void (*Bind)(OptionSet&, O&), void (*Run)(const O&, const ByteSink&)>
 class Request final : public KindRequest {
  public:
   Request() { Bind(options_, o_); }
   void validate() const override { o_.validate(); }
-  [[nodiscard]] std::vector<std::string> csv() const override { return Run(o_); }
+  void write_csv(const ByteSink& sink) const override { Run(o_, sink); }
 
  private:
   O o_;
 };
 
-std::vector<std::string> run_depth(const DepthKindOptions& o) { return depth_kind(o).table.csv_chunks(o.threads); }
-std::vector<std::string> run_propagate(const PropagateKindOptions& o) { return {propagate_kind(o).to_csv()}; }
-std::vector<std::string> run_mix(const MixKindOptions& o) { return {mix_kind(o).to_csv()}; }
-std::vector<std::string> run_train(const TrainKindOptions& o) { return {train_kind(o).to_csv()}; }
-std::vector<std::string> run_fit(const FitKindOptions& o) { return {fit_kind(o).to_csv()}; }
+void run_depth(const DepthKindOptions& o, const ByteSink& sink) { (void)write_depth_kind_csv(o, sink); }
+void run_propagate(const PropagateKindOptions& o, const ByteSink& sink) { propagate_kind(o).write_csv(sink, o.threads); }
+void run_mix(const MixKindOptions& o, const ByteSink& sink) { mix_kind(o).write_csv(sink, o.threads); }
+void run_train(const TrainKindOptions& o, const ByteSink& sink) { train_kind(o).write_csv(sink, o.threads); }
+void run_fit(const FitKindOptions& o, const ByteSink& sink) { fit_kind(o).write_csv(sink, o.threads); }
 }  // namespace
+
+std::vector<std::string> KindRequest::csv() const {
+  std::vector<std::string> out;
+  write_csv([&](std::string_view b) { out.emplace_back(b); });
+  return out;
+}
 
 const std::vector<KindInfo>& experiment_kinds() {
   static const std::vector<KindInfo> k{

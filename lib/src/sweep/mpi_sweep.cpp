@@ -143,28 +143,31 @@ void run_task(const Experiment& e, const std::vector<SweepPoint>& points, const 
     r->options().set("seeds", std::to_string(t.count));
     r->options().set("seed", std::to_string(p.seed + static_cast<std::uint64_t>(t.first)));
   }
-  const std::vector<std::string> csv = r->csv();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  detail::write_point(dir, t.name(points), csv, secs);  // a part: points/<id>.part<k>.*, joined by rank 0
+  // A part: points/<id>.part<k>.*, joined by rank 0.
+  const std::string record = detail::write_point_rows(dir, t.name(points), [&](const ByteSink& sink) { r->write_csv(sink); });
+  detail::finish_point(dir, t.name(points), record,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
 /// Joins the parts of a split point into its file: the header once, then every part's rows in seed order; the
 /// seconds are summed. Streams part by part.
 void join_parts(const std::vector<SweepPoint>& points, const Task& t, const fs::path& dir) {
   const SweepPoint& p = points[t.point];
-  std::vector<std::string> chunks;
   double secs = 0;
-  for (long k = 0; k < t.parts; ++k) {
-    const fs::path base = dir / "points" / (p.id + ".part" + std::to_string(k));
-    std::string text = read_file_bytes(base.string() + ".csv");
-    if (k > 0) {
-      const std::size_t nl = text.find('\n');
-      text.erase(0, nl == std::string::npos ? text.size() : nl + 1);
+  const std::string record = detail::write_point_rows(dir, p.id, [&](const ByteSink& sink) {
+    for (long k = 0; k < t.parts; ++k) {
+      const fs::path base = dir / "points" / (p.id + ".part" + std::to_string(k));
+      const std::string text = read_file_bytes(base.string() + ".csv");
+      std::string_view rows = text;
+      if (k > 0) {
+        const std::size_t nl = rows.find('\n');
+        rows.remove_prefix(nl == std::string_view::npos ? rows.size() : nl + 1);
+      }
+      sink(rows);
+      secs += std::stod(read_file_bytes(base.string() + ".seconds"));
     }
-    chunks.push_back(std::move(text));
-    secs += std::stod(read_file_bytes(base.string() + ".seconds"));
-  }
-  detail::write_point(dir, p.id, chunks, secs);
+  });
+  detail::finish_point(dir, p.id, record, secs);
   for (long k = 0; k < t.parts; ++k) {
     std::error_code ec;
     const fs::path base = dir / "points" / (p.id + ".part" + std::to_string(k));

@@ -181,10 +181,41 @@ std::string grid_record(const Experiment& e, const std::vector<SweepPoint>& poin
   return grid_json(e, points).dump(2) + "\n";
 }
 
-void write_point(const fs::path& dir, const std::string& name, const std::vector<std::string>& csv, double seconds) {
+namespace {
+/// The .done record of bytes handed over piece by piece.
+class RecordHasher {
+ public:
+  void add(std::string_view piece) {
+    bytes_ += piece.size();
+    hash_ = fnv1a64(piece, hash_);
+  }
+  [[nodiscard]] std::string record() const {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "bytes=%llu fnv1a64=%016llx\n", static_cast<unsigned long long>(bytes_),
+                  static_cast<unsigned long long>(hash_));
+    return buf;
+  }
+
+ private:
+  std::uint64_t hash_ = kFnv1a64Offset, bytes_ = 0;
+};
+}  // namespace
+
+std::string write_point_rows(const fs::path& dir, const std::string& name,
+                             const std::function<void(const ByteSink&)>& produce) {
+  RecordHasher h;
+  write_file_atomically_streamed((dir / "points" / (name + ".csv")).string(), [&](const ByteSink& file) {
+    produce([&](std::string_view piece) {
+      h.add(piece);
+      file(piece);
+    });
+  });
+  return h.record();
+}
+
+void finish_point(const fs::path& dir, const std::string& name, const std::string& record, double seconds) {
   write_file_atomically((dir / "points" / (name + ".seconds")).string(), format_double(seconds) + "\n");
-  write_file_atomically((dir / "points" / (name + ".csv")).string(), std::vector<std::string_view>(csv.begin(), csv.end()));
-  write_file_atomically((dir / "points" / (name + ".done")).string(), point_record(csv));
+  write_file_atomically((dir / "points" / (name + ".done")).string(), record);
 }
 
 }  // namespace detail
@@ -229,15 +260,9 @@ namespace detail {
 /// A finished point's record, written after its rows: "bytes=N fnv1a64=H". A point counts as done on --resume only
 /// when its rows file matches its record, so a truncated or edited points/<id>.csv is run again, not merged.
 std::string point_record(const std::vector<std::string>& chunks) {
-  std::uint64_t h = kFnv1a64Offset, bytes = 0;
-  for (const std::string& c : chunks) {
-    bytes += c.size();
-    h = fnv1a64(c, h);
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "bytes=%llu fnv1a64=%016llx\n", static_cast<unsigned long long>(bytes),
-                static_cast<unsigned long long>(h));
-  return buf;
+  RecordHasher h;
+  for (const std::string& c : chunks) h.add(c);
+  return h.record();
 }
 
 bool point_done(const fs::path& dir, const SweepPoint& p) {
@@ -289,8 +314,9 @@ PointsRun run_points(const Experiment& e, const std::vector<SweepPoint>& points,
       const SweepPoint& p = *todo[k];
       try {
         const auto t0 = std::chrono::steady_clock::now();
-        const std::vector<std::string> csv = point_request(e, p)->csv();
-        write_point(dir, p.id, csv, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        const std::unique_ptr<KindRequest> r = point_request(e, p);
+        const std::string record = write_point_rows(dir, p.id, [&](const ByteSink& sink) { r->write_csv(sink); });
+        finish_point(dir, p.id, record, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       } catch (const std::exception& ex) {
         std::lock_guard<std::mutex> lock(mu);
         if (!error) {

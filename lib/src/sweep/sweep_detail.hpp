@@ -3,11 +3,13 @@
 // Private to the library.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "mhclab/io/atomic_file.hpp"
 #include "mhclab/kinds/kind_registry.hpp"
 #include "mhclab/sweep/sweep.hpp"
 
@@ -26,8 +28,11 @@ void prepare_dir(const fs::path& dir, const std::string& grid_text, const SweepO
 void remove_stale_temporaries(const fs::path& dir);
 /// True when points/<id>.csv matches its .done record (else it runs again).
 [[nodiscard]] bool point_done(const fs::path& dir, const SweepPoint& p);
-/// points/<name>.seconds, .csv, then .done (the record that makes it count), each atomically.
-void write_point(const fs::path& dir, const std::string& name, const std::vector<std::string>& csv, double seconds);
+/// points/<name>.csv from what `produce` hands to its sink, streamed (atomically); returns its .done record.
+[[nodiscard]] std::string write_point_rows(const fs::path& dir, const std::string& name,
+                                           const std::function<void(const ByteSink&)>& produce);
+/// points/<name>.seconds, then points/<name>.done holding `record` (what makes the point count), each atomically.
+void finish_point(const fs::path& dir, const std::string& name, const std::string& record, double seconds);
 /// "bytes=N fnv1a64=H" of the chunks (a .done record).
 [[nodiscard]] std::string point_record(const std::vector<std::string>& chunks);
 [[nodiscard]] std::string host_name();

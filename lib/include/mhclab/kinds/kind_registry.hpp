@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mhclab/io/atomic_file.hpp"
 #include "mhclab/kinds/option_set.hpp"
 
 namespace mhclab {
@@ -25,8 +26,12 @@ class KindRequest {
   [[nodiscard]] const OptionSet& options() const { return options_; }
   /// Throws InputError naming the field, as the run would (nothing is computed).
   virtual void validate() const = 0;
-  /// The kind's result as CSV text in consecutive pieces (the bytes `mhclab <kind> --out` writes).
-  [[nodiscard]] virtual std::vector<std::string> csv() const = 0;
+  /// Runs the kind and hands its result's CSV text (the bytes `mhclab <kind> --out` writes) to `sink` in order, as it
+  /// is produced where the kind streams its rows (depth: kinds/depth.hpp write_depth_kind_csv), so a large result
+  /// never exists whole. `sink` is called one piece at a time, possibly from the kind's worker threads.
+  virtual void write_csv(const ByteSink& sink) const = 0;
+  /// The same text in consecutive pieces.
+  [[nodiscard]] std::vector<std::string> csv() const;
 
  protected:
   OptionSet options_;
