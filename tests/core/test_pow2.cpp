@@ -28,6 +28,9 @@ TEST_SUITE("core_pow2") {
     CHECK(times_pow2(1.0, 1000) == std::ldexp(1.0, 1000));
     CHECK(times_pow2(1.0, -1000) == std::ldexp(1.0, -1000));
     CHECK(times_pow2(0.75, -1075) == std::ldexp(0.75, -1075));  // rounds into the subnormal range once
+    // One rounding where two steps (2^−1000 then 2^−40, as the earlier stepwise copies did) round twice: x·2^−1040
+    // with x = 2^−30·(1 + 2^−5 + 2^−52) is 17.0000…01·2^−1074 → 17·2^−1074 correctly rounded.
+    CHECK(times_pow2(std::ldexp(1.0 + 0x1p-5 + 0x1p-52, -30), -1040) == 17.0 * std::ldexp(1.0, -1074));
     CHECK(times_pow2(1.0, 1024) == inf);
     CHECK(times_pow2(-1.0, 100000) == -inf);
     CHECK(times_pow2(std::numeric_limits<double>::max(), -100000) == 0.0);
@@ -44,6 +47,11 @@ TEST_SUITE("core_pow2") {
         CHECK(std::bit_cast<std::uint64_t>(B.data()[k]) == std::bit_cast<std::uint64_t>(times_pow2(A.data()[k], e)));
       CHECK(times_pow2(A, e) == B);
     }
+    // An expression or a view as argument: a new matrix, the argument untouched.
+    const Mat A0 = A;
+    const Vec c = times_pow2(A.col(1), 3);
+    CHECK(A == A0);
+    CHECK(c == A.col(1) * 8.0);
   }
 
   TEST_CASE("binary_exponent and log10_times_pow2") {

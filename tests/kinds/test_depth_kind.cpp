@@ -129,12 +129,12 @@ TEST_SUITE("kinds_depth") {
       (void)write_depth_kind_csv(o, [&](std::string_view b) { text.append(b); });
       return text;
     };
-    DepthKindOptions o = mhc_options(4, 12, 37);  // 3 blocks of 16 seeds, the last one partial
+    DepthKindOptions o = mhc_options(4, 12, 203);  // 13 blocks of 16 seeds, the last one partial
     o.table.kinds = {ProductKind::Prefix, ProductKind::Suffix};
     o.table.metrics = {"fwd_gain", "bwd_gain", "sigma_max", "log10_sigma_max"};
     const std::string stream = depth_kind(o).csv();
     CHECK(stream.size() > 1000);
-    for (const int threads : {1, 2, 3}) {
+    for (const int threads : {1, 2, 3, 4}) {
       o.threads = threads;
       CHECK(streamed(o) == stream);
     }
@@ -152,6 +152,22 @@ TEST_SUITE("kinds_depth") {
     std::string none;
     CHECK_THROWS_AS((void)write_depth_kind_csv(o, [&](std::string_view b) { none.append(b); }), InputError);
     CHECK(none.empty());
+  }
+
+  TEST_CASE("write_depth_kind_csv: a sink that fails stops the run with its error (no hang, both engines)") {
+    for (const DepthEngine engine : {DepthEngine::Stream, DepthEngine::Dense}) {
+      DepthKindOptions o = mhc_options(4, 8, engine == DepthEngine::Stream ? 400 : 24);
+      o.engine = engine;
+      o.table.metrics = {"fwd_gain", "sigma_max"};
+      o.threads = 4;
+      int calls = 0;
+      CHECK_THROWS_WITH_AS((void)write_depth_kind_csv(o,
+                                                      [&](std::string_view) {
+                                                        if (++calls == 3) throw InputError("disk full");
+                                                      }),
+                           "disk full", InputError);
+      CHECK(calls == 3);  // nothing is written after the failure
+    }
   }
 
   TEST_CASE("requests the stream engine cannot take are refused by name, and auto falls back to dense") {

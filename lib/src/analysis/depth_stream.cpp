@@ -172,7 +172,8 @@ void block_logits(const double* init, double noise, Index p, const double* xi, d
 
 /// x̂·2^K (K an integer, or −inf for the exactly zero product; core/pow2.hpp).
 double point_value(double xhat, double K) {
-  return xhat == 0.0 || K == -kInf ? 0.0 : times_pow2(xhat, static_cast<long>(K));
+  if (xhat == 0.0 || K == -kInf) return 0.0;
+  return times_pow2(xhat, static_cast<long>(std::clamp(K, -1e9, 1e9)));  // K is an integer (never NaN)
 }
 
 // ---- shared per-run context ------------------------------------------------------------------------------

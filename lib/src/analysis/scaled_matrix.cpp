@@ -99,6 +99,7 @@ void ScaledMatrix::right_multiply(const Mat& H) {
 
 double scaled_value(double m, double log_scale) {
   if (m == 0.0 || log_scale == -std::numeric_limits<double>::infinity()) return 0.0;
+  if (std::isnan(log_scale) || std::isnan(m)) return std::numeric_limits<double>::quiet_NaN();
   const double k = std::nearbyint(log_scale / std::numbers::ln2);
   // Beyond ±4000 binary orders every finite m (|m| ∈ [2^-1074, 2^1024)) over/underflows anyway.
   if (k > 4000.0) return m > 0 ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
@@ -107,8 +108,11 @@ double scaled_value(double m, double log_scale) {
   // value as e^f·2^k with f = log_scale − k·ln 2 rounded once. Both are written with explicit fma, so the result
   // does not depend on whether the compiler contracts a·b + c (with contraction, `log_scale − k·ln2` is the
   // rounding error of fl(k·ln 2), not 0, and a product's value came out some ulps off).
+  // Any other scale: f = log_scale − k·ln 2 with ln 2 split in two parts (Cody–Waite; fdlibm's ln2_hi/ln2_lo), so
+  // f carries no error from the size of k.
   if (log_scale == std::fma(k, std::numbers::ln2, 0.0)) return times_pow2(m, static_cast<long>(k));
-  const double f = std::fma(-k, std::numbers::ln2, log_scale);
+  constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+  const double f = std::fma(-k, kLn2Lo, std::fma(-k, kLn2Hi, log_scale));
   return times_pow2(m * std::exp(f), static_cast<long>(k));
 }
 

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstddef>
 #include <memory>
-#include <mutex>
+#include <functional>
 #include <vector>
 
 #include "mhclab/analysis/depth_stream.hpp"
@@ -43,41 +43,55 @@ std::vector<ColumnSpec> depth_lead() {
           {"step", ColumnType::Integer, "drift snapshot step (0 for other generators)", false}};
 }
 
-/// Receives the rows of block `index` (indices 0, 1, … each once; block k's rows follow block k − 1's in the
-/// table), concurrently from the engine's worker threads. It may move the block away.
-using RowBlockFn = std::function<void(std::size_t index, ResultTable& block)>;
+/// Where an engine's rows go: `block(index, rows)` receives the rows of block `index` (indices 0, 1, … each once;
+/// block k's rows follow block k − 1's in the table) concurrently from the worker threads, and may move them away;
+/// a worker whose block fails calls `abort()` before the error propagates (InOrder's contract, core/parallel.hpp).
+struct BlockSink {
+  std::function<void(std::size_t index, ResultTable& block)> block;
+  std::function<void()> abort;
+};
+
+/// Blocks in flight a consumer holds at most: two per thread (every thread busy while one writes).
+std::size_t block_window(int threads) { return 2 * static_cast<std::size_t>(resolve_threads(threads)) + 2; }
 
 /// Dense engine: one block per seed.
 void dense_blocks(const DepthKindOptions& o, const DepthTableOptions& table, const std::vector<std::string>& columns,
-                  const RowBlockFn& on_block) {
+                  const BlockSink& sink) {
   const auto method = make_method(o.method);
-  parallel_for(o.seeds, o.threads, [&](Index k) {
-    const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(k);
-    const std::vector<GeneratedStack> stacks = generate_stacks(*method, o.stack, seed);
-    std::vector<DepthRowGroup> groups;
-    for (const GeneratedStack& g : stacks) {
-      if (g.lead_shape.size() != 1)
-        throw InputError(o.stack.input + ": depth reads a (layer, …) stack; use `mhclab analyze --token-average` for "
-                                         "per-token stacks");
-      const std::vector<LayerExtras> extras = sinkhorn_extras(o.method.method, o.method.n, g.thetas, g.sinkhorn);
-      DepthTableOptions t = table;
-      t.sinkhorn_columns = table.sinkhorn_columns && !extras.empty();
-      if (t.sinkhorn_columns != table.sinkhorn_columns)
-        throw ComputeError("seed " + std::to_string(seed) + ": missing Sinkhorn summaries");
-      groups.push_back({{std::to_string(seed), std::to_string(g.step)}, depth_table(g.H, extras, t)});
-    }
-    ResultTable part = depth_result_table(depth_lead(), columns, groups);
-    on_block(static_cast<std::size_t>(k), part);
-  });
+  parallel_for(
+      o.seeds, o.threads,
+      [&](Index k) {
+        try {
+          const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(k);
+          const std::vector<GeneratedStack> stacks = generate_stacks(*method, o.stack, seed);
+          std::vector<DepthRowGroup> groups;
+          for (const GeneratedStack& g : stacks) {
+            if (g.lead_shape.size() != 1)
+              throw InputError(o.stack.input + ": depth reads a (layer, …) stack; use `mhclab analyze --token-average` "
+                                               "for per-token stacks");
+            const std::vector<LayerExtras> extras = sinkhorn_extras(o.method.method, o.method.n, g.thetas, g.sinkhorn);
+            DepthTableOptions t = table;
+            t.sinkhorn_columns = table.sinkhorn_columns && !extras.empty();
+            if (t.sinkhorn_columns != table.sinkhorn_columns)
+              throw ComputeError("seed " + std::to_string(seed) + ": missing Sinkhorn summaries");
+            groups.push_back({{std::to_string(seed), std::to_string(g.step)}, depth_table(g.H, extras, t)});
+          }
+          ResultTable part = depth_result_table(depth_lead(), columns, groups);
+          sink.block(static_cast<std::size_t>(k), part);
+        } catch (...) {
+          sink.abort();
+          throw;
+        }
+      },
+      1);
 }
 
-/// Stream engine: one block per 16 seeds (kDepthStreamBlock), rows seed-major (seed, kind, layer).
-void stream_blocks(const DepthKindOptions& o, const std::vector<std::string>& columns, const RowBlockFn& on_block) {
+/// Stream engine: one block per 16 seeds (kDepthStreamBlock, one depth_stream call each on the block's thread; a
+/// seed's figures do not depend on the seeds it shares a call with), rows seed-major (seed, kind, layer).
+void stream_blocks(const DepthKindOptions& o, const std::vector<std::string>& columns, const BlockSink& sink) {
   DepthStreamOptions s;
   s.n = o.method.n;
   s.layers = o.stack.layers;
-  s.seeds = o.seeds;
-  s.first_seed = o.first_seed;
   s.init = o.stack.init;
   s.init_eps = o.stack.init_eps;
   s.noise = o.stack.noise;
@@ -86,25 +100,16 @@ void stream_blocks(const DepthKindOptions& o, const std::vector<std::string>& co
   s.order = o.method.sinkhorn.order;
   s.init_tau = o.method.init_tau;
   s.kinds = o.table.kinds;
-  s.threads = o.threads;
+  s.threads = 1;
   std::array<bool, kStreamColumns.size()> want{};
   for (std::size_t c = 0; c < kStreamColumns.size(); ++c)
     want[c] = std::find(columns.begin(), columns.end(), kStreamColumns[c]) != columns.end();
   s.sigma_max = want[2] || want[5];
 
-  // Per block: the points of every kind slot, layer and lane; turned into the block's rows when its last point
-  // arrives.
-  const Index L = s.layers, blocks = (s.seeds + kDepthStreamBlock - 1) / kDepthStreamBlock;
+  const Index L = s.layers, blocks = (o.seeds + kDepthStreamBlock - 1) / kDepthStreamBlock;
   std::vector<ProductKind> kinds;  // table order
   for (const auto& [kind, name] : product_kind_table.entries)
     if (s.has_kind(kind)) kinds.push_back(kind);
-  const ProductKind last_kind = kinds.back();
-  const Index last_layer = last_kind == ProductKind::Suffix ? 1 : L;
-  std::vector<std::vector<DepthStreamPoint>> points(static_cast<std::size_t>(blocks));
-  // Point buffers and block tables are recycled between blocks (about one per thread is in use): fresh memory per
-  // block would page-fault on every block.
-  Recycler<std::vector<DepthStreamPoint>> point_buffers;
-  Recycler<ResultTable> tables;
   const auto slot_of = [&](ProductKind k) {
     return static_cast<Index>(std::find(kinds.begin(), kinds.end(), k) - kinds.begin());
   };
@@ -113,56 +118,66 @@ void stream_blocks(const DepthKindOptions& o, const std::vector<std::string>& co
   std::array<std::size_t, kStreamColumns.size()> col{};  // the table column of each computed metric
   for (std::size_t c = 0; c < kStreamColumns.size(); ++c)
     if (want[c]) col[c] = static_cast<std::size_t>(empty.find(kStreamColumns[c]));
+  // Point buffers and block tables are recycled between blocks (about one per thread is in use): fresh memory per
+  // block would page-fault on every block.
+  Recycler<std::vector<DepthStreamPoint>> point_buffers;
+  Recycler<ResultTable> tables;
 
-  const DepthStreamSink sink = [&](const DepthStreamBatch& b) {
-    const Index block = b.seed_index / kDepthStreamBlock;
-    auto& buf = points[static_cast<std::size_t>(block)];
-    const auto lanes = static_cast<Index>(b.points.size());
-    if (buf.empty()) {
-      buf = point_buffers.take();
-      buf.resize(static_cast<std::size_t>(kslots * L * lanes));
-    }
-    const Index base = (slot_of(b.kind) * L + (b.layer - 1)) * lanes;
-    std::copy(b.points.begin(), b.points.end(), buf.begin() + base);
-    if (b.kind != last_kind || b.layer != last_layer) return;
-    ResultTable out = tables.take();
-    if (out.columns().empty()) out = empty;
-    out.clear();
-    out.add_rows(static_cast<std::size_t>(lanes * kslots * L), 1);
-    // A linear cell keeps its log form only beyond the double range (as the dense table writes it).
-    constexpr double kExact = std::numeric_limits<double>::quiet_NaN();
-    const auto linear = [&](std::size_t row, std::size_t c, double value,
-                            double (DepthStreamPoint::*log10_of)() const, const DepthStreamPoint& q) {
-      const bool exact = std::isfinite(value) && std::fabs(value) >= 0x1p-1022;
-      out.set_real_at(row, c, value, exact ? kExact : (q.*log10_of)());
-    };
-    for (Index lane = 0; lane < lanes; ++lane) {
-      const std::uint64_t seed = o.first_seed + static_cast<std::uint64_t>(b.seed_index + lane);
-      for (Index k = 0; k < kslots; ++k) {
-        const std::string kind_name(product_kind_table.to_string(kinds[static_cast<std::size_t>(k)]));
-        for (Index l = 0; l < L; ++l) {
-          const DepthStreamPoint& q = buf[static_cast<std::size_t>((k * L + l) * lanes + lane)];
-          const auto row = static_cast<std::size_t>((lane * kslots + k) * L + l);
-          out.set_unsigned_at(row, 0, seed);
-          out.set_integer_at(row, 1, 0);
-          out.set_integer_at(row, 2, l + 1);
-          out.set_text_at(row, 3, kind_name);
-          if (want[0]) linear(row, col[0], q.fwd_gain(), &DepthStreamPoint::log10_fwd_gain, q);
-          if (want[1]) linear(row, col[1], q.bwd_gain(), &DepthStreamPoint::log10_bwd_gain, q);
-          if (want[2]) linear(row, col[2], q.sigma_max(), &DepthStreamPoint::log10_sigma_max, q);
-          if (want[3]) out.set_real_at(row, col[3], q.log10_fwd_gain(), kExact);
-          if (want[4]) out.set_real_at(row, col[4], q.log10_bwd_gain(), kExact);
-          if (want[5]) out.set_real_at(row, col[5], q.log10_sigma_max(), kExact);
+  parallel_for(
+      blocks, o.threads,
+      [&](Index block) {
+        try {
+          DepthStreamOptions sb = s;
+          sb.first_seed = o.first_seed + static_cast<std::uint64_t>(block * kDepthStreamBlock);
+          sb.seeds = std::min<Index>(kDepthStreamBlock, o.seeds - block * kDepthStreamBlock);
+          const Index lanes = sb.seeds;
+          // The points of every kind slot, layer and lane, then the block's rows.
+          std::vector<DepthStreamPoint> buf = point_buffers.take();
+          buf.resize(static_cast<std::size_t>(kslots * L * lanes));
+          (void)depth_stream(sb, [&](const DepthStreamBatch& b) {
+            const Index base = (slot_of(b.kind) * L + (b.layer - 1)) * lanes + b.seed_index;
+            std::copy(b.points.begin(), b.points.end(), buf.begin() + base);
+          });
+          ResultTable out = tables.take();
+          if (out.columns().empty()) out = empty;
+          out.clear();
+          out.add_rows(static_cast<std::size_t>(lanes * kslots * L), 1);
+          // A linear cell keeps its log form only beyond the double range (as the dense table writes it).
+          constexpr double kExact = std::numeric_limits<double>::quiet_NaN();
+          const auto linear = [&](std::size_t row, std::size_t c, double value,
+                                  double (DepthStreamPoint::*log10_of)() const, const DepthStreamPoint& q) {
+            const bool exact = std::isfinite(value) && std::fabs(value) >= 0x1p-1022;
+            out.set_real_at(row, c, value, exact ? kExact : (q.*log10_of)());
+          };
+          for (Index lane = 0; lane < lanes; ++lane) {
+            const std::uint64_t seed = sb.first_seed + static_cast<std::uint64_t>(lane);
+            for (Index k = 0; k < kslots; ++k) {
+              const std::string kind_name(product_kind_table.to_string(kinds[static_cast<std::size_t>(k)]));
+              for (Index l = 0; l < L; ++l) {
+                const DepthStreamPoint& q = buf[static_cast<std::size_t>((k * L + l) * lanes + lane)];
+                const auto row = static_cast<std::size_t>((lane * kslots + k) * L + l);
+                out.set_unsigned_at(row, 0, seed);
+                out.set_integer_at(row, 1, 0);
+                out.set_integer_at(row, 2, l + 1);
+                out.set_text_at(row, 3, kind_name);
+                if (want[0]) linear(row, col[0], q.fwd_gain(), &DepthStreamPoint::log10_fwd_gain, q);
+                if (want[1]) linear(row, col[1], q.bwd_gain(), &DepthStreamPoint::log10_bwd_gain, q);
+                if (want[2]) linear(row, col[2], q.sigma_max(), &DepthStreamPoint::log10_sigma_max, q);
+                if (want[3]) out.set_real_at(row, col[3], q.log10_fwd_gain(), kExact);
+                if (want[4]) out.set_real_at(row, col[4], q.log10_bwd_gain(), kExact);
+                if (want[5]) out.set_real_at(row, col[5], q.log10_sigma_max(), kExact);
+              }
+            }
+          }
+          point_buffers.give(std::move(buf));
+          sink.block(static_cast<std::size_t>(block), out);
+          tables.give(std::move(out));
+        } catch (...) {
+          sink.abort();
+          throw;
         }
-      }
-    }
-    buf.clear();
-    point_buffers.give(std::move(buf));
-    buf = {};
-    on_block(static_cast<std::size_t>(block), out);
-    tables.give(std::move(out));
-  };
-  (void)depth_stream(s, sink);
+      },
+      1);
 }
 
 /// What a request runs: the table options with sinkhorn_columns decided, its columns and the engine.
@@ -183,9 +198,9 @@ DepthPlan plan_of(const DepthKindOptions& o) {
   return p;
 }
 
-void run_blocks(const DepthKindOptions& o, const DepthPlan& p, const RowBlockFn& on_block) {
-  if (p.engine == DepthEngine::Stream) stream_blocks(o, p.columns, on_block);
-  else dense_blocks(o, p.table, p.columns, on_block);
+void run_blocks(const DepthKindOptions& o, const DepthPlan& p, const BlockSink& sink) {
+  if (p.engine == DepthEngine::Stream) stream_blocks(o, p.columns, sink);
+  else dense_blocks(o, p.table, p.columns, sink);
 }
 
 /// Options, and the memory of the request: with `rows_kept` every row is held until written (a ResultTable),
@@ -230,6 +245,7 @@ void check_request(const DepthKindOptions& o, bool rows_kept) {
 }  // namespace
 
 void DepthKindOptions::validate() const { check_request(*this, true); }
+void DepthKindOptions::validate_streamed() const { check_request(*this, aggregate); }
 
 void bind_depth_options(OptionSet& s, DepthKindOptions& o) {
   bind_method_options(s, o.method, o.stack.init, o.stack.init_eps);
@@ -277,8 +293,9 @@ DepthKindResult depth_kind(const DepthKindOptions& o) {
   o.validate();
   const DepthPlan p = plan_of(o);
   DepthKindResult r{depth_result_table(depth_lead(), p.columns, {}), p.engine};
-  InOrder<ResultTable> gather([&](ResultTable& block) { r.table.append(block); });
-  run_blocks(o, p, [&](std::size_t index, ResultTable& block) { gather.submit(index, std::move(block)); });
+  InOrder<ResultTable> gather([&](ResultTable& block) { r.table.append(block); }, block_window(o.threads));
+  run_blocks(o, p, {[&](std::size_t index, ResultTable& block) { gather.submit(index, std::move(block)); },
+                    [&] { gather.abort(); }});
   if (o.aggregate) {
     AggregateOptions a;
     a.group_columns = {"step", "depth", "kind"};
@@ -294,21 +311,25 @@ DepthEngine write_depth_kind_csv(const DepthKindOptions& o, const ByteSink& sink
     r.table.write_csv(sink, o.threads);
     return r.engine;
   }
-  check_request(o, false);
+  o.validate_streamed();
   const DepthPlan p = plan_of(o);
   sink(depth_result_table(depth_lead(), p.columns, {}).csv_header());
   // Each block is rendered on the thread that computed it, into a recycled buffer, and written in row order.
   Recycler<std::string> buffers;
-  InOrder<std::string> write([&](std::string& text) {
-    sink(text);
-    text.clear();
-    buffers.give(std::move(text));
-  });
-  run_blocks(o, p, [&](std::size_t index, ResultTable& block) {
-    std::string text = buffers.take();
-    block.append_csv_rows(text, 0, block.rows());
-    write.submit(index, std::move(text));
-  });
+  InOrder<std::string> write(
+      [&](std::string& text) {
+        sink(text);
+        text.clear();
+        buffers.give(std::move(text));
+      },
+      block_window(o.threads));
+  run_blocks(o, p,
+             {[&](std::size_t index, ResultTable& block) {
+                std::string text = buffers.take();
+                block.append_csv_rows(text, 0, block.rows());
+                write.submit(index, std::move(text));
+              },
+              [&] { write.abort(); }});
   return p.engine;
 }
 

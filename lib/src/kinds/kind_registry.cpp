@@ -11,18 +11,25 @@
 namespace mhclab {
 
 namespace {
-/// A request over an options struct `O`, bound by `bind` and run by `run` (the kind's library function).
-template <class O, void (*Bind)(OptionSet&, O&), void (*Run)(const O&, const ByteSink&)>
+/// A request over an options struct `O`, bound by `bind`, checked by `check` (what `run` needs) and run by `run`
+/// (the kind's library function).
+template <class O, void (*Bind)(OptionSet&, O&), void (*Check)(const O&), void (*Run)(const O&, const ByteSink&)>
 class Request final : public KindRequest {
  public:
   Request() { Bind(options_, o_); }
-  void validate() const override { o_.validate(); }
+  void validate() const override { Check(o_); }
   void write_csv(const ByteSink& sink) const override { Run(o_, sink); }
 
  private:
   O o_;
 };
 
+template <class O>
+void check(const O& o) {
+  o.validate();
+}
+/// depth streams its rows: its memory check counts the blocks in flight.
+void check_depth(const DepthKindOptions& o) { o.validate_streamed(); }
 void run_depth(const DepthKindOptions& o, const ByteSink& sink) { (void)write_depth_kind_csv(o, sink); }
 void run_propagate(const PropagateKindOptions& o, const ByteSink& sink) { propagate_kind(o).write_csv(sink, o.threads); }
 void run_mix(const MixKindOptions& o, const ByteSink& sink) { mix_kind(o).write_csv(sink, o.threads); }
@@ -58,11 +65,14 @@ const KindInfo& experiment_kind(std::string_view name) {
 
 std::unique_ptr<KindRequest> make_kind_request(std::string_view name) {
   const std::string& k = experiment_kind(name).name;
-  if (k == "depth") return std::make_unique<Request<DepthKindOptions, bind_depth_options, run_depth>>();
-  if (k == "propagate") return std::make_unique<Request<PropagateKindOptions, bind_propagate_options, run_propagate>>();
-  if (k == "mix") return std::make_unique<Request<MixKindOptions, bind_mix_options, run_mix>>();
-  if (k == "train") return std::make_unique<Request<TrainKindOptions, bind_train_options, run_train>>();
-  return std::make_unique<Request<FitKindOptions, bind_fit_options, run_fit>>();
+  if (k == "depth") return std::make_unique<Request<DepthKindOptions, bind_depth_options, check_depth, run_depth>>();
+  if (k == "propagate")
+    return std::make_unique<
+        Request<PropagateKindOptions, bind_propagate_options, check<PropagateKindOptions>, run_propagate>>();
+  if (k == "mix") return std::make_unique<Request<MixKindOptions, bind_mix_options, check<MixKindOptions>, run_mix>>();
+  if (k == "train")
+    return std::make_unique<Request<TrainKindOptions, bind_train_options, check<TrainKindOptions>, run_train>>();
+  return std::make_unique<Request<FitKindOptions, bind_fit_options, check<FitKindOptions>, run_fit>>();
 }
 
 }  // namespace mhclab

@@ -12,12 +12,14 @@
 #include <cmath>
 #include <cstdint>
 
+#include <Eigen/Core>
+
 namespace mhclab {
 
 /// log10(2).
 inline constexpr double kLog10Of2 = 0.30102999566398119521;
 
-/// e with x = f·2^e, f ∈ [1/2, 1) (std::frexp's exponent; 0 for x = 0).
+/// e with x = f·2^e, f ∈ [1/2, 1) (std::frexp's exponent; 0 for x = 0; x must be finite).
 [[nodiscard]] inline long binary_exponent(double x) {
   int e = 0;
   (void)std::frexp(x, &e);
@@ -45,11 +47,12 @@ void scale_by_pow2(A&& a, long e) {
   }
 }
 
-/// The entries of an Eigen matrix or vector times 2^e.
+/// The entries of an Eigen matrix, vector or expression times 2^e, as a new matrix (the argument is not changed).
 template <class A>
-[[nodiscard]] A times_pow2(A a, long e) {
-  scale_by_pow2(a, e);
-  return a;
+[[nodiscard]] typename A::PlainObject times_pow2(const Eigen::MatrixBase<A>& a, long e) {
+  typename A::PlainObject out = a;
+  scale_by_pow2(out, e);
+  return out;
 }
 
 /// log10|x̂·2^K| = log10|x̂| + K·log10 2 (−inf for x̂ = 0 or K = −inf, the exactly zero value).

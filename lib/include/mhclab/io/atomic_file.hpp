@@ -1,14 +1,15 @@
 #pragma once
 // Atomic file replacement: a file the library writes appears under its final name complete or not at all.
 //
-//   1. the writer fills an in-memory buffer (if it throws, nothing at all is created on disk and the
-//      exception propagates unchanged);
-//   2. the bytes go to a temporary file in the same directory, `<path>.tmp.<pid>.<seq>` (created with
-//      O_EXCL, so two writers never share one), which is written in full, fsync'ed and closed;
+//   1. the bytes go to a temporary file in the same directory, `<path>.tmp.<pid>.<seq>` (created with O_EXCL, so
+//      two writers never share one): from an in-memory buffer (write_file_atomically: if its writer throws, nothing
+//      is created on disk), or as they are produced (write_file_atomically_streamed: the disk writeback of every
+//      MiB written is started at once, so the final fsync has little left to wait for);
+//   2. the file is fsync'ed and closed;
 //   3. std::rename moves it over `path` (atomic on POSIX within one file system), then the directory is
 //      fsync'ed (best effort).
-// Any failure in 2–3 removes the temporary file, leaves an existing `path` untouched and throws
-// mhclab::InputError "<path>: cannot write: <OS reason>".
+// Any failure (the OS's, or the producer's error) removes the temporary file, leaves an existing `path` untouched
+// and throws: mhclab::InputError "<path>: cannot write: <OS reason>", or the producer's exception unchanged.
 //
 // The read-side counterpart, read_file_bytes, is what the io readers use: it accepts only regular files
 // (a FIFO or a device could block or never end) and reports the OS reason on failure.

@@ -1,7 +1,8 @@
 #pragma once
 // The `depth` experiment kind (CLI.md `mhclab depth`, `kind = "depth"` in experiment files): S seeds of generated
 // stacks (SPEC §6) → the depth table of SPEC §4 (report/depth_table.hpp) with `seed,step` first, as a typed
-// ResultTable (kinds/result_table.hpp). The CLI verb, the sweep runner and Python are shells over depth_kind.
+// ResultTable (kinds/result_table.hpp). Python takes the table (depth_kind); the CLI verb and the sweep runner
+// stream the same rows as CSV (write_depth_kind_csv).
 //
 // Rows come in (seed, step, kind, depth) order (kinds in table order layer, prefix, suffix) and every seed is a
 // pure function of its index, so the text is bitwise identical for any thread count.
@@ -55,8 +56,11 @@ struct DepthKindOptions {
   /// blocks in flight.
   double memory_limit = 0;
 
-  /// Throws InputError naming the field (method, stack, seeds, table.kinds/metrics, engine, memory).
+  /// Throws InputError naming the field (method, stack, seeds, table.kinds/metrics, engine, memory). The memory
+  /// check counts every row (what depth_kind returns).
   void validate() const;
+  /// The same checks, with the memory of write_depth_kind_csv: the blocks in flight (every row with `aggregate`).
+  void validate_streamed() const;
 };
 
 /// Every option of the kind by its CLI name (kinds/option_set.hpp), bound to the fields of `o`.

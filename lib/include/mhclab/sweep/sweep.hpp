@@ -4,8 +4,9 @@
 //
 // Output directory:
 //   sweep.json            the resolved grid (written first; `--resume` refuses a directory whose grid differs)
-//   points/<id>.csv       one point's rows, written atomically when the point finishes (resume unit)
-//   points/<id>.seconds   its wall time
+//   points/<id>.csv       one point's rows, streamed into a temporary file as they are computed and renamed
+//                         when the point finishes (atomically; resume unit)
+//   points/<id>.seconds   its wall time (computing and writing its rows)
 //   points/<id>.done      "bytes=N fnv1a64=H" of points/<id>.csv, written last: `--resume` reuses a point only when
 //                         its rows match this record (a truncated or edited file is run again)
 //   rows.csv              point_id, the configuration columns, then the kind's columns (union over points;
