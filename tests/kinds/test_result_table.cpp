@@ -47,6 +47,41 @@ TEST_SUITE("kinds_result_table") {
     CHECK(e.log10_abs[0] == 5000.5);  // the number is kept, not its text
   }
 
+  TEST_CASE("assign_rows and clear: blocks written into a sized table, in any order, equal the appended table") {
+    const std::vector<ColumnSpec> cols{{"seed", ColumnType::Unsigned, "seed"},
+                                       {"energy", ColumnType::Real, "energy", true},
+                                       {"status", ColumnType::Text, "status"}};
+    ResultTable appended(cols), sized(cols), block(cols);
+    sized.add_rows(6, 2);
+    for (const std::size_t b : {2U, 0U, 1U}) {
+      block.clear();  // reused: columns kept, rows gone
+      CHECK(block.rows() == 0);
+      block.add_rows(2, 1);
+      for (std::size_t r = 0; r < 2; ++r) {
+        block.set_unsigned_at(r, 0, 10 * b + r);
+        if (r == 0) block.set_real_at(r, 1, 0.5 * static_cast<double>(b), std::numeric_limits<double>::quiet_NaN());
+        block.set_text_at(r, 2, b == 1 ? "x" : "converged");
+      }
+      sized.assign_rows(2 * b, block);
+    }
+    for (const std::size_t b : {0U, 1U, 2U}) {
+      block.clear();
+      block.add_rows(2, 1);
+      for (std::size_t r = 0; r < 2; ++r) {
+        block.set_unsigned_at(r, 0, 10 * b + r);
+        if (r == 0) block.set_real_at(r, 1, 0.5 * static_cast<double>(b), std::numeric_limits<double>::quiet_NaN());
+        block.set_text_at(r, 2, b == 1 ? "x" : "converged");
+      }
+      appended.append(block);
+    }
+    CHECK(sized.to_csv() == appended.to_csv());
+    CHECK(sized.to_csv().find("\n10,0.5,x\n11,,x\n") != std::string::npos);
+    CHECK_THROWS_AS(sized.assign_rows(5, block), InputError);  // rows 5..6 of 6
+    ResultTable other({{"seed", ColumnType::Integer, "seed"}});
+    other.add_rows(1, 1);
+    CHECK_THROWS_AS(sized.assign_rows(0, other), InputError);
+  }
+
   TEST_CASE("wrong types, unscaled log forms, text that would need quoting and mismatched appends are refused") {
     ResultTable t({{"a", ColumnType::Real, "a"}, {"s", ColumnType::Text, "s"}});
     CHECK_THROWS_AS(t.set_real(0, 1.0), InputError);  // no row yet

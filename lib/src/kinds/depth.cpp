@@ -293,9 +293,18 @@ DepthKindResult depth_kind(const DepthKindOptions& o) {
   o.validate();
   const DepthPlan p = plan_of(o);
   DepthKindResult r{depth_result_table(depth_lead(), p.columns, {}), p.engine};
-  InOrder<ResultTable> gather([&](ResultTable& block) { r.table.append(block); }, block_window(o.threads));
-  run_blocks(o, p, {[&](std::size_t index, ResultTable& block) { gather.submit(index, std::move(block)); },
-                    [&] { gather.abort(); }});
+  if (p.engine == DepthEngine::Stream) {
+    // Every block but the last has the same rows: the table is sized once and each block fills its own rows from
+    // its thread.
+    const auto per_block = static_cast<std::size_t>(kDepthStreamBlock * o.stack.layers) * o.table.kinds.size();
+    r.table.add_rows(static_cast<std::size_t>(o.seeds * o.stack.layers) * o.table.kinds.size(), o.threads);
+    run_blocks(o, p, {[&](std::size_t index, ResultTable& block) { r.table.assign_rows(index * per_block, block); },
+                      [] {}});
+  } else {
+    InOrder<ResultTable> gather([&](ResultTable& block) { r.table.append(block); }, block_window(o.threads));
+    run_blocks(o, p, {[&](std::size_t index, ResultTable& block) { gather.submit(index, std::move(block)); },
+                      [&] { gather.abort(); }});
+  }
   if (o.aggregate) {
     AggregateOptions a;
     a.group_columns = {"step", "depth", "kind"};

@@ -171,16 +171,41 @@ void ResultTable::copy_cells(const ResultTable& src, std::size_t r, const std::v
   }
 }
 
-void ResultTable::append(const ResultTable& other) {
+void ResultTable::check_same_columns(const ResultTable& other, const char* what) const {
   if (other.columns_.size() != columns_.size())
-    throw InputError("internal: ResultTable::append: " + std::to_string(other.columns_.size()) + " columns, expected " +
-                     std::to_string(columns_.size()));
+    throw InputError(std::string("internal: ResultTable::") + what + ": " + std::to_string(other.columns_.size()) +
+                     " columns, expected " + std::to_string(columns_.size()));
   for (std::size_t c = 0; c < columns_.size(); ++c) {
     const ColumnSpec &a = columns_[c].spec, &b = other.columns_[c].spec;
     if (a.name != b.name || a.type != b.type || a.scaled != b.scaled)
-      throw InputError("internal: ResultTable::append: column " + std::to_string(c) + " is '" + b.name +
-                       "', expected '" + a.name + "'");
+      throw InputError(std::string("internal: ResultTable::") + what + ": column " + std::to_string(c) + " is '" +
+                       b.name + "', expected '" + a.name + "'");
   }
+}
+
+void ResultTable::assign_rows(std::size_t first_row, const ResultTable& other) {
+  check_same_columns(other, "assign_rows");
+  if (first_row > rows_ || other.rows_ > rows_ - first_row)
+    throw InputError("internal: ResultTable::assign_rows: rows " + std::to_string(first_row) + "+" +
+                     std::to_string(other.rows_) + " of " + std::to_string(rows_));
+  const auto at = static_cast<std::ptrdiff_t>(first_row);
+  for (std::size_t c = 0; c < columns_.size(); ++c) {
+    ColumnData& d = columns_[c];
+    const ColumnData& s = other.columns_[c];
+    const auto copy = [&](const auto& from, auto& to) {
+      if (!from.empty()) std::copy(from.begin(), from.begin() + static_cast<std::ptrdiff_t>(other.rows_), to.begin() + at);
+    };
+    copy(s.present, d.present);
+    copy(s.integer, d.integer);
+    copy(s.unsigned_, d.unsigned_);
+    copy(s.real, d.real);
+    copy(s.log10_abs, d.log10_abs);
+    copy(s.text, d.text);
+  }
+}
+
+void ResultTable::append(const ResultTable& other) {
+  check_same_columns(other, "append");
   for (std::size_t c = 0; c < columns_.size(); ++c) {
     ColumnData& d = columns_[c];
     const ColumnData& s = other.columns_[c];

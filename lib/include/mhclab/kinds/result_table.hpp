@@ -102,6 +102,9 @@ class ResultTable {
 
   /// Appends the rows of `other` (same columns, else InputError naming the first difference).
   void append(const ResultTable& other);
+  /// Copies the rows of `other` (same columns) over rows first_row .. first_row + other.rows() − 1, which must exist
+  /// (add_rows). Distinct ranges may be assigned from different threads (nothing reallocates).
+  void assign_rows(std::size_t first_row, const ResultTable& other);
 
   /// The CSV text of cell (row, column).
   [[nodiscard]] std::string cell_text(std::size_t row, std::size_t column) const;
@@ -126,6 +129,7 @@ class ResultTable {
 
  private:
   void check_set(std::size_t row, std::size_t column, ColumnType type) const;
+  void check_same_columns(const ResultTable& other, const char* what) const;
   std::vector<ColumnData> columns_;
   std::size_t rows_ = 0;
 };
