@@ -114,6 +114,16 @@ std::string cell(const DepthMetrics& m, const std::string& column) {
   return depth_metric_row(m)[static_cast<std::size_t>(it - cols.begin())];
 }
 
+/// L factors I + σ·N(0,1) (n×n), drawn in order from `rng`.
+std::vector<Mat> identity_plus_noise(RandomStream& rng, Index n, std::size_t L, double sigma) {
+  std::vector<Mat> stack(L, Mat(n, n));
+  for (auto& h : stack) {
+    rng.fill_normal(h, sigma);
+    h += Mat::Identity(n, n);
+  }
+  return stack;
+}
+
 }  // namespace
 
 TEST_SUITE("analysis") {
@@ -166,11 +176,7 @@ TEST_CASE("depth_metrics: reference cases (every metric, every kind, every depth
 TEST_CASE("depth_metrics: prefix equals the metrics of the explicit products") {
   RandomStream rng(3, Purpose::Test, {200});
   const Index n = 5;
-  std::vector<Mat> stack(10, Mat(n, n));
-  for (auto& h : stack) {
-    rng.fill_normal(h, 0.3);
-    h += Mat::Identity(n, n);
-  }
+  const std::vector<Mat> stack = identity_plus_noise(rng, n, 10, 0.3);
   const auto prefix = depth_metrics(stack, ProductKind::Prefix);
   const auto suffix = depth_metrics(stack, ProductKind::Suffix);
   Mat M = Mat::Identity(n, n);
@@ -194,11 +200,7 @@ TEST_CASE("depth_metrics: the gains of a growing product are those of the plain 
   // inexact: this once came out a few ulps off when the compiler fused the log-scale bookkeeping).
   RandomStream rng(4, Purpose::Test, {201});
   const Index n = 4;
-  std::vector<Mat> stack(40, Mat(n, n));
-  for (auto& h : stack) {
-    rng.fill_normal(h, 1.0);
-    h += Mat::Identity(n, n);
-  }
+  const std::vector<Mat> stack = identity_plus_noise(rng, n, 40, 1.0);
   const auto prefix = depth_metrics(stack, ProductKind::Prefix);
   Mat M = Mat::Identity(n, n);
   for (std::size_t l = 0; l < stack.size(); ++l) {
@@ -427,11 +429,7 @@ TEST_CASE("depth_metrics: properties of prefix products of random DS matrices") 
 TEST_CASE("depth_metrics: general stacks satisfy the norm inequalities") {
   RandomStream rng(6, Purpose::Test, {203});
   const Index n = 6;
-  std::vector<Mat> stack(40, Mat(n, n));
-  for (auto& h : stack) {
-    rng.fill_normal(h, 0.5);
-    h += Mat::Identity(n, n);
-  }
+  const std::vector<Mat> stack = identity_plus_noise(rng, n, 40, 0.5);
   for (const ProductKind kind : {ProductKind::Layer, ProductKind::Prefix, ProductKind::Suffix}) {
     for (const DepthMetrics& d : depth_metrics(stack, kind)) {
       CHECK(d.fwd_gain >= d.fwd_gain_min);
