@@ -7,6 +7,7 @@
 #include "mhclab/analysis/format_scaled.hpp"
 #include "mhclab/analysis/lyapunov.hpp"
 #include "mhclab/analysis/metric_cell.hpp"
+#include "mhclab/analysis/normalised_chain.hpp"
 #include "mhclab/analysis/scaled_matrix.hpp"
 #include "mhclab/analysis/spectrum.hpp"
 #include "mhclab/analysis/token_average.hpp"

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <exception>
 #include <limits>
-#include <numbers>
 
 #include <Eigen/Eigenvalues>
 #include <Eigen/SVD>
@@ -19,22 +18,11 @@
 
 #include "mhclab/analysis/scaled_matrix.hpp"
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/format.hpp"
 #include "mhclab/core/pow2.hpp"
 
 namespace mhclab {
 namespace {
-
-/// The calibration start vector x_0 (unit 2-norm): x_i = 1 + w_i/2, w_i = 2·frac((i+1)·φ) − 1, φ = (√5−1)/2.
-Vec start_vector(Index n) {
-  const double phi = (std::sqrt(5.0) - 1.0) / 2.0;
-  Vec x(n);
-  for (Index i = 0; i < n; ++i) {
-    const double t = static_cast<double>(i + 1) * phi;
-    const double w = 2.0 * (t - std::floor(t)) - 1.0;
-    x[i] = 1.0 + 0.5 * w;
-  }
-  return x / x.norm();
-}
 
 SolveStatus status_of(Spectra::CompInfo info) {
   switch (info) {
@@ -93,89 +81,77 @@ void TopkOptions::validate(Index n) const {
                      std::to_string(lo) + " ≤ ncv ≤ n = " + std::to_string(n) + " (k+2 ≤ ncv ≤ n)");
   if (max_iter < 1) throw InputError("topk.max_iter = " + std::to_string(max_iter) + "; must be ≥ 1");
   if (!(tol > 0.0) || !std::isfinite(tol))
-    throw InputError("topk.tol = " + std::to_string(tol) + "; must be finite and > 0");
+    throw InputError("topk.tol = " + format_double(tol) + "; must be finite and > 0");
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// NormalisedProduct
+// StackFactors, product_probe
 
-NormalisedProduct::NormalisedProduct(const std::vector<Mat>& stack) : stack_(&stack) {
+Vec product_probe(Index n) {
+  const double phi = (std::sqrt(5.0) - 1.0) / 2.0;
+  Vec x(n);
+  for (Index i = 0; i < n; ++i) {
+    const double t = static_cast<double>(i + 1) * phi;
+    const double w = 2.0 * (t - std::floor(t)) - 1.0;
+    x[i] = 1.0 + 0.5 * w;
+  }
+  return x / x.norm();
+}
+
+StackFactors::StackFactors(const std::vector<Mat>& stack) {
   if (stack.empty()) throw InputError("top-k: the stack is empty; need at least one factor");
   validate_square_stack(stack, "top-k");
   n_ = stack.front().rows();
   const std::size_t L = stack.size();
-  exponents_.assign(L, 0);
-  post_.assign(L, 0);
+  pre_.assign(L, 0);
   factors_.assign(L, nullptr);
-
+  bound_.assign(L, std::nullopt);
   // Factors with entries beyond 2^±500 get an exactly scaled copy (max entry ∈ [1/2, 1)), so that H x never
   // overflows (|(Hx)_i| ≤ n·max|H|·‖x‖_∞) and small factors do not push the vector into the subnormals.
-  std::vector<int> pre(L, 0);
   std::size_t extreme = 0;
   for (std::size_t l = 0; l < L; ++l) {
     const double h = stack[l].cwiseAbs().maxCoeff();
-    int e = 0;
-    if (h > 0.0) (void)std::frexp(h, &e);
+    const long e = h > 0.0 ? binary_exponent(h) : 0;
     if (e > 500 || e < -500) {
-      pre[l] = e;
+      pre_[l] = e;
       ++extreme;
     }
   }
   scaled_.reserve(extreme);  // pointers into scaled_ stay valid
   for (std::size_t l = 0; l < L; ++l) {
-    if (pre[l] == 0) {
+    if (pre_[l] == 0) {
       factors_[l] = &stack[l];
     } else {
-      scaled_.push_back(stack[l]);
-      scale_by_pow2(scaled_.back(), -pre[l]);
+      scaled_.push_back(times_pow2(stack[l], -pre_[l]));
       factors_[l] = &scaled_.back();
     }
+    const double f = factors_[l]->norm();  // ‖H_l‖_2 ≤ ‖H_l‖_F = f·2^{pre_l} (entries within 2^±501: no overflow)
+    if (f > 0.0) bound_[l] = pre_[l] + binary_exponent(f);
   }
-
-  // Calibration: y = A_l x_{l−1} = f·2^g (f ∈ [1/2, 1) the mantissa of ‖y‖_2), x_l = y/2^g (exact).
-  const Vec x0 = start_vector(n_);
-  Vec x = x0, y(n_);
-  for (std::size_t l = 0; l < L; ++l) {
-    y.noalias() = *factors_[l] * x;
-    const double ny = y.stableNorm();  // no under/overflow of the squares
-    int g = 0;
-    if (ny > 0.0 && std::isfinite(ny)) {
-      (void)std::frexp(ny, &g);
-      x = y;
-      scale_by_pow2(x, -g);
-    } else {
-      x = x0;  // x_{l−1} in the kernel of H_l: restart the calibration (any positive s_l is valid)
-    }
-    post_[l] = g;
-    exponents_[l] = pre[l] + g;
-    exponent_sum_ += exponents_[l];
-  }
-  work_a_.resize(n_);
-  work_b_.resize(n_);
 }
 
-double NormalisedProduct::log_scale() const { return static_cast<double>(exponent_sum_) * std::numbers::ln2; }
+std::optional<long> StackFactors::bound_exponent(Index l) const { return bound_[static_cast<std::size_t>(l)]; }
 
-void NormalisedProduct::perform_op(const double* x_in, double* y_out) const {
-  ++applications_;
-  work_a_ = Eigen::Map<const Vec>(x_in, n_);
-  for (std::size_t l = 0; l < factors_.size(); ++l) {
-    work_b_.noalias() = *factors_[l] * work_a_;
-    scale_by_pow2(work_b_, -post_[l]);
-    work_a_.swap(work_b_);
-  }
-  Eigen::Map<Vec>(y_out, n_) = work_a_;
+long StackFactors::apply_normalised(Index l, const Vec& x, Vec& y) const {
+  const auto i = static_cast<std::size_t>(l);
+  y.noalias() = *factors_[i] * x;
+  const double m = y.cwiseAbs().maxCoeff();
+  if (m == 0.0) return 0;
+  const long e = binary_exponent(m);
+  scale_by_pow2(y, -e);
+  return pre_[i] + e;
 }
 
-void NormalisedProduct::perform_transpose(const double* x_in, double* y_out) const {
-  ++applications_;
-  work_a_ = Eigen::Map<const Vec>(x_in, n_);
-  for (std::size_t l = factors_.size(); l-- > 0;) {
-    work_b_.noalias() = factors_[l]->transpose() * work_a_;
-    scale_by_pow2(work_b_, -post_[l]);
-    work_a_.swap(work_b_);
-  }
-  Eigen::Map<Vec>(y_out, n_) = work_a_;
+void StackFactors::apply(Index l, long k, const Vec& x, Vec& y) const {
+  const auto i = static_cast<std::size_t>(l);
+  y.noalias() = *factors_[i] * x;
+  scale_by_pow2(y, pre_[i] - k);
+}
+
+void StackFactors::apply_transpose(Index l, long k, const Vec& x, Vec& y) const {
+  const auto i = static_cast<std::size_t>(l);
+  y.noalias() = factors_[i]->transpose() * x;
+  scale_by_pow2(y, pre_[i] - k);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -225,7 +201,8 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
   }
 
   // ---- matrix-free ----
-  NormalisedProduct op(stack);
+  const StackFactors factors(stack);
+  NormalisedChain op(factors, product_probe(n));  // non-const: Spectra takes OpType&
   r.spectrum.log_scale = op.log_scale();
   if (dense_eigen_part || dense_singular_part) {
     // Re-express the dense hat values in the operator's scale: factor 2^{K_dense − K_op}, exact (P is not zero
@@ -244,7 +221,7 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
   if (krylov_eigen) {
     const std::int64_t before = op.applications();
     try {
-      Spectra::GenEigsSolver<NormalisedProduct> eigs(op, k, ncv);
+      Spectra::GenEigsSolver<NormalisedChain> eigs(op, k, ncv);
       eigs.init();
       const Index nconv = eigs.compute(Spectra::SortRule::LargestMagn, options.max_iter, options.tol,
                                        Spectra::SortRule::LargestMagn);

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
 
+#include "mhclab/analysis/normalised_chain.hpp"
 #include "mhclab/analysis/subspace_svd.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
@@ -22,9 +24,6 @@ namespace {
 
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
 constexpr double kRoundoff = 0x1.0p-53;  // u
-/// Safety margin of the Jacobian normalisation: k_l ≥ exponent(operator-norm bound) − kBoundSlack, so one
-/// normalised factor can never amplify any vector by more than ≈2^kBoundSlack.
-constexpr long kBoundSlack = 64;
 
 // ---- power-of-two scaling (core/pow2.hpp) ---------------------------------------------------------------
 
@@ -479,96 +478,76 @@ Passes run_passes(const Model& model, const detail::PassInputs& in = {}) {
 
 // ---- the normalised Jacobian operator ------------------------------------------------------------------
 
-/// J̃ = Π_l J̃_l with J̃_l = 2^{−k_l} J_l, and its transpose (matrix-free).
-class NormalisedJacobian {
+/// The layer Jacobians J_l (l = 0..L−1, on vec(X) = column-major n×C) as the factors of a normalised chain
+/// (analysis/normalised_chain.hpp): J̃ = Π_l 2^{−k_l} J_l. J_l is the sum of its pieces 2^0·a + 2^{jf_exp}·b +
+/// 2^{gate_exp}·c, each scaled by its own power of two, so no piece overflows on its way.
+class JacobianFactors final : public ChainFactors {
  public:
-  NormalisedJacobian(const Model& model, const std::vector<LayerCache>& caches)
-      : model_(model), caches_(caches) {
+  JacobianFactors(const Model& model, const std::vector<LayerCache>& caches) : model_(model), caches_(caches) {
     const Index L = model.layers();
-    Mat p;  // the probe, propagated through J̃_1..J̃_l
-    {
-      RandomStream rng(model.seed(), Purpose::State, {kJacobianProbeTag});
-      Mat P(model.n(), model.C());
-      for (Index i = 0; i < P.rows(); ++i)
-        for (Index c = 0; c < P.cols(); ++c) P(i, c) = rng.normal();
-      p = normalise(P, 0, "the Jacobian probe", 0).M;
-    }
-    long total = 0;
-    cH_.resize(static_cast<std::size_t>(L));
-    cB_.resize(static_cast<std::size_t>(L));
-    cC_.resize(static_cast<std::size_t>(L));
-    constexpr long kNone = std::numeric_limits<long>::min() / 4;
-    const auto exp_of = [](double bound, long rel) { return bound > 0 ? rel + binary_exponent(bound) : kNone; };
+    bound_.resize(static_cast<std::size_t>(L));
     for (Index l = 0; l < L; ++l) {
       const LayerCache& cache = caches[static_cast<std::size_t>(l)];
       double ba = 0, bb = 0, bc = 0;
       model.piece_bounds(l, cache, ba, bb, bc);
-      if (ba == 0.0 && bb == 0.0 && bc == 0.0) zero_ = true;  // J_l = 0, hence J = 0
-      const long e_bound = std::max({exp_of(ba, 0), exp_of(bb, cache.jf_exp), exp_of(bc, cache.gate_exp)});
-      long k = e_bound;
-      bool probe_alive = p.size() > 0 && p.cwiseAbs().maxCoeff() > 0.0;
-      if (probe_alive && e_bound != kNone) {
-        const ScaledMatrix s = combine(model.jvp_pieces(l, cache, p), cache, "the Jacobian probe", l);
-        if (s.M.cwiseAbs().maxCoeff() > 0.0) {
-          k = std::max(s.exponent, e_bound - kBoundSlack);
-          p = times_pow2(s.M, s.exponent - k);
-        } else {
-          p.setZero();
-        }
-      } else if (e_bound != kNone) {
-        p.setZero();
-      }
-      if (e_bound == kNone) k = 0;
-      cH_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(-k));
-      cB_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(cache.jf_exp - k));
-      cC_[static_cast<std::size_t>(l)] = std::ldexp(1.0, clamp_shift(cache.gate_exp - k));
-      total += k;
+      std::optional<long>& b = bound_[static_cast<std::size_t>(l)];
+      const auto take = [&b](double bound, long rel) {
+        if (bound > 0) b = std::max(b.value_or(std::numeric_limits<long>::min()), rel + binary_exponent(bound));
+      };
+      take(ba, 0);
+      take(bb, cache.jf_exp);
+      take(bc, cache.gate_exp);
     }
-    log10_scale_ = static_cast<double>(total) * kLog10Of2;
   }
 
-  [[nodiscard]] Index n() const { return model_.n(); }
-  [[nodiscard]] Index C() const { return model_.C(); }
-  [[nodiscard]] Index dim() const { return model_.n() * model_.C(); }
-  [[nodiscard]] bool zero() const { return zero_; }
-  [[nodiscard]] double log10_scale() const { return log10_scale_; }
-
-  /// J̃ dX (dX n×C).
-  [[nodiscard]] Mat apply(Mat v) const {
-    for (Index l = 0; l < model_.layers(); ++l) v = scaled_sum(model_.jvp_pieces(l, caches_[static_cast<std::size_t>(l)], v), l);
-    return v;
+  [[nodiscard]] Index dim() const override { return model_.n() * model_.C(); }
+  [[nodiscard]] Index length() const override { return model_.layers(); }
+  [[nodiscard]] std::optional<long> bound_exponent(Index l) const override {
+    return bound_[static_cast<std::size_t>(l)];
   }
-  /// J̃ᵀ w (w n×C).
-  [[nodiscard]] Mat apply_transpose(Mat w) const {
-    for (Index l = model_.layers() - 1; l >= 0; --l)
-      w = scaled_sum(model_.vjp_pieces(l, caches_[static_cast<std::size_t>(l)], w), l);
-    return w;
+  [[nodiscard]] long apply_normalised(Index l, const Vec& x, Vec& y) const override {
+    const LayerCache& cache = caches_[static_cast<std::size_t>(l)];
+    const Pieces p = model_.jvp_pieces(l, cache, as_state(x));
+    ScaledMatrix s = add_scaled(p.a, 0, p.b.size() ? &p.b : nullptr, cache.jf_exp, "the Jacobian probe", l);
+    if (p.c.size()) s = add_scaled(s.M, s.exponent, &p.c, cache.gate_exp, "the Jacobian probe", l);
+    y = Eigen::Map<const Vec>(s.M.data(), s.M.size());
+    return s.exponent;
+  }
+  void apply(Index l, long k, const Vec& x, Vec& y) const override {
+    const Pieces p = model_.jvp_pieces(l, caches_[static_cast<std::size_t>(l)], as_state(x));
+    y = scaled_sum(p, l, k);
+  }
+  void apply_transpose(Index l, long k, const Vec& x, Vec& y) const override {
+    const Pieces p = model_.vjp_pieces(l, caches_[static_cast<std::size_t>(l)], as_state(x));
+    y = scaled_sum(p, l, k);
   }
 
  private:
-  /// The pieces in normal form (the exponents are relative: a 0, b jf_exp, c gate_exp).
-  static ScaledMatrix combine(const Pieces& p, const LayerCache& cache, const char* what, Index l) {
-    ScaledMatrix s = add_scaled(p.a, 0, p.b.size() ? &p.b : nullptr, cache.jf_exp, what, l);
-    if (p.c.size()) s = add_scaled(s.M, s.exponent, &p.c, cache.gate_exp, what, l);
-    return s;
-  }
-  /// 2^{−k_l}·a + 2^{jf_exp − k_l}·b + 2^{gate_exp − k_l}·c.
-  [[nodiscard]] Mat scaled_sum(const Pieces& p, Index l) const {
-    const auto i = static_cast<std::size_t>(l);
-    Mat v = cH_[i] * p.a;
-    if (p.b.size()) v += cB_[i] * p.b;
-    if (p.c.size()) v += cC_[i] * p.c;
-    return v;
+  [[nodiscard]] Mat as_state(const Vec& x) const { return Eigen::Map<const Mat>(x.data(), model_.n(), model_.C()); }
+  /// vec(2^{−k}·a + 2^{jf_exp − k}·b + 2^{gate_exp − k}·c).
+  [[nodiscard]] Vec scaled_sum(const Pieces& p, Index l, long k) const {
+    const LayerCache& cache = caches_[static_cast<std::size_t>(l)];
+    Mat v = std::ldexp(1.0, clamp_shift(-k)) * p.a;
+    if (p.b.size()) v += std::ldexp(1.0, clamp_shift(cache.jf_exp - k)) * p.b;
+    if (p.c.size()) v += std::ldexp(1.0, clamp_shift(cache.gate_exp - k)) * p.c;
+    return Eigen::Map<const Vec>(v.data(), v.size());
   }
 
   const Model& model_;
   const std::vector<LayerCache>& caches_;
-  std::vector<double> cH_, cB_, cC_;  ///< 2^{−k_l}, 2^{jf_exp − k_l}, 2^{gate_exp − k_l}
-  double log10_scale_ = 0;
-  bool zero_ = false;
+  std::vector<std::optional<long>> bound_;  ///< the exponent of the sum of the pieces' bounds (none: J_l = 0)
 };
 
-JacobianSpectrum jacobian_spectrum(const NormalisedJacobian& J, const PropagationOptions& opt) {
+/// The Jacobian probe P (n×C): N(0, 1) from RandomStream(seed, Purpose::State, {kJacobianProbeTag}), row-major fill.
+Vec jacobian_probe(Index n, Index C, std::uint64_t seed) {
+  RandomStream rng(seed, Purpose::State, {kJacobianProbeTag});
+  Mat P(n, C);
+  for (Index i = 0; i < n; ++i)
+    for (Index c = 0; c < C; ++c) P(i, c) = rng.normal();
+  return Eigen::Map<const Vec>(P.data(), P.size());
+}
+
+JacobianSpectrum jacobian_spectrum(const NormalisedChain& J, const PropagationOptions& opt) {
   JacobianSpectrum out;
   const Index k = opt.jacobian_topk;
   out.log10_scale = J.log10_scale();
@@ -581,15 +560,14 @@ JacobianSpectrum jacobian_spectrum(const NormalisedJacobian& J, const Propagatio
   }
   // Block subspace iteration on J̃ and J̃ᵀ (analysis/subspace_svd.hpp); Spectra's SymEigsSolver on J̃ᵀJ̃ returns
   // wrong values for the numerically low-rank Jacobians of deep stacks.
-  const Index dim = J.dim(), n = J.n(), C = J.C();
+  const Index dim = J.rows();
   SubspaceSvdOptions so;
   so.k = k;
   so.max_iter = opt.jacobian_maxit;
   so.tol = opt.jacobian_tol;
   const SubspaceSvdResult sv = subspace_svd(
-      dim, [&](const double* x, double* y) { Eigen::Map<Mat>(y, n, C) = J.apply(Eigen::Map<const Mat>(x, n, C)); },
-      [&](const double* x, double* y) { Eigen::Map<Mat>(y, n, C) = J.apply_transpose(Eigen::Map<const Mat>(x, n, C)); },
-      so);
+      dim, [&](const double* x, double* y) { J.perform_op(x, y); },
+      [&](const double* x, double* y) { J.perform_transpose(x, y); }, so);
   out.iterations = sv.iterations;
   out.operations = sv.applications;
   if (!sv.finite) {
@@ -743,7 +721,8 @@ PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method, con
     }
   }
   if (options.jacobian_topk > 0) {
-    const NormalisedJacobian J(model, p.caches);
+    const JacobianFactors factors(model, p.caches);
+    const NormalisedChain J(factors, jacobian_probe(model.n(), model.C(), seed));
     out.jacobian = jacobian_spectrum(J, options);
   }
   return out;
@@ -815,19 +794,17 @@ DenseJacobian dense_jacobian(const std::vector<Mat>& H_res, MethodId method, con
                              std::uint64_t seed, const PassInputs& inputs) {
   const Model model(H_res, method, options, seed);
   const Passes p = run_passes(model, inputs);
-  const NormalisedJacobian J(model, p.caches);
-  const Index n = model.n(), C = model.C(), d = n * C;
+  const JacobianFactors factors(model, p.caches);
+  const NormalisedChain J(factors, jacobian_probe(model.n(), model.C(), seed));
+  const Index d = J.rows();
   DenseJacobian out;
   out.J_hat.resize(d, d);
   out.Jt_hat.resize(d, d);
   out.log10_scale = J.log10_scale();
   for (Index k = 0; k < d; ++k) {
-    Mat e = Mat::Zero(n, C);
-    e(k % n, k / n) = 1.0;  // vec index k = i + n·c
-    const Mat col = J.apply(e);
-    out.J_hat.col(k) = Eigen::Map<const Vec>(col.data(), d);
-    const Mat colt = J.apply_transpose(e);
-    out.Jt_hat.col(k) = Eigen::Map<const Vec>(colt.data(), d);
+    const Vec e = Vec::Unit(d, k);  // vec index k = i + n·c
+    J.perform_op(e.data(), out.J_hat.col(k).data());
+    J.perform_transpose(e.data(), out.Jt_hat.col(k).data());
   }
   return out;
 }

@@ -5,20 +5,19 @@
 // Matrix-free operators apply normalised factors H_l/s_l and report log σ = Σ log s_l + log σ̂").
 // M is never formed (except by the documented dense fallback for tiny n, below).
 //
-// Normalisation (NormalisedProduct): M̂ = Π_l (H_l / s_l), s_l = 2^{e_l} a power of two, so dividing by s_l is
-// exact and Σ log s_l = (Σ e_l)·ln 2 is an exact integer times ln 2. The exponents are CALIBRATED on one
-// deterministic unit start vector x_0 (x_0,i = 1 + w_i/2, w_i = 2·frac((i+1)·φ) − 1 the Weyl sequence of the
-// golden ratio φ = (√5−1)/2, then normalised; all entries positive, so x_0 is never orthogonal to a Perron
-// vector):  y = H_l x_{l−1} ( = f·2^{g} with f = ‖y‖_2 mantissa ∈ [1/2, 1) ),  e_l = g,  x_l = y / 2^{g}.
-// Hence ‖M̂ x_0‖_2 ∈ [1/2, 1) and ‖M̂‖_2 ≥ 1/2: the operator's norm is O(1) at any depth, however fast the
-// product grows or decays, and the Krylov vectors (which align with the top singular/Schur directions, as x_l
-// does) neither overflow nor underflow. Why not s_l = ‖H_l‖_max (or ‖H_l‖_2): per-factor norms do not track
-// the product's growth (1.5·Q, Q orthogonal, n = 16: ‖H‖_max ≈ 1.05 → s = 2, and M̂ = (0.75 Q)^L underflows for
-// L ≈ 2500; ‖H‖_2-scaling overestimates random products' growth exponentially). A factor whose entries are
-// beyond 2^±500 is first scaled by the power of two of its max entry (a scaled copy is kept for such rare
-// factors only), so H_l x never overflows. If H_l x_{l−1} is exactly zero (x_{l−1} in the kernel of H_l), e_l
-// = 0 and the calibration restarts from x_0 (any positive s_l is valid; only the O(1) norm is then not
-// guaranteed).
+// Normalisation: M̂ = Π_l (H_l / s_l), s_l = 2^{k_l} a power of two, so dividing by s_l is exact and
+// Σ log s_l = (Σ k_l)·ln 2 is an exact integer times ln 2. M̂ is the library's normalised chain
+// (analysis/normalised_chain.hpp: NormalisedChain over StackFactors) and the k_l follow its one calibration rule,
+// run on a deterministic probe x_0 (product_probe: x_0,i = 1 + w_i/2, w_i = 2·frac((i+1)·φ) − 1 the Weyl sequence of
+// the golden ratio φ = (√5−1)/2; all entries positive, so x_0 is never orthogonal to a Perron vector):
+// k_l = the binary exponent of max|H_l x_{l−1}| (kept ≥ the exponent of ‖H_l‖_F minus kChainBoundSlack), x_l = the
+// normalised H_l x_{l−1}. Hence max|M̂ x̂_0| ∈ [1/2, 1) for generic stacks and the operator's norm is O(1) at any
+// depth, however fast the product grows or decays; the Krylov vectors (which align with the top singular/Schur
+// directions, as x_l does) neither overflow nor underflow. Why not s_l = ‖H_l‖_max (or ‖H_l‖_2): per-factor norms
+// do not track the product's growth (1.5·Q, Q orthogonal, n = 16: ‖H‖_max ≈ 1.05 → s = 2, and M̂ = (0.75 Q)^L
+// underflows for L ≈ 2500; ‖H‖_2-scaling overestimates random products' growth exponentially). A factor whose
+// entries are beyond 2^±500 is first scaled by the power of two of its max entry (a scaled copy is kept for such
+// rare factors only), so H_l x never overflows.
 //
 // Solvers:
 //   eigenvalues      Spectra 1.0.1's GenEigsSolver (header-only, included only in topk.cpp) on y = M̂x, selection
@@ -49,13 +48,15 @@
 // small), solved with Eigen (EigenSolver; JacobiSVD ≤ 16 < BDCSVD), and the status is `dense` (iterations =
 // applications = 0; the log scale is then the ScaledMatrix's).
 //
-// Not thread-safe: an operator holds mutable work vectors and counters (one solve at a time per operator).
+// Not thread-safe: the chain operator holds mutable work vectors and counters (one solve at a time per operator).
 #include <complex>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "mhclab/analysis/normalised_chain.hpp"
 #include "mhclab/analysis/spectrum.hpp"
 #include "mhclab/analysis/solve_status.hpp"
 #include "mhclab/core/enum_table.hpp"
@@ -106,43 +107,31 @@ struct TopkResult {
   Mat right_singular_vectors;   ///< n×converged, orthonormal v_i with M̂ᵀM̂ v_i = σ̂_i² v_i (options.vectors)
 };
 
-/// The normalised end-to-end product M̂ = Π_l H_l/2^{e_l} (exponents calibrated as documented above) as a
-/// matrix-free operator in Spectra's OpType concept (Scalar, rows(), cols(), perform_op). Holds a pointer
-/// to `stack`, which must outlive it. Throws InputError for an empty stack or factors that are not n×n with
-/// finite entries.
-class NormalisedProduct {
+/// The factors H_1..H_L (stack[0] first, each n×n, paper orientation) of the end-to-end product as a chain on R^n
+/// (analysis/normalised_chain.hpp). Holds a pointer to `stack`, which must outlive it. Throws InputError for an empty
+/// stack or factors that are not n×n with finite entries.
+class StackFactors final : public ChainFactors {
  public:
-  using Scalar = double;
+  explicit StackFactors(const std::vector<Mat>& stack);
 
-  explicit NormalisedProduct(const std::vector<Mat>& stack);
-
-  [[nodiscard]] Index rows() const { return n_; }
-  [[nodiscard]] Index cols() const { return n_; }
-  /// y = M̂x (x, y: n doubles, may not alias): applies H_1/s_1 first, H_L/s_L last.
-  void perform_op(const double* x_in, double* y_out) const;
-  /// y = M̂ᵀx: applies H_Lᵀ/s_L first, H_1ᵀ/s_1 last.
-  void perform_transpose(const double* x_in, double* y_out) const;
-
-  /// e_l (s_l = 2^{e_l}), l = 1..L at index l−1 (including the exponent taken out of a huge/tiny factor).
-  [[nodiscard]] const std::vector<int>& exponents() const { return exponents_; }
-  /// Σ_l e_l: Σ log s_l = exponent_sum·ln 2 (exact integer).
-  [[nodiscard]] std::int64_t exponent_sum() const { return exponent_sum_; }
-  /// Σ_l ln s_l = exponent_sum()·ln 2 (one rounding).
-  [[nodiscard]] double log_scale() const;
-  /// Number of perform_op + perform_transpose calls so far.
-  [[nodiscard]] std::int64_t applications() const { return applications_; }
+  [[nodiscard]] Index dim() const override { return n_; }
+  [[nodiscard]] Index length() const override { return static_cast<Index>(factors_.size()); }
+  /// The exponent of ‖H_l‖_F (nullopt for a zero factor).
+  [[nodiscard]] std::optional<long> bound_exponent(Index l) const override;
+  [[nodiscard]] long apply_normalised(Index l, const Vec& x, Vec& y) const override;
+  void apply(Index l, long k, const Vec& x, Vec& y) const override;
+  void apply_transpose(Index l, long k, const Vec& x, Vec& y) const override;
 
  private:
-  const std::vector<Mat>* stack_;
   Index n_ = 0;
-  std::vector<int> exponents_;         ///< e_l = pre_l + g_l
-  std::vector<int> post_;              ///< g_l: applied to the vector after each factor
-  std::vector<const Mat*> factors_;    ///< H_l, or its power-of-two-scaled copy in scaled_
-  std::vector<Mat> scaled_;            ///< copies H_l/2^{pre_l} of factors beyond 2^±500 (rare)
-  std::int64_t exponent_sum_ = 0;
-  mutable Vec work_a_, work_b_;
-  mutable std::int64_t applications_ = 0;
+  std::vector<long> pre_;            ///< the power of two taken out of a factor beyond 2^±500 (else 0)
+  std::vector<const Mat*> factors_;  ///< H_l, or its scaled copy H_l/2^{pre_l} in scaled_
+  std::vector<Mat> scaled_;          ///< copies of the factors beyond 2^±500 (rare)
+  std::vector<std::optional<long>> bound_;
 };
+
+/// The calibration probe x_0 of the product chain (unit 2-norm, every entry positive; see the top of the file).
+[[nodiscard]] Vec product_probe(Index n);
 
 /// Top-k eigenvalues (largest modulus) and/or singular values of M = H_L ··· H_1, matrix-free (dense
 /// fallback as documented). Throws InputError for an empty/invalid stack or invalid options (k names --topk).

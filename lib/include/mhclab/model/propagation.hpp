@@ -51,10 +51,10 @@
 // End-to-end Jacobian J = ∂X_L/∂X_0 (nC×nC) with vec(X) = column-major n×C storage (entry (i, c) ↦ i + n·c).
 // Layer Jacobian: J_l(δX) = H_l δX + post ⊗ J_F(h_l)(pre δX),
 //   J_F(h) = g·diag(φ'(z))·W_l·J_N(h),  J_N = (I − u uᵀ/C)/r (rms, u = N(h)) or I (none).
-// Matrix-free operators apply normalised factors J̃_l = J_l / s_l with s_l = 2^{k_l}: k_l is chosen so that
-// a random probe propagated through J̃_1..J̃_l keeps max|entry| ∈ [1/2, 1) (so the normalised product
-// neither overflows nor underflows for generic inputs; if the probe is annihilated, k_l falls back to the
-// exponent of the bound ‖H_l‖_F + ‖post‖‖pre‖‖J_F‖_F-bound). Block subspace iteration (analysis/subspace_svd.hpp)
+// The matrix-free operator is the library's normalised chain (analysis/normalised_chain.hpp) over the layer
+// Jacobians: J̃ = Π_l J̃_l, J̃_l = J_l / s_l with s_l = 2^{k_l} by its one calibration rule, run on the Jacobian probe P
+// (so the normalised product neither overflows nor underflows for generic inputs); the factor's norm bound is
+// ‖H_l‖_F + ‖post‖‖pre‖‖J_F‖_F-bound (plus the gate terms of dsv4). Block subspace iteration (analysis/subspace_svd.hpp)
 // runs on J̃ (JVP) and J̃ᵀ (VJP) through every layer, including N' and φ', and the report is
 //   log10 σ_i = Σ_l k_l·log10 2 + log10 σ_i(J̃).
 // (Not Spectra's SymEigsSolver on J̃ᵀJ̃: it returns wrong values for the numerically low-rank Jacobians of deep
