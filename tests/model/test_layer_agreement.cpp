@@ -84,9 +84,10 @@ TEST_SUITE("model_layer_agreement") {
           params[s.post + i] += 0.4 * std::sin(3.0 + static_cast<double>(s.post + i));
         }
       }
-      const auto gate = [&](double a, double scale) { return net.sigmoid_gates ? scale * sigmoid(a) : a; };
+      const bool sigmoid_gates = net.gates == GateStyle::Sigmoid;
+      const auto gate = [&](double a, double scale) { return sigmoid_gates ? scale * sigmoid(a) : a; };
       const auto dgate = [&](double a, double scale) {
-        return net.sigmoid_gates ? scale * sigmoid(a) * (1.0 - sigmoid(a)) : 1.0;
+        return sigmoid_gates ? scale * sigmoid(a) * (1.0 - sigmoid(a)) : 1.0;
       };
       PropagationOptions po;
       po.width = C;

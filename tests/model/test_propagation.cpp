@@ -133,28 +133,6 @@ bool finite_row(const PropagationRow& r) {
 
 TEST_SUITE("model") {
 
-TEST_CASE("propagation: static_pre_post follows SPEC §5") {
-  const double sp = 1.0 / (1.0 + std::exp(-1.0)), sm = 1.0 / (1.0 + std::exp(1.0));
-  for (MethodId m : {MethodId::MHC, MethodId::MHCLite, MethodId::KromHC, MethodId::TBP, MethodId::RTBP,
-                     MethodId::Tropical}) {
-    const PrePost pp = static_pre_post(m, 4, 6);  // k = 6 mod 4 = 2
-    for (Index i = 0; i < 4; ++i) {
-      CHECK(pp.pre[i] == (i == 2 ? sp : sm));
-      CHECK(pp.post[i] == 2.0 * pp.pre[i]);
-    }
-  }
-  for (MethodId m : {MethodId::HC, MethodId::ResNet}) {
-    const PrePost pp = static_pre_post(m, 3, 4);  // k = 1
-    CHECK(pp.pre == (Vec(3) << 0, 1, 0).finished());
-    CHECK(pp.post == Vec::Ones(3));
-  }
-  const PrePost r1 = static_pre_post(MethodId::ResNet, 1, 17);
-  CHECK(r1.pre == Vec::Ones(1));
-  CHECK(r1.post == Vec::Ones(1));
-  CHECK_THROWS_AS((void)static_pre_post(MethodId::MHC, 0, 0), InputError);
-  CHECK_THROWS_AS((void)static_pre_post(MethodId::MHC, 2, -1), InputError);
-}
-
 TEST_CASE("propagation: gradients equal central finite differences of the loss") {
   // Tolerance 1e-6 (normwise relative). Step h = 1e-6 with O(1) entries: rounding floor of the central
   // difference ≈ u·Σ|R∘X_L|/h ≈ 1e-16·20/1e-6 = 2e-9; truncation h²·|ℒ'''|/6 ≈ 1e-12; the tiny step also

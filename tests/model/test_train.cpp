@@ -150,8 +150,8 @@ TEST_SUITE("model_train") {
           const PrePost pp = static_pre_post(m, 4, l);
           for (Index i = 0; i < 4; ++i) {
             const double a = p[s.pre + i], b = p[s.post + i];
-            const double pre = net.sigmoid_gates ? 1 / (1 + std::exp(-a)) : a;
-            const double post = net.sigmoid_gates ? 2 / (1 + std::exp(-b)) : b;
+            const double pre = net.gates == GateStyle::Sigmoid ? 1 / (1 + std::exp(-a)) : a;
+            const double post = net.gates == GateStyle::Sigmoid ? 2 / (1 + std::exp(-b)) : b;
             CHECK(pre == pp.pre[i]);                          // same formula, same rounding
             MHCLAB_CHECK_NEAR(post, pp.post[i], 0.0, 1e-15);  // 2σ(b) vs 2·σ(b): one rounding apart at most
           }

@@ -57,29 +57,6 @@ ScaledMatrix add_scaled(const Mat& A, long ea, const Mat* B, long eb, const char
   return normalise(std::move(S), m, what, layer);
 }
 
-double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-
-double phi(Branch b, double z) {
-  switch (b) {
-    case Branch::Linear: return z;
-    case Branch::Tanh: return std::tanh(z);
-    case Branch::Relu: return z > 0 ? z : 0.0;
-  }
-  return z;
-}
-/// φ'(z); relu'(0) = 0; tanh'(±inf) = 0.
-double dphi(Branch b, double z) {
-  switch (b) {
-    case Branch::Linear: return 1.0;
-    case Branch::Tanh: {
-      const double t = std::tanh(z);
-      return 1.0 - t * t;
-    }
-    case Branch::Relu: return z > 0 ? 1.0 : 0.0;
-  }
-  return 1.0;
-}
-
 // ---- the model ------------------------------------------------------------------------------------------
 
 /// Per-layer quantities of the forward pass that the backward pass and the Jacobian need.
@@ -202,8 +179,8 @@ class Model {
       cache.u = cache.r_hat > 0 ? Vec(h / cache.r_hat) : Vec(Vec::Zero(C_));
       const Vec z = W * cache.u;
       for (Index c = 0; c < C_; ++c) {
-        y[c] = g * phi(b, z[c]);
-        cache.dphi[c] = dphi(b, z[c]);
+        y[c] = g * branch_phi(b, z[c]);
+        cache.dphi[c] = branch_phi_prime(b, z[c]);
       }
       cache.jf_exp = -K;
       ey = 0;
@@ -213,8 +190,8 @@ class Model {
       if (b != Branch::Tanh) {
         // Positive homogeneity: φ(2^K ẑ) = 2^K φ(ẑ); φ' depends on sign(ẑ) only.
         for (Index c = 0; c < C_; ++c) {
-          y[c] = g * phi(b, zh[c]);
-          cache.dphi[c] = dphi(b, zh[c]);
+          y[c] = g * branch_phi(b, zh[c]);
+          cache.dphi[c] = branch_phi_prime(b, zh[c]);
         }
         ey = K;
       } else {
@@ -248,7 +225,7 @@ class Model {
     Vec dn;
     if (opt_.norm == BranchNorm::Rms) {
       if (cache.r_hat == 0) return Vec::Zero(C_);
-      dn = (dh - cache.u * (cache.u.dot(dh) / static_cast<double>(C_))) / cache.r_hat;
+      dn = rms_norm_derivative(cache.u, cache.r_hat, dh);
     } else {
       dn = dh;
     }
@@ -260,7 +237,7 @@ class Model {
     Vec nbar = W_[static_cast<std::size_t>(l)].transpose() * zbar;
     if (opt_.norm == BranchNorm::Rms) {
       if (cache.r_hat == 0) return Vec::Zero(C_);
-      nbar = (nbar - cache.u * (cache.u.dot(nbar) / static_cast<double>(C_))) / cache.r_hat;
+      nbar = rms_norm_derivative(cache.u, cache.r_hat, nbar);
     }
     return nbar;
   }
@@ -681,25 +658,6 @@ StreamCollapse stream_collapse(const Mat& X) {
   return r;
 }
 
-PrePost static_pre_post(MethodId method, Index n, Index layer) {
-  if (n < 1) throw InputError("static_pre_post: n = " + std::to_string(n) + "; must be ≥ 1");
-  if (layer < 0) throw InputError("static_pre_post: layer = " + std::to_string(layer) + "; must be ≥ 0");
-  const Index k = layer % n;
-  PrePost pp;
-  if (method_traits(method).gates == GateStyle::Linear) {
-    // HC's static init (= Pre-Norm): read stream k, write every stream. resnet n = 1: pre = post = [1].
-    pp.pre = Vec::Zero(n);
-    pp.pre[k] = 1.0;
-    pp.post = Vec::Ones(n);
-  } else {
-    // mHC paper Eq. (8), static init: b = −1 except b_k = +1; pre = σ(b), post = 2σ(b).
-    pp.pre = Vec::Constant(n, logistic(-1.0));
-    pp.pre[k] = logistic(1.0);
-    pp.post = 2.0 * pp.pre;
-  }
-  return pp;
-}
-
 PropagationSummary propagate(const std::vector<Mat>& H_res, MethodId method, const PropagationOptions& options,
                              std::uint64_t seed) {
   const Model model(H_res, method, options, seed);
@@ -782,7 +740,7 @@ Mat forward_plain(const std::vector<Mat>& H_res, MethodId method, const Propagat
       }
       const Vec z = model.W(l) * h;
       Vec y(C);
-      for (Index c = 0; c < C; ++c) y[c] = options.gain * phi(options.branch, z[c]);
+      for (Index c = 0; c < C; ++c) y[c] = options.gain * branch_phi(options.branch, z[c]);
       next += pp.post * y.transpose();
     }
     Y = std::move(next);

@@ -16,16 +16,6 @@ using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowM
 using ConstRowMap = Eigen::Map<const RowMat>;
 using RowMap = Eigen::Map<RowMat>;
 
-double sigmoid(double a) { return 1.0 / (1.0 + std::exp(-a)); }
-
-/// pre = act(a) (gate 1: σ; post: 2σ) or the identity (raw linear pre/post of hc/resnet).
-double gate(bool sigmoid_gates, double a, double scale) { return sigmoid_gates ? scale * sigmoid(a) : a; }
-double gate_derivative(bool sigmoid_gates, double a, double scale) {
-  if (!sigmoid_gates) return 1.0;
-  const double s = sigmoid(a);
-  return scale * s * (1.0 - s);
-}
-
 /// H = mix(method, θ); false if θ or H is not finite (or the Sinkhorn reported a numerical issue).
 bool build_h(const TrainNetwork& net, const Vec& theta, Mat& H) {
   if (!theta.allFinite()) return false;
@@ -56,31 +46,6 @@ struct StaticParts {
   std::vector<Mat> H;  ///< L matrices
   std::vector<Vec> theta, a_pre, a_post;
 };
-
-double phi(Branch b, double z) {
-  switch (b) {
-    case Branch::Linear:
-      return z;
-    case Branch::Tanh:
-      return std::tanh(z);
-    case Branch::Relu:
-      return z > 0 ? z : 0.0;
-  }
-  return z;
-}
-double phi_prime(Branch b, double z) {
-  switch (b) {
-    case Branch::Linear:
-      return 1.0;
-    case Branch::Tanh: {
-      const double t = std::tanh(z);
-      return 1.0 - t * t;
-    }
-    case Branch::Relu:
-      return z > 0 ? 1.0 : 0.0;
-  }
-  return 1.0;
-}
 
 /// Forward of one chunk: inputs x (C×B) → Ŷ (K×B). Fills caches (L entries). False on a non-finite value.
 bool forward_chunk(const TrainNetwork& net, const Vec& params, const StaticParts* sp, const Mat& x,
@@ -129,8 +94,8 @@ bool forward_chunk(const TrainNetwork& net, const Vec& params, const StaticParts
       c.a_post = sp->a_post[static_cast<std::size_t>(l)];
       c.H.assign(1, sp->H[static_cast<std::size_t>(l)]);
     }
-    c.pre = c.a_pre.unaryExpr([&](double a) { return gate(net.sigmoid_gates, a, 1.0); });
-    c.post = c.a_post.unaryExpr([&](double a) { return gate(net.sigmoid_gates, a, 2.0); });
+    c.pre = c.a_pre.unaryExpr([&](double a) { return gate_value(net.gates, a, 1.0); });
+    c.post = c.a_post.unaryExpr([&](double a) { return gate_value(net.gates, a, 2.0); });
     if (!c.pre.allFinite() || !c.post.allFinite()) return false;
 
     // Residual mixing H_l X_l and the branch input h = pre X_l.
@@ -164,7 +129,7 @@ bool forward_chunk(const TrainNetwork& net, const Vec& params, const StaticParts
     const ConstRowMap W(params.data() + s.W, C, C);
     c.Z.noalias() = W * c.U;
     const Branch br = net.options.branch;
-    c.F = c.Z.unaryExpr([&](double z) { return g * phi(br, z); });
+    c.F = c.Z.unaryExpr([&](double z) { return g * branch_phi(br, z); });
     for (Index b = 0; b < B; ++b)
       for (Index i = 0; i < n; ++i) Xn.col(b).segment(i * C, C) += c.post(i, dyn ? b : 0) * c.F.col(b);
     if (!Xn.allFinite()) return false;
@@ -234,7 +199,7 @@ void backward_chunk(const TrainNetwork& net, const Vec& params, const std::vecto
       for (Index b = 0; b < B; ++b) dF.col(b) += c.post(i, dyn ? b : 0) * G.col(b).segment(i * C, C);
     }
     // F = g φ(Z), Z = W U.
-    const Mat dZ = dF.cwiseProduct(c.Z.unaryExpr([&](double z) { return g * phi_prime(br, z); }));
+    const Mat dZ = dF.cwiseProduct(c.Z.unaryExpr([&](double z) { return g * branch_phi_prime(br, z); }));
     RowMap dW(grad.data() + s.W, C, C);
     dW.noalias() += dZ * c.U.transpose();
     const ConstRowMap W(params.data() + s.W, C, C);
@@ -243,7 +208,7 @@ void backward_chunk(const TrainNetwork& net, const Vec& params, const std::vecto
     Mat dh(C, B);
     for (Index b = 0; b < B; ++b) {
       if (c.rh[b] > 0)
-        dh.col(b) = (dU.col(b) - c.U.col(b) * (c.U.col(b).dot(dU.col(b)) / static_cast<double>(C))) / c.rh[b];
+        dh.col(b) = rms_norm_derivative(c.U.col(b), c.rh[b], dU.col(b));
       else
         dh.col(b).setZero();
     }
@@ -281,8 +246,8 @@ void backward_chunk(const TrainNetwork& net, const Vec& params, const std::vecto
     for (Index b = 0; b < B; ++b)
       for (Index i = 0; i < n; ++i) {
         const Index bb = dyn ? b : 0;
-        da_pre(i, b) = gate_derivative(net.sigmoid_gates, c.a_pre(i, bb), 1.0) * dpre(i, b);
-        da_post(i, b) = gate_derivative(net.sigmoid_gates, c.a_post(i, bb), 2.0) * dpost(i, b);
+        da_pre(i, b) = gate_derivative(net.gates, c.a_pre(i, bb), 1.0) * dpre(i, b);
+        da_post(i, b) = gate_derivative(net.gates, c.a_post(i, bb), 2.0) * dpost(i, b);
       }
     if (!dyn) {
       grad.segment(s.pre, n) += da_pre.rowwise().sum();
@@ -305,7 +270,7 @@ void backward_chunk(const TrainNetwork& net, const Vec& params, const std::vecto
       // x̃ = v / r_v, r_v = ‖v‖/√(nC): dv = (dx̃ − x̃ (x̃·dx̃)/(nC)) / r_v.
       for (Index b = 0; b < B; ++b)
         if (c.rx[b] > 0)
-          Gp.col(b) += (dXt.col(b) - c.Xt.col(b) * (c.Xt.col(b).dot(dXt.col(b)) / static_cast<double>(nC))) / c.rx[b];
+          Gp.col(b) += rms_norm_derivative(c.Xt.col(b), c.rx[b], dXt.col(b));
     }
     G = std::move(Gp);
   }

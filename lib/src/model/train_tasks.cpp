@@ -53,7 +53,7 @@ TrainNetwork make_network(const NetworkOptions& options, std::uint64_t seed) {
   net.p = net.method->num_params();
   net.K = options.outputs;
   net.seed = seed;
-  net.sigmoid_gates = method_traits(options.method.method).gates == GateStyle::Sigmoid;
+  net.gates = method_traits(options.method.method).gates;
   const bool dyn = options.mapping == Mapping::Dynamic;
   const Index n = net.n, C = net.C, p = net.p, nC = n * C;
   ParamLayout& lay = net.layout;
@@ -112,16 +112,9 @@ Vec initial_parameters(const TrainNetwork& net) {
         for (Index c = 0; c < C; ++c) v[s.W + r * C + c] = W(r, c);
     }
     if (p > 0) v.segment(s.theta, p) = theta0;
-    const Index k = l % n;
-    for (Index i = 0; i < n; ++i) {
-      if (net.sigmoid_gates) {
-        v[s.pre + i] = i == k ? 1.0 : -1.0;
-        v[s.post + i] = i == k ? 1.0 : -1.0;
-      } else {
-        v[s.pre + i] = i == k ? 1.0 : 0.0;
-        v[s.post + i] = 1.0;
-      }
-    }
+    const PrePost a = static_gate_logits(net.gates, n, l);  // so pre/post at init are static_pre_post's
+    v.segment(s.pre, n) = a.pre;
+    v.segment(s.post, n) = a.post;
     if (net.options.mapping == Mapping::Dynamic) {
       auto fill_phi = [&](Index off, Index cols, std::uint64_t which) {
         RandomStream rs(net.seed, Purpose::Theta, {kTrainTag, ul, which});

@@ -1,7 +1,8 @@
 #pragma once
 // Energy and gradient propagation through the full multi-stream layer model (SPEC §5; mHC paper, Eq. (3)).
-// The training harness's network (model/train_network.hpp) implements the same layer for batches of tokens with
-// trainable parameters; tests/model/test_layer_agreement.cpp checks that the two agree (forward, backward, Jacobian).
+// The layer's parts (φ, the gates and their static init, the RMSNorm derivative) are model/layer.hpp's. The training
+// harness's network (model/train_network.hpp) runs the same layer for batches of tokens with trainable parameters;
+// tests/model/test_layer_agreement.cpp checks that the two agree (forward, backward, Jacobian).
 //
 // The model. State X_l ∈ R^{n×C} (n streams, width C; row i = stream i). One layer l = 0..L−1 (0-based;
 // layer l uses H_res[l], i.e. H_{l+1} of SPEC §1):
@@ -87,18 +88,9 @@
 #include "mhclab/core/types.hpp"
 #include "mhclab/mixing/dsv4_site.hpp"
 #include "mhclab/mixing/method.hpp"
+#include "mhclab/model/layer.hpp"
 
 namespace mhclab {
-
-/// φ of the branch F(h) = g·φ(W N(h)).
-enum class Branch { Linear, Tanh, Relu };
-inline constexpr EnumTable<Branch, 3> branch_table{
-    "branch", {{{Branch::Linear, "linear"}, {Branch::Tanh, "tanh"}, {Branch::Relu, "relu"}}}};
-
-/// N of the branch: RMSNorm with ε = 0 (`rms`, the paper's pre-norm) or the identity (`none`).
-enum class BranchNorm { Rms, None };
-inline constexpr EnumTable<BranchNorm, 2> branch_norm_table{
-    "branch-norm", {{{BranchNorm::Rms, "rms"}, {BranchNorm::None, "none"}}}};
 
 /// Where a layer's H_pre, H_post and H_res come from: fixed per layer (`static`: the stack and the static gates or
 /// PropagationOptions::gates) or recomputed from the state entering the layer (`dsv4`: a DeepSeek-V4 site).
@@ -116,12 +108,6 @@ struct Dsv4Dynamics {
 
 /// Index of the Jacobian probe's stream: RandomStream(seed, Purpose::State, {kJacobianProbeTag}).
 inline constexpr std::uint64_t kJacobianProbeTag = 1;
-
-/// Static H_pre, H_post ∈ R^{1×n} of one layer (stored as n-vectors).
-struct PrePost {
-  Vec pre;   ///< n, H_pre (row vector)
-  Vec post;  ///< n, H_post (row vector); the layer adds H_postᵀ F = post ⊗ F
-};
 
 /// Options of propagate() (CLI spellings in parentheses).
 struct PropagationOptions {
@@ -154,13 +140,6 @@ struct StreamCollapse {
   double stream_correlation = 0;
 };
 [[nodiscard]] StreamCollapse stream_collapse(const Mat& X);
-
-/// SPEC §5 (mHC paper Eq. 8, static init), with k = layer mod n, by the method's registry trait `gates`:
-///   sigmoid (every mHC-family method):  pre = σ(b), post = 2σ(b), b = −1 except b_k = +1 (σ logistic);
-///   linear (hc, and resnet with n > 1): pre = e_k, post = 1_n;
-///   resnet with n = 1:                  pre = post = [1].
-/// Throws InputError for n < 1 or layer < 0.
-[[nodiscard]] PrePost static_pre_post(MethodId method, Index n, Index layer);
 
 /// One row of the report: depth l = 0..L (row 0 is the input X_0).
 struct PropagationRow {

@@ -60,6 +60,7 @@
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
 #include "mhclab/mixing/method.hpp"
+#include "mhclab/model/layer.hpp"
 #include "mhclab/model/propagation.hpp"
 
 namespace mhclab {
@@ -120,7 +121,7 @@ struct TrainNetwork {
   NetworkOptions options;
   std::shared_ptr<const Method> method;
   Index n = 0, C = 0, p = 0, K = 0;
-  bool sigmoid_gates = true;  ///< pre = σ(a), post = 2σ(a) (mHC family); false: raw linear (hc, resnet)
+  GateStyle gates = GateStyle::Sigmoid;  ///< the method's trait: pre = σ(a), post = 2σ(a), or raw linear (hc, resnet)
   ParamLayout layout;
   Mat W_out;                   ///< K×C, fixed
   std::vector<Mat> teacher_V;  ///< teacher blocks (C×C)
