@@ -80,6 +80,22 @@ TEST_SUITE("analysis_token_average") {
     for (std::size_t l = 0; l < layer.size(); ++l) CHECK(layer[l].sigma_max == direct[l].sigma_max);
   }
 
+  TEST_CASE("composite: products with different exponents are averaged with exact powers of two") {
+    // Token 0: H_l = 2I; token 1: H_1 = 6I, then 2I (n = 2). The prefix products are 2^l·I and 3·2^l·I, whose binary
+    // exponents differ by one, and their mean is exactly 2^{l+1}·I. The terms must be brought to the common exponent
+    // by powers of two: with exp(Δ of the rounded log scales) the mean is off by ≈ ulp(l·ln 2), ~100 ulps at l = 1000.
+    const Index L = 1000;
+    std::vector<std::vector<Mat>> tokens{std::vector<Mat>(L, 2.0 * Mat::Identity(2, 2)),
+                                         std::vector<Mat>(L, 2.0 * Mat::Identity(2, 2))};
+    tokens[1][0] = 6.0 * Mat::Identity(2, 2);
+    const std::vector<DepthMetrics> m = composite_metrics(tokens, ProductKind::Prefix);
+    for (Index l = 1; l <= L; ++l) {
+      const double want = std::ldexp(1.0, static_cast<int>(l + 1));
+      CHECK(m[static_cast<std::size_t>(l - 1)].fwd_gain == want);
+      CHECK(m[static_cast<std::size_t>(l - 1)].bwd_gain == want);
+    }
+  }
+
   TEST_CASE("one token: composite = the token's own metrics, bit for bit") {
     RandomStream rng(8, Purpose::Test, {3});
     std::vector<std::vector<Mat>> tokens(1, std::vector<Mat>(9));

@@ -7,6 +7,7 @@
 
 #include "mhclab/analysis/scaled_matrix.hpp"
 #include "mhclab/core/error.hpp"
+#include "mhclab/core/pow2.hpp"
 
 namespace mhclab {
 namespace {
@@ -26,23 +27,24 @@ void validate_tokens(const std::vector<std::vector<Mat>>& tokens) {
   }
 }
 
-/// (1/T) Σ_t value(P_t) with the common scale max_t log_scale_t (terms far below it underflow to 0, which is
-/// their true relative weight).
+/// (1/T) Σ_t value(P_t) with the common binary exponent K = max_t K_t of the non-zero terms: each term enters as
+/// M_t·2^{K_t − K}, an exact scaling (terms far below the largest underflow to 0, which is their true relative
+/// weight).
 ScaledMatrix mean_of(const std::vector<ScaledMatrix>& P) {
-  double top = -HUGE_VAL;
-  long top_exponent = 0;
+  bool any = false;
+  long top = 0;
   for (const auto& p : P)
-    if (p.log_scale() > top) {
-      top = p.log_scale();
-      top_exponent = p.exponent;
+    if (!p.is_zero()) {
+      top = any ? std::max(top, p.exponent) : p.exponent;
+      any = true;
     }
   ScaledMatrix out;
   out.M = Mat::Zero(P.front().n(), P.front().n());
-  if (top == -HUGE_VAL) return out;  // every term is zero
+  if (!any) return out;  // every term is zero
   for (const auto& p : P)
-    if (!p.is_zero()) out.M += std::exp(p.log_scale() - top) * p.M;
+    if (!p.is_zero()) out.M += times_pow2(p.M, p.exponent - top);
   out.M /= static_cast<double>(P.size());
-  out.exponent = top_exponent;
+  out.exponent = top;
   out.renormalize();
   return out;
 }
