@@ -40,7 +40,7 @@ Collected collect(const DepthStreamOptions& o) {
 
 bool same_bits(const DepthStreamPoint& a, const DepthStreamPoint& b) {
   return a.fwd_gain_hat == b.fwd_gain_hat && a.bwd_gain_hat == b.bwd_gain_hat && a.sigma_max_hat == b.sigma_max_hat &&
-         a.log2_scale == b.log2_scale;
+         a.exponent == b.exponent;
 }
 
 DepthStreamOptions options(Index n, Index seeds, Index layers) {
@@ -228,15 +228,18 @@ TEST_SUITE("analysis_depth_stream") {
     p.fwd_gain_hat = 0.75;
     p.bwd_gain_hat = 0.5;
     p.sigma_max_hat = 0.875;
-    p.log2_scale = 3000;
+    p.exponent = 3000;
     CHECK(p.fwd_gain() == std::numeric_limits<double>::infinity());
     MHCLAB_CHECK_NEAR(p.log10_fwd_gain(), std::log10(0.75) + 3000 * std::log10(2.0), 1e-12, 0.0);
-    p.log2_scale = -5;
+    p.exponent = -5;
     CHECK(p.sigma_max() == 0.875 / 32);
     CHECK(p.log10_bwd_gain() == doctest::Approx(std::log10(0.5 / 32)).epsilon(1e-14));
-    p.log2_scale = -std::numeric_limits<double>::infinity();
+    p = DepthStreamPoint{};  // the exactly zero product: hats 0
     CHECK(p.sigma_max() == 0.0);
     CHECK(p.log10_sigma_max() == -std::numeric_limits<double>::infinity());
+    p.sigma_max_hat = 0.75;
+    p.exponent = -1070;  // the subnormal range: 0.75·2^−1070 = 3·2^−1072
+    CHECK(p.sigma_max() == std::ldexp(3.0, -1072));
 
     DepthStreamOptions o;
     o.layers = 0;

@@ -9,6 +9,7 @@
 #include "mhclab/core/pow2.hpp"
 #include "mhclab/core/random.hpp"
 #include "mhclab/core/types.hpp"
+#include "support/check.hpp"
 
 using namespace mhclab;
 
@@ -52,6 +53,18 @@ TEST_SUITE("core_pow2") {
     const Vec c = times_pow2(A.col(1), 3);
     CHECK(A == A0);
     CHECK(c == A.col(1) * 8.0);
+  }
+
+  TEST_CASE("ScaledNumber: value and log10 of x̂·2^K inside and beyond the double range") {
+    CHECK(ScaledNumber{0.75, 4}.value() == 12.0);
+    CHECK(ScaledNumber{-0.5, -1073}.value() == -std::ldexp(1.0, -1074));  // the smallest subnormal, exact
+    CHECK(ScaledNumber{0.75, -1075}.value() == 0.0);  // below half the smallest subnormal: rounds to 0
+    CHECK(ScaledNumber{0.75, 5000}.value() == std::numeric_limits<double>::infinity());
+    CHECK(ScaledNumber{0.75, 5000}.log10_abs() == log10_times_pow2(0.75, 5000.0));
+    const ScaledNumber big{-0.75, 5000};  // (a braced list would split the macro's arguments)
+    MHCLAB_CHECK_NEAR(big.log10_abs(), std::log10(0.75) + 5000 * std::log10(2.0), 1e-12, 0.0);
+    CHECK(ScaledNumber{}.value() == 0.0);
+    CHECK(ScaledNumber{}.log10_abs() == -std::numeric_limits<double>::infinity());
   }
 
   TEST_CASE("binary_exponent and log10_times_pow2") {

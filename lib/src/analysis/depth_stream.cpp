@@ -170,12 +170,6 @@ void block_logits(const double* init, double noise, Index p, const double* xi, d
     for (int l = 0; l < kLanes; ++l) Z[l * p + e] = init[e] + noise * xi[e * kLanes + l];
 }
 
-/// x̂·2^K (K an integer, or −inf for the exactly zero product; core/pow2.hpp).
-double point_value(double xhat, double K) {
-  if (xhat == 0.0 || K == -kInf) return 0.0;
-  return times_pow2(xhat, static_cast<long>(std::clamp(K, -1e9, 1e9)));  // K is an integer (never NaN)
-}
-
 // ---- shared per-run context ------------------------------------------------------------------------------
 struct Context {
   const DepthStreamOptions& o;
@@ -202,9 +196,9 @@ void emit(const Context& c, Index block, Index layer, ProductKind kind, const De
           BlockTotals& tot) {
   for (Index l = 0; l < real; ++l) {
     const DepthStreamPoint& q = pts[l];
-    tot.fwd.add(point_value(q.fwd_gain_hat, q.log2_scale));
-    tot.bwd.add(point_value(q.bwd_gain_hat, q.log2_scale));
-    tot.sigma.add(point_value(q.sigma_max_hat, q.log2_scale));
+    tot.fwd.add(q.fwd_gain());
+    tot.bwd.add(q.bwd_gain());
+    tot.sigma.add(q.sigma_max());
   }
   if (c.sink != nullptr && *c.sink)
     (*c.sink)(DepthStreamBatch{block * kDepthStreamBlock, layer, kind, std::span<const DepthStreamPoint>(pts, real)});
@@ -378,7 +372,7 @@ void block_point_metrics(const Context& c, BatchState<N>& s, Index real, DepthSt
     q.fwd_gain_hat = fwd[l];
     q.bwd_gain_hat = bwd[l];
     q.sigma_max_hat = 0.0;
-    q.log2_scale = s.K[l];
+    q.exponent = s.K[l] == -kInf ? 0 : static_cast<long>(s.K[l]);  // K is an integer (−inf: M̂ = 0)
   }
   if (!c.o.sigma_max) return;
   // A = M̂ᵀM̂, upper triangle: A_jk = Σ_i M̂_ij M̂_ik.
@@ -554,7 +548,7 @@ BlockTotals run_block_scalar(const Context& c, Index block) {
           case ProductKind::Suffix: S.right_multiply(Hl); break;
         }
         DepthStreamPoint& q = pts[static_cast<std::size_t>(l)];
-        q.log2_scale = S.is_zero() ? -kInf : static_cast<double>(S.exponent);
+        q.exponent = S.exponent;  // 0 for the zero product
         double fwd = 0.0, bwd = 0.0;
         for (Index i = 0; i < n; ++i) {
           double rs = S.M(i, 0), cs = S.M(0, i);
@@ -626,12 +620,6 @@ bool DepthStreamOptions::batched() const {
   return path == DepthStreamPath::Batched || (path == DepthStreamPath::Auto && n <= kSinkhornBatchMaxN);
 }
 
-double DepthStreamPoint::fwd_gain() const { return point_value(fwd_gain_hat, log2_scale); }
-double DepthStreamPoint::bwd_gain() const { return point_value(bwd_gain_hat, log2_scale); }
-double DepthStreamPoint::sigma_max() const { return point_value(sigma_max_hat, log2_scale); }
-double DepthStreamPoint::log10_fwd_gain() const { return log10_times_pow2(fwd_gain_hat, log2_scale); }
-double DepthStreamPoint::log10_bwd_gain() const { return log10_times_pow2(bwd_gain_hat, log2_scale); }
-double DepthStreamPoint::log10_sigma_max() const { return log10_times_pow2(sigma_max_hat, log2_scale); }
 
 DepthStreamSummary depth_stream(const DepthStreamOptions& o, const DepthStreamSink& sink) {
   o.validate();

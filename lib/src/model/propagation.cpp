@@ -576,8 +576,8 @@ JacobianSpectrum jacobian_spectrum(const NormalisedChain& J, const PropagationOp
 
 /// (value, log10 value) of m·2^e for m ≥ 0.
 std::pair<double, double> scaled_pair(double m, long e) {
-  if (m == 0.0) return {0.0, kMinusInf};
-  return {std::ldexp(m, clamp_shift(e)), std::log10(m) + static_cast<double>(e) * kLog10Of2};
+  const ScaledNumber x{m, e};
+  return {x.value(), x.log10_abs()};
 }
 
 PropagationRow make_row(Index l, const ScaledMatrix& X, const ScaledMatrix& X0,

@@ -51,6 +51,7 @@
 
 #include "mhclab/analysis/depth_metrics.hpp"
 #include "mhclab/core/enum_table.hpp"
+#include "mhclab/core/pow2.hpp"
 #include "mhclab/core/types.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/mixing/sinkhorn.hpp"
@@ -94,21 +95,24 @@ struct DepthStreamOptions {
   [[nodiscard]] bool batched() const;
 };
 
-/// The three prefix metrics of one (seed, layer): value = hat·2^log2_scale for each of them.
+/// The three metrics of one (seed, layer, kind): value = hat·2^exponent for each of them.
 struct DepthStreamPoint {
   double fwd_gain_hat = 0;   ///< max_i |Σ_j M̂_ij|
   double bwd_gain_hat = 0;   ///< max_j |Σ_i M̂_ij|
   double sigma_max_hat = 0;  ///< σ_max(M̂)
-  double log2_scale = 0;     ///< K (an integer), M = M̂·2^K; −inf for an exactly zero product
+  long exponent = 0;         ///< K, M = M̂·2^K (an exactly zero product: M̂ = 0, the hats 0 and K = 0)
 
+  [[nodiscard]] ScaledNumber scaled_fwd_gain() const { return {fwd_gain_hat, exponent}; }
+  [[nodiscard]] ScaledNumber scaled_bwd_gain() const { return {bwd_gain_hat, exponent}; }
+  [[nodiscard]] ScaledNumber scaled_sigma_max() const { return {sigma_max_hat, exponent}; }
   /// Linear values (±inf / 0 only beyond the double range).
-  [[nodiscard]] double fwd_gain() const;
-  [[nodiscard]] double bwd_gain() const;
-  [[nodiscard]] double sigma_max() const;
+  [[nodiscard]] double fwd_gain() const { return scaled_fwd_gain().value(); }
+  [[nodiscard]] double bwd_gain() const { return scaled_bwd_gain().value(); }
+  [[nodiscard]] double sigma_max() const { return scaled_sigma_max().value(); }
   /// log10 forms, finite whenever the value is finite and non-zero (−inf for an exact zero).
-  [[nodiscard]] double log10_fwd_gain() const;
-  [[nodiscard]] double log10_bwd_gain() const;
-  [[nodiscard]] double log10_sigma_max() const;
+  [[nodiscard]] double log10_fwd_gain() const { return scaled_fwd_gain().log10_abs(); }
+  [[nodiscard]] double log10_bwd_gain() const { return scaled_bwd_gain().log10_abs(); }
+  [[nodiscard]] double log10_sigma_max() const { return scaled_sigma_max().log10_abs(); }
 };
 
 /// What a sink receives: one layer of one block of seeds.

@@ -1,8 +1,9 @@
 #pragma once
 // Exact scaling by powers of two: the arithmetic of every value kept as x̂·2^K with an integer binary exponent K
-// (SPEC §4: products and states are "kept with a separate log scale"). Used by analysis/scaled_matrix (depth
-// products), analysis/depth_stream (the streaming engine's points), analysis/topk (normalised spectra) and
-// model/propagation (states, gradients and the Jacobian's factors).
+// (SPEC §4: products and states are "kept with a separate log scale"): ScaledNumber below, and for matrices
+// analysis/scaled_matrix.hpp. Used by analysis/scaled_matrix (depth products), analysis/depth_stream (the streaming
+// engine's points), analysis/normalised_chain and topk (normalised spectra) and model/propagation (states, gradients,
+// the Jacobian's factors and the report's numbers).
 //
 // Multiplying by 2^e is exact whenever the result is a normal double. Every function here rounds at most once
 // (into the subnormal range), so x̂·2^K converts to the correctly rounded double, which is ±inf or 0 only when the
@@ -60,5 +61,17 @@ template <class A>
   if (xhat == 0.0 || K == -HUGE_VAL) return -HUGE_VAL;
   return std::log10(std::fabs(xhat)) + K * kLog10Of2;
 }
+
+/// A number x̂·2^K with an integer binary exponent: the scalar form of analysis/scaled_matrix.hpp's ScaledMatrix (an
+/// exactly zero number has x̂ = 0; K is then irrelevant).
+struct ScaledNumber {
+  double hat = 0.0;
+  long exponent = 0;
+
+  /// The correctly rounded double (±inf / 0 only when the number lies beyond the double range).
+  [[nodiscard]] double value() const { return times_pow2(hat, exponent); }
+  /// log10|x̂·2^K| (finite for every non-zero number; −inf for zero).
+  [[nodiscard]] double log10_abs() const { return log10_times_pow2(hat, static_cast<double>(exponent)); }
+};
 
 }  // namespace mhclab
