@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `mpirun -np K mhclab run FILE --mpi`: byte-identical rows.csv and aggregates.csv to a single-process run for K = 1, 2,
 # 4 ranks (oversubscribed on a small machine) and any thread count; points split by seed ranges (--split-seeds) join to
-# the same bytes; a rank that dies ends the job, and --resume (without MPI) names the lost points and completes them.
+# the same bytes; a rank that dies ends the job, and --resume (without MPI) names the lost points and completes them;
+# SIGUSR1 pre-empts the job (exit 75, finished points kept) and --resume completes it.
 # Usage: test_mpi.sh MHCLAB_BINARY WORK_DIR
 set -u
 BIN="$1"
@@ -58,6 +59,40 @@ rc=$?
 out=$("$BIN" run "$WORK/e.toml" --out "$WORK/dead" --resume --threads 2 2>&1)
 echo "$out" | grep -Eq "lost by an earlier run, running again: point [0-9a-f]{16} \(rank [0-9]+ on host" && ok || bad "resume does not name the lost points: $out"
 same "$WORK/one" "$WORK/dead" "dead rank + --resume"
+# pre-emption: SIGUSR1 to mpirun (which forwards it to the ranks, as Slurm's --signal does to every task) after the
+# first point is on disk: rank 0 hands out no new task, the running ones finish, the job exits 75 with nothing merged,
+# and --resume over MPI completes the run to the single-process bytes. 20 points of ~0.3 s, so the signal arrives
+# long before the last one could start.
+cat > "$WORK/pre.toml" <<'TOML'
+[experiment]
+name = "pre"
+kind = "depth"
+seed = 5
+[base]
+n = 16
+layers = 50
+seeds = 10
+generator = "random"
+[grid]
+method = ["mhc", "hc"]
+noise = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+TOML
+"$BIN" run "$WORK/pre.toml" --out "$WORK/pre_one" --threads 1 --quiet || bad "single-process run (pre)"
+timeout 300 "${MPIRUN[@]}" 2 "$BIN" run "$WORK/pre.toml" --mpi --out "$WORK/pre" --threads 1 --quiet >"$WORK/pre.log" 2>&1 &
+job=$!
+for _ in $(seq 1 1200); do
+  [ -n "$(ls "$WORK/pre/points" 2>/dev/null | grep '\.done$')" ] && break
+  sleep 0.05
+done
+kill -USR1 "$(pgrep -P "$job" -x mpirun || pgrep -n -x mpirun)"
+wait "$job"
+rc=$?
+done_points=$(ls "$WORK/pre/points" | grep -c '\.done$')
+[ "$rc" -eq 75 ] && [ ! -e "$WORK/pre/rows.csv" ] && [ "$done_points" -ge 1 ] && [ "$done_points" -lt 20 ] \
+  && grep -q "interrupted by signal 10 after" "$WORK/pre.log" && ok || { bad "pre-emption: rc=$rc, $done_points point(s) done"; cat "$WORK/pre.log"; }
+timeout 300 "${MPIRUN[@]}" 2 "$BIN" run "$WORK/pre.toml" --mpi --resume --out "$WORK/pre" --threads 1 --quiet >/dev/null 2>&1 \
+  || bad "pre-emption: --resume over MPI"
+same "$WORK/pre_one" "$WORK/pre" "pre-emption + --resume"
 # refusals
 "$BIN" run "$WORK/e.toml" --split-seeds 3 --out "$WORK/x" >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "--split-seeds without --mpi"
 "$BIN" run "$WORK/e.toml" --mpi --shard 0/2 --out "$WORK/x2" 2>&1 | grep -q "exclusive" && ok || bad "--mpi with --shard"

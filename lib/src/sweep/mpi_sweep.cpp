@@ -213,6 +213,7 @@ SweepSummary coordinate(const Experiment& e, const std::vector<SweepPoint>& poin
   std::string failure;
   const auto take = [&](int w) -> int {  // the next task for rank w, or -1 (under mu)
     if (!failure.empty() || next >= tasks.size()) return -1;
+    if (o.stop != nullptr && o.stop->load()) return -1;  // pre-empted: no new task; the running ones finish
     const Task& t = tasks[next];
     J rec;
     rec["task"] = t.name(points);
@@ -296,6 +297,16 @@ SweepSummary coordinate(const Experiment& e, const std::vector<SweepPoint>& poin
   SweepSummary s;
   s.points = points.size();
   s.ran = ran_points;
+  if (next < tasks.size()) {
+    // Pre-empted (SweepOptions::stop): every task handed out has finished and is on disk; the rest were never
+    // started. Nothing is merged; --resume (with or without MPI) continues. Parts of a split point that was not
+    // completed are run again then.
+    std::vector<bool> todo(points.size(), false);
+    for (const Task& t : tasks) todo[t.point] = true;
+    s.reused = s.points - static_cast<std::size_t>(std::count(todo.begin(), todo.end(), true));
+    s.interrupted = true;
+    return s;
+  }
   s.reused = s.points - s.ran;
   J ranks = J::array();
   for (int r = 0; r < size; ++r) ranks.push_back(J{{"rank", r}, {"host", hosts[static_cast<std::size_t>(r)]}});

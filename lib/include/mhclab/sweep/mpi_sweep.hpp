@@ -16,6 +16,9 @@
 // Losses: rank 0 records each task it hands out (inflight/<task>.json: rank, host, time) and removes the record when
 // the task reports done. If a rank dies, mpirun ends the job; the next `--resume` run (with or without MPI) names the
 // points of the leftover records as lost and runs them again (finished points are kept).
+// Pre-emption: when SweepOptions::stop is set on rank 0 (`mhclab run` sets it on SIGTERM/SIGUSR1/SIGINT; mpirun
+// forwards SIGUSR1 to the ranks, and Slurm signals every task), rank 0 hands out no new task, the running ones finish
+// and are written, every rank returns, and rank 0's summary says `interrupted` (nothing merged); `--resume` continues.
 // Requires a build with MPI (MHCLAB_HAVE_MPI; Debian: libopenmpi-dev); mpi_available() says whether this one has it.
 #include <vector>
 
