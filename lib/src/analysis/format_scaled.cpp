@@ -9,9 +9,6 @@
 #include <numbers>
 
 namespace mhclab {
-namespace {
-
-}  // namespace
 
 std::string format_scaled(double log10_value, int sign) {
   if (std::isnan(log10_value)) return "nan";
@@ -35,14 +32,35 @@ std::string format_scaled(double log10_value, int sign) {
   return out;
 }
 
+namespace {
+
+/// Whether `value` itself is the number to write (see format_metric): finite and normal, or an exact zero/inf, or a
+/// pair without a log form; also an inconsistent pair (a non-finite log10 that does not match the value).
+bool double_is_exact(double value, double log10_abs) {
+  return (std::isfinite(value) && std::fabs(value) >= DBL_MIN) || (value == 0.0 && log10_abs == -HUGE_VAL) ||
+         (std::isinf(value) && log10_abs == HUGE_VAL) || !std::isfinite(log10_abs);
+}
+
+}  // namespace
+
 std::string format_metric(double value, double log10_abs) {
   if (std::isnan(value)) return "nan";
-  const bool exact = (std::isfinite(value) && std::fabs(value) >= DBL_MIN) ||
-                     (value == 0.0 && log10_abs == -HUGE_VAL) || (std::isinf(value) && log10_abs == HUGE_VAL) ||
-                     std::isnan(log10_abs);
-  if (exact) return format_double(value);
-  if (!std::isfinite(log10_abs)) return format_double(value);  // inconsistent pair: keep the double
+  if (double_is_exact(value, log10_abs)) return format_double(value);
   return format_scaled(log10_abs, std::signbit(value) ? -1 : 1);
+}
+
+void append_metric_cell(std::string& out, double value, double log10_abs) {
+  if (std::isnan(log10_abs)) {  // no log form: the double, or an empty cell for an undefined value
+    if (!std::isnan(value)) append_double(out, value);
+    return;
+  }
+  if (std::isnan(value)) {
+    out += "nan";
+  } else if (double_is_exact(value, log10_abs)) {
+    append_double(out, value);
+  } else {
+    out += format_scaled(log10_abs, std::signbit(value) ? -1 : 1);
+  }
 }
 
 }  // namespace mhclab

@@ -12,8 +12,11 @@ std::string MetricCell::format() const {
   switch (kind) {
     case Kind::Empty: return {};
     // An undefined value (NaN, e.g. log10 of a negative minimum row sum) is an empty cell, never "nan".
-    case Kind::Number: if (std::isnan(value) && !has_log_form()) return {};
-      return has_log_form() ? format_metric(value, log10_abs) : format_double(value);
+    case Kind::Number: {
+      std::string out;
+      append_metric_cell(out, value, log10_abs);
+      return out;
+    }
     case Kind::Flag: return flag ? "true" : "false";
     case Kind::Text: return text;
   }

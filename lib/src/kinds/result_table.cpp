@@ -237,15 +237,10 @@ void ResultTable::append_cell(std::string& out, std::size_t r, std::size_t colum
     case ColumnType::Boolean: out += c.integer[r] ? "true" : "false"; return;
     case ColumnType::Text: out += c.text[r]; return;
     case ColumnType::Real: {
-      // MetricCell::number(v, log10).format(): an undefined value without a log form is an empty cell.
-      const double v = c.real[r];
-      if (!c.spec.scaled) {
-        append_double(out, v);
-      } else if (std::isnan(c.log10_abs[r])) {
-        if (!std::isnan(v)) append_double(out, v);
-      } else {
-        out += format_metric(v, c.log10_abs[r]);
-      }
+      if (c.spec.scaled)
+        append_metric_cell(out, c.real[r], c.log10_abs[r]);  // MetricCell::number(v, log10).format()
+      else
+        append_double(out, c.real[r]);
       return;
     }
   }

@@ -19,4 +19,9 @@ namespace mhclab {
 /// log10_abs = log10|true value| is finite) format_scaled(log10_abs, sign of value). NaN gives "nan".
 [[nodiscard]] std::string format_metric(double value, double log10_abs);
 
+/// Appends the text of a metric cell (value, log10_abs) to `out`, the one rule of every table writer
+/// (MetricCell::format, ResultTable's CSV): without a log form (log10_abs NaN) the `%.17g` of value, or nothing for
+/// an undefined value (NaN: an empty cell, never "nan"); with one, format_metric(value, log10_abs).
+void append_metric_cell(std::string& out, double value, double log10_abs);
+
 }  // namespace mhclab
