@@ -9,6 +9,7 @@
 #include "mhclab/core/random.hpp"
 #include "mhclab/mixing/method.hpp"
 #include "mhclab/model/layer.hpp"
+#include "mhclab/model/train_network.hpp"
 #include "support/check.hpp"
 
 using namespace mhclab;
@@ -85,6 +86,49 @@ TEST_CASE("layer: φ', the gate derivative and the RMSNorm derivative equal cent
   const Vec got = rms_norm_derivative(N(x), r, d);
   CHECK(test::max_abs_diff(got, J * d) <= 1e-8);
   CHECK(test::max_abs_diff(got, J.transpose() * d) <= 1e-8);  // symmetric: the same rule serves the VJP
+}
+
+TEST_CASE("layer: rms_scale is v.norm()/√m in range and exact beyond it") {
+  RandomStream rng(6, Purpose::Test, {});
+  Vec v(9);
+  rng.fill_normal(v, 1.0);
+  CHECK(rms_scale(v) == v.norm() / 3.0);  // the plain form, bit for bit (the training network's bytes)
+  // 2^±600·v: the squares over/underflow (1e±361), the scaled sum does not; the scale is exact up to rounding.
+  for (const long e : {600L, -600L}) {
+    const Vec w = v * std::ldexp(1.0, static_cast<int>(e));
+    const double r = rms_scale(w);
+    CHECK(std::isfinite(r));
+    CHECK(r > 0.0);
+    MHCLAB_CHECK_NEAR(std::ldexp(r, static_cast<int>(-e)), v.norm() / 3.0, 0.0, 1e-15);
+  }
+  CHECK(rms_scale(Vec::Zero(4)) == 0.0);
+}
+
+TEST_CASE("layer: the training network's branch is scale invariant down to tiny streams (RMSNorm, ε = 0)") {
+  // One layer, X_1 = H X_0 + post ⊗ F(pre X_0). Scaling the tokens by 2^−600 scales H X_0 to ~1e-181, but N(h) and
+  // so the branch F are unchanged: X_1(2^−600 x) equals the branch part of X_1(x) = X_1(x) − X_1(x; gain 0) to
+  // round-off (1e-13 relative: the subtraction of two O(1) matrices). With the plain sum of squares, r underflowed
+  // to 0 and the branch was silently 0.
+  NetworkOptions o;
+  o.method.method = MethodId::MHC;
+  o.method.n = 3;
+  o.layers = 1;
+  o.width = 6;
+  o.outputs = 2;
+  o.branch = Branch::Tanh;
+  const TrainNetwork net = make_network(o, 3);
+  NetworkOptions o0 = o;
+  o0.gain = 0.0;
+  const TrainNetwork net0 = make_network(o0, 3);
+  const Vec params = initial_parameters(net);
+  TrainBatch batch = make_batch(net, 0, 2);
+  const Mat full = residual_streams(net, params, batch)[0];
+  const Mat mixing = residual_streams(net0, params, batch)[0];
+  batch.X *= std::ldexp(1.0, -600);
+  const Mat tiny = residual_streams(net, params, batch)[0];
+  const Mat branch = full - mixing;
+  CHECK(branch.cwiseAbs().maxCoeff() > 0.1);
+  CHECK(test::max_abs_diff(tiny, branch) <= 1e-13 * branch.cwiseAbs().maxCoeff());
 }
 
 }  // TEST_SUITE

@@ -64,7 +64,7 @@ bool forward_chunk(const TrainNetwork& net, const Vec& params, const StaticParts
       c.rx.resize(B);
       c.Xt.resize(nC, B);
       for (Index b = 0; b < B; ++b) {
-        c.rx[b] = X.col(b).norm() / std::sqrt(static_cast<double>(nC));
+        c.rx[b] = rms_scale(X.col(b));
         if (c.rx[b] > 0)
           c.Xt.col(b) = X.col(b) / c.rx[b];
         else
@@ -120,7 +120,7 @@ bool forward_chunk(const TrainNetwork& net, const Vec& params, const StaticParts
     c.rh.resize(B);
     c.U.resize(C, B);
     for (Index b = 0; b < B; ++b) {
-      c.rh[b] = h.col(b).norm() / std::sqrt(static_cast<double>(C));
+      c.rh[b] = rms_scale(h.col(b));
       if (c.rh[b] > 0)
         c.U.col(b) = h.col(b) / c.rh[b];
       else

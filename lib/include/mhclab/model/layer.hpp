@@ -9,9 +9,12 @@
 //
 // Two implementations run the layer: model/propagation.hpp (one state, log-scaled: energy, gradient, Jacobian) and
 // model/train_network.hpp (batches of tokens, trainable parameters, the exact backward). Both take φ, φ', the gates,
-// their init and the RMSNorm derivative from here; tests/model/test_layer_agreement.cpp checks that the two agree on
+// their init and the RMSNorm derivative from here (and the training network its RMS scale; propagation's states are
+// 2^K-normalised and it always uses the scaled sum); tests/model/test_layer_agreement.cpp checks that the two agree on
 // X_L, on every parameter gradient and on ∂X_L/∂X_0. (They keep their own loops: one works on 2^K-scaled single
 // states, the other on batched plain ones, and each one's arithmetic order fixes its outputs' bytes.)
+#include <cmath>
+
 #include "mhclab/core/enum_table.hpp"
 #include "mhclab/core/types.hpp"
 #include "mhclab/mixing/method.hpp"
@@ -54,6 +57,17 @@ struct PrePost {
 /// static_gate_logits, i.e. sigmoid: pre = σ(b), post = 2σ(b), b = −1 except b_k = +1; linear (hc, and resnet with
 /// n > 1): pre = e_k, post = 1_n; resnet with n = 1: pre = post = [1]. Throws InputError for n < 1 or layer < 0.
 [[nodiscard]] PrePost static_pre_post(MethodId method, Index n, Index layer);
+
+/// r = ‖v‖₂/√m (m = the length of v), the scale of RMSNorm N(v) = v/r (ε = 0), over the whole double range: the plain
+/// sum of squares when it is safely inside the normal range (then the same bits as v.norm()/√m), else Eigen's
+/// stableNorm, whose scaled sum neither overflows (|v| ≳ 1e154) nor underflows (|v| ≲ 1e-154); the plain form would
+/// give r = inf or 0 there, and N(v) = 0 — a branch silently switched off for exploding or collapsing streams.
+template <class V>
+[[nodiscard]] double rms_scale(const Eigen::MatrixBase<V>& v) {
+  const double sq = v.squaredNorm();
+  const double norm = sq >= 0x1p-960 && sq <= 0x1p960 ? std::sqrt(sq) : v.stableNorm();
+  return norm / std::sqrt(static_cast<double>(v.size()));
+}
 
 /// The RMSNorm derivative (ε = 0) applied to d: for u = N(h) = h/r, r = ‖h‖₂/√m (m = the length of h),
 ///   J_N d = J_Nᵀ d = (d − u·(u·d)/m)/r   (J_N is symmetric).
