@@ -33,14 +33,17 @@ struct RunCli {
 };
 
 /// Set by the first SIGTERM/SIGUSR1/SIGINT (Slurm's pre-emption warning, scancel --signal, Ctrl-C): the runner starts
-/// no new point, writes the running ones and returns (exit 75, resumable); a second signal ends the process at once.
+/// no new point, writes the running ones and returns (exit 75, resumable); a second signal ends the process at once —
+/// except with --mpi, where a rank can receive the same signal twice (from Slurm and forwarded by mpirun) and must not
+/// die in the middle of a task: there the handler stays, and mpirun or scancel end the job.
 std::atomic<bool> g_stop{false};  // NOLINT: a signal handler's flag
 volatile std::sig_atomic_t g_signal = 0;  // NOLINT
+volatile std::sig_atomic_t g_keep_handler = 0;  // NOLINT: --mpi
 
 extern "C" void on_stop_signal(int sig) {
   g_signal = sig;
   g_stop.store(true);
-  std::signal(sig, SIG_DFL);
+  if (g_keep_handler == 0) std::signal(sig, SIG_DFL);
 }
 
 long fail_after_from_env() {
@@ -54,6 +57,7 @@ long fail_after_from_env() {
 
 int run_run(const RunCli& c, const std::string& command_line) {
   // First, so that a pre-emption signal that arrives while the grid is being resolved is not fatal.
+  g_keep_handler = c.mpi ? 1 : 0;
   for (const int sig : {SIGTERM, SIGUSR1, SIGINT}) std::signal(sig, on_stop_signal);
   const Experiment e = read_experiment(c.experiment);
   const std::vector<SweepPoint> points = resolve_sweep(e);

@@ -39,10 +39,10 @@ TEST_CASE("layer: static_pre_post follows SPEC §5 (mHC Eq. 8; HC's init)") {
 }
 
 TEST_CASE("layer: static_gate_logits are the logits whose gates are static_pre_post") {
-  const PrePost s = static_gate_logits(GateStyle::Sigmoid, 4, 5);  // k = 1
+  const GateLogits s = static_gate_logits(GateStyle::Sigmoid, 4, 5);  // k = 1
   CHECK(s.pre == (Vec(4) << -1, 1, -1, -1).finished());
   CHECK(s.post == s.pre);
-  const PrePost l = static_gate_logits(GateStyle::Linear, 4, 5);
+  const GateLogits l = static_gate_logits(GateStyle::Linear, 4, 5);
   CHECK(l.pre == (Vec(4) << 0, 1, 0, 0).finished());
   CHECK(l.post == Vec::Ones(4));
   CHECK_THROWS_WITH_AS((void)static_gate_logits(GateStyle::Linear, 0, 0), "static gates: n = 0; must be ≥ 1",

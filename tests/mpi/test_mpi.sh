@@ -84,15 +84,19 @@ for _ in $(seq 1 1200); do
   [ -n "$(ls "$WORK/pre/points" 2>/dev/null | grep '\.done$')" ] && break
   sleep 0.05
 done
-kill -USR1 "$(pgrep -P "$job" -x mpirun || pgrep -n -x mpirun)"
+mpirun_pid=$(pgrep -P "$job" -x mpirun)  # the job's own mpirun (a child of timeout), not another test's
+[ -n "$mpirun_pid" ] && kill -USR1 "$mpirun_pid" || bad "pre-emption: no mpirun under the job"
 wait "$job"
 rc=$?
 done_points=$(ls "$WORK/pre/points" | grep -c '\.done$')
 [ "$rc" -eq 75 ] && [ ! -e "$WORK/pre/rows.csv" ] && [ "$done_points" -ge 1 ] && [ "$done_points" -lt 20 ] \
   && grep -q "interrupted by signal 10 after" "$WORK/pre.log" && ok || { bad "pre-emption: rc=$rc, $done_points point(s) done"; cat "$WORK/pre.log"; }
+# a seed-range part left by an interrupted split point is never reused: the next run removes it
+echo "seed,x" > "$WORK/pre/points/0123456789abcdef.part0.csv"
 timeout 300 "${MPIRUN[@]}" 2 "$BIN" run "$WORK/pre.toml" --mpi --resume --out "$WORK/pre" --threads 1 --quiet >/dev/null 2>&1 \
   || bad "pre-emption: --resume over MPI"
 same "$WORK/pre_one" "$WORK/pre" "pre-emption + --resume"
+[ ! -e "$WORK/pre/points/0123456789abcdef.part0.csv" ] && ok || bad "a stale part file was kept"
 # refusals
 "$BIN" run "$WORK/e.toml" --split-seeds 3 --out "$WORK/x" >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "--split-seeds without --mpi"
 "$BIN" run "$WORK/e.toml" --mpi --shard 0/2 --out "$WORK/x2" 2>&1 | grep -q "exclusive" && ok || bad "--mpi with --shard"

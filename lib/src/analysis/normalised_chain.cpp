@@ -2,9 +2,11 @@
 #include "mhclab/analysis/normalised_chain.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numbers>
 #include <string>
 
+#include "mhclab/analysis/spectrum.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/pow2.hpp"
 
@@ -74,6 +76,75 @@ void NormalisedChain::perform_transpose(const double* x_in, double* y_out) const
     work_a_.swap(work_b_);
   }
   Eigen::Map<Vec>(y_out, d_) = work_a_;
+}
+
+// ---- StackFactors ---------------------------------------------------------------------------------------
+
+Vec product_probe(Index n) {
+  const double phi = (std::sqrt(5.0) - 1.0) / 2.0;
+  Vec x(n);
+  for (Index i = 0; i < n; ++i) {
+    const double t = static_cast<double>(i + 1) * phi;
+    const double w = 2.0 * (t - std::floor(t)) - 1.0;
+    x[i] = 1.0 + 0.5 * w;
+  }
+  return x / x.norm();
+}
+
+StackFactors::StackFactors(const std::vector<Mat>& stack) {
+  if (stack.empty()) throw InputError("top-k: the stack is empty; need at least one factor");
+  validate_square_stack(stack, "top-k");
+  n_ = stack.front().rows();
+  const std::size_t L = stack.size();
+  pre_.assign(L, 0);
+  factors_.assign(L, nullptr);
+  bound_.assign(L, std::nullopt);
+  // Factors with entries beyond 2^±500 get an exactly scaled copy (max entry ∈ [1/2, 1)), so that H x never
+  // overflows (|(Hx)_i| ≤ n·max|H|·‖x‖_∞) and small factors do not push the vector into the subnormals.
+  std::size_t extreme = 0;
+  for (std::size_t l = 0; l < L; ++l) {
+    const double h = stack[l].cwiseAbs().maxCoeff();
+    const long e = h > 0.0 ? binary_exponent(h) : 0;
+    if (e > 500 || e < -500) {
+      pre_[l] = e;
+      ++extreme;
+    }
+  }
+  scaled_.reserve(extreme);  // pointers into scaled_ stay valid
+  for (std::size_t l = 0; l < L; ++l) {
+    if (pre_[l] == 0) {
+      factors_[l] = &stack[l];
+    } else {
+      scaled_.push_back(times_pow2(stack[l], -pre_[l]));
+      factors_[l] = &scaled_.back();
+    }
+    const double f = factors_[l]->stableNorm();  // ‖H_l‖_2 ≤ ‖H_l‖_F = f·2^{pre_l} (scaled sum: no over/underflow)
+    if (f > 0.0) bound_[l] = pre_[l] + binary_exponent(f);
+  }
+}
+
+std::optional<long> StackFactors::bound_exponent(Index l) const { return bound_[static_cast<std::size_t>(l)]; }
+
+long StackFactors::apply_normalised(Index l, const Vec& x, Vec& y) const {
+  const auto i = static_cast<std::size_t>(l);
+  y.noalias() = *factors_[i] * x;
+  const double m = y.cwiseAbs().maxCoeff();
+  if (m == 0.0) return 0;
+  const long e = binary_exponent(m);
+  scale_by_pow2(y, -e);
+  return pre_[i] + e;
+}
+
+void StackFactors::apply(Index l, long k, const Vec& x, Vec& y) const {
+  const auto i = static_cast<std::size_t>(l);
+  y.noalias() = *factors_[i] * x;
+  scale_by_pow2(y, pre_[i] - k);
+}
+
+void StackFactors::apply_transpose(Index l, long k, const Vec& x, Vec& y) const {
+  const auto i = static_cast<std::size_t>(l);
+  y.noalias() = factors_[i]->transpose() * x;
+  scale_by_pow2(y, pre_[i] - k);
 }
 
 }  // namespace mhclab

@@ -41,11 +41,11 @@ double gate_derivative(GateStyle style, double a, double scale) {
   return scale * s * (1.0 - s);
 }
 
-PrePost static_gate_logits(GateStyle style, Index n, Index layer) {
+GateLogits static_gate_logits(GateStyle style, Index n, Index layer) {
   if (n < 1) throw InputError("static gates: n = " + std::to_string(n) + "; must be ≥ 1");
   if (layer < 0) throw InputError("static gates: layer = " + std::to_string(layer) + "; must be ≥ 0");
   const Index k = layer % n;
-  PrePost a;
+  GateLogits a;
   if (style == GateStyle::Linear) {
     a.pre = Vec::Zero(n);  // HC's static init (= Pre-Norm): read stream k, write every stream
     a.pre[k] = 1.0;
@@ -60,7 +60,7 @@ PrePost static_gate_logits(GateStyle style, Index n, Index layer) {
 
 PrePost static_pre_post(MethodId method, Index n, Index layer) {
   const GateStyle style = method_traits(method).gates;
-  const PrePost a = static_gate_logits(style, n, layer);
+  const GateLogits a = static_gate_logits(style, n, layer);
   return {a.pre.unaryExpr([style](double x) { return gate_value(style, x, 1.0); }),
           a.post.unaryExpr([style](double x) { return gate_value(style, x, 2.0); })};
 }

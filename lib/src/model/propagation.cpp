@@ -467,13 +467,17 @@ class JacobianFactors final : public ChainFactors {
       const LayerCache& cache = caches[static_cast<std::size_t>(l)];
       double ba = 0, bb = 0, bc = 0;
       model.piece_bounds(l, cache, ba, bb, bc);
-      std::optional<long>& b = bound_[static_cast<std::size_t>(l)];
-      const auto take = [&b](double bound, long rel) {
-        if (bound > 0) b = std::max(b.value_or(std::numeric_limits<long>::min()), rel + binary_exponent(bound));
-      };
-      take(ba, 0);
-      take(bb, cache.jf_exp);
-      take(bc, cache.gate_exp);
+      // ‖J_l‖₂ ≤ ba + 2^{jf_exp}·bb + 2^{gate_exp}·bc, summed at the largest piece's exponent m (each term < 1 there).
+      const double bounds[3] = {ba, bb, bc};
+      const long rel[3] = {0, cache.jf_exp, cache.gate_exp};
+      std::optional<long> m;
+      for (int i = 0; i < 3; ++i)
+        if (bounds[i] > 0) m = std::max(m.value_or(std::numeric_limits<long>::min()), rel[i] + binary_exponent(bounds[i]));
+      if (!m) continue;  // J_l = 0
+      double sum = 0.0;
+      for (int i = 0; i < 3; ++i)
+        if (bounds[i] > 0) sum += times_pow2(bounds[i], rel[i] - *m);
+      bound_[static_cast<std::size_t>(l)] = *m + binary_exponent(sum);
     }
   }
 
@@ -512,7 +516,7 @@ class JacobianFactors final : public ChainFactors {
 
   const Model& model_;
   const std::vector<LayerCache>& caches_;
-  std::vector<std::optional<long>> bound_;  ///< the exponent of the sum of the pieces' bounds (none: J_l = 0)
+  std::vector<std::optional<long>> bound_;  ///< b_l: ‖J_l‖₂ ≤ 2^{b_l} (none: J_l = 0)
 };
 
 /// The Jacobian probe P (n×C): N(0, 1) from RandomStream(seed, Purpose::State, {kJacobianProbeTag}), row-major fill.

@@ -112,7 +112,7 @@ Vec initial_parameters(const TrainNetwork& net) {
         for (Index c = 0; c < C; ++c) v[s.W + r * C + c] = W(r, c);
     }
     if (p > 0) v.segment(s.theta, p) = theta0;
-    const PrePost a = static_gate_logits(net.gates, n, l);  // so pre/post at init are static_pre_post's
+    const GateLogits a = static_gate_logits(net.gates, n, l);  // so pre/post at init are static_pre_post's
     v.segment(s.pre, n) = a.pre;
     v.segment(s.post, n) = a.post;
     if (net.options.mapping == Mapping::Dynamic) {

@@ -299,8 +299,8 @@ SweepSummary coordinate(const Experiment& e, const std::vector<SweepPoint>& poin
   s.ran = ran_points;
   if (next < tasks.size()) {
     // Pre-empted (SweepOptions::stop): every task handed out has finished and is on disk; the rest were never
-    // started. Nothing is merged; --resume (with or without MPI) continues. Parts of a split point that was not
-    // completed are run again then.
+    // started. Nothing is merged; --resume (with or without MPI) continues. The parts of a split point that was not
+    // completed are removed when that run starts (remove_stale_temporaries) and run again.
     std::vector<bool> todo(points.size(), false);
     for (const Task& t : tasks) todo[t.point] = true;
     s.reused = s.points - static_cast<std::size_t>(std::count(todo.begin(), todo.end(), true));

@@ -293,7 +293,9 @@ void remove_stale_temporaries(const fs::path& dir) {
     if (!fs::is_directory(d, ec)) continue;
     std::vector<fs::path> stale;
     for (const fs::directory_entry& f : fs::directory_iterator(d, ec))
-      if (f.path().filename().string().find(".tmp.") != std::string::npos) stale.push_back(f.path());
+      if (const std::string name = f.path().filename().string();
+          name.find(".tmp.") != std::string::npos || (d != dir && name.find(".part") != std::string::npos))
+        stale.push_back(f.path());
     for (const fs::path& f : stale) fs::remove(f, ec);
   }
 }

@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 [[nodiscard]] std::string grid_record(const Experiment& e, const std::vector<SweepPoint>& points);
 /// Creates, resumes (same grid only) or replaces (force, our directories only) a results directory.
 void prepare_dir(const fs::path& dir, const std::string& grid_text, const SweepOptions& o);
-/// Removes the temporaries of killed writers (call while holding the directory's lock).
+/// Removes the temporaries of killed writers and the seed-range parts of split points (points/<id>.part<k>.*) left by
+/// an interrupted MPI run: parts are joined within one run and never reused (call while holding the directory's lock).
 void remove_stale_temporaries(const fs::path& dir);
 /// True when points/<id>.csv matches its .done record (else it runs again).
 [[nodiscard]] bool point_done(const fs::path& dir, const SweepPoint& p);

@@ -22,6 +22,8 @@
 //
 // The factor owns its arithmetic (ChainFactors): it applies 2^{−k}·A_l in whatever order keeps the intermediate
 // values finite (a huge stack factor is pre-scaled; a layer's Jacobian is a sum of pieces with separate exponents).
+// StackFactors below is the chain of a stack's matrices (the end-to-end product M = H_L···H_1); the layer Jacobians'
+// factors live with the layer model (model/propagation.cpp).
 //
 // Not thread-safe: the operator holds mutable work vectors and an application counter (one solve at a time).
 #include <cstdint>
@@ -60,6 +62,7 @@ class NormalisedChain {
   using Scalar = double;
 
   NormalisedChain(const ChainFactors& factors, const Vec& probe);
+  NormalisedChain(const ChainFactors&& factors, const Vec& probe) = delete;  // it keeps a reference to factors
 
   [[nodiscard]] Index rows() const { return d_; }
   [[nodiscard]] Index cols() const { return d_; }
@@ -88,5 +91,35 @@ class NormalisedChain {
   mutable Vec work_a_, work_b_;
   mutable std::int64_t applications_ = 0;
 };
+
+/// The factors H_1..H_L (stack[0] first, each n×n, paper orientation) of the end-to-end product as a chain on R^n
+/// (analysis/normalised_chain.hpp). Holds a pointer to `stack`, which must outlive it. Throws InputError for an empty
+/// stack or factors that are not n×n with finite entries.
+class StackFactors final : public ChainFactors {
+ public:
+  explicit StackFactors(const std::vector<Mat>& stack);
+  StackFactors(const StackFactors&) = delete;  // factors_ points into scaled_
+  StackFactors& operator=(const StackFactors&) = delete;
+
+  [[nodiscard]] Index dim() const override { return n_; }
+  [[nodiscard]] Index length() const override { return static_cast<Index>(factors_.size()); }
+  /// The exponent of ‖H_l‖_F (a bound of ‖H_l‖₂; nullopt for a zero factor).
+  [[nodiscard]] std::optional<long> bound_exponent(Index l) const override;
+  [[nodiscard]] long apply_normalised(Index l, const Vec& x, Vec& y) const override;
+  void apply(Index l, long k, const Vec& x, Vec& y) const override;
+  void apply_transpose(Index l, long k, const Vec& x, Vec& y) const override;
+
+ private:
+  Index n_ = 0;
+  std::vector<long> pre_;            ///< the power of two taken out of a factor beyond 2^±500 (else 0)
+  std::vector<const Mat*> factors_;  ///< H_l, or its scaled copy H_l/2^{pre_l} in scaled_
+  std::vector<Mat> scaled_;          ///< copies of the factors beyond 2^±500 (rare)
+  std::vector<std::optional<long>> bound_;
+};
+
+/// The calibration probe x_0 of a stack's chain (unit 2-norm, every entry positive): x_0,i ∝ 1 + w_i/2,
+/// w_i = 2·frac((i+1)·φ) − 1 the Weyl sequence of the golden ratio φ = (√5−1)/2, so x_0 is never orthogonal to a
+/// Perron vector.
+[[nodiscard]] Vec product_probe(Index n);
 
 }  // namespace mhclab

@@ -6,10 +6,10 @@
 // M is never formed (except by the documented dense fallback for tiny n, below).
 //
 // Normalisation: M̂ = Π_l (H_l / s_l), s_l = 2^{k_l} a power of two, so dividing by s_l is exact and
-// Σ log s_l = (Σ k_l)·ln 2 is an exact integer times ln 2. M̂ is the library's normalised chain
-// (analysis/normalised_chain.hpp: NormalisedChain over StackFactors) and the k_l follow its one calibration rule,
-// run on a deterministic probe x_0 (product_probe: x_0,i = 1 + w_i/2, w_i = 2·frac((i+1)·φ) − 1 the Weyl sequence of
-// the golden ratio φ = (√5−1)/2; all entries positive, so x_0 is never orthogonal to a Perron vector):
+// Σ log s_l = (Σ k_l)·ln 2 is an exact integer times ln 2. M̂ is the library's normalised chain over the stack
+// (analysis/normalised_chain.hpp: NormalisedChain over StackFactors) and the k_l follow its one calibration rule, run
+// on a deterministic probe x_0 (product_probe: x_0,i ∝ 1 + w_i/2, w_i = 2·frac((i+1)·φ) − 1 the Weyl sequence of the
+// golden ratio φ = (√5−1)/2; all entries positive, so x_0 is never orthogonal to a Perron vector):
 // k_l = the binary exponent of max|H_l x_{l−1}| (kept ≥ the exponent of ‖H_l‖_F minus kChainBoundSlack), x_l = the
 // normalised H_l x_{l−1}. Hence max|M̂ x̂_0| ∈ [1/2, 1) for generic stacks and the operator's norm is O(1) at any
 // depth, however fast the product grows or decays; the Krylov vectors (which align with the top singular/Schur
@@ -51,7 +51,6 @@
 // Not thread-safe: the chain operator holds mutable work vectors and counters (one solve at a time per operator).
 #include <complex>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,32 +105,6 @@ struct TopkResult {
   Eigen::MatrixXcd eigenvectors;  ///< n×converged, unit 2-norm columns (options.vectors; else empty)
   Mat right_singular_vectors;   ///< n×converged, orthonormal v_i with M̂ᵀM̂ v_i = σ̂_i² v_i (options.vectors)
 };
-
-/// The factors H_1..H_L (stack[0] first, each n×n, paper orientation) of the end-to-end product as a chain on R^n
-/// (analysis/normalised_chain.hpp). Holds a pointer to `stack`, which must outlive it. Throws InputError for an empty
-/// stack or factors that are not n×n with finite entries.
-class StackFactors final : public ChainFactors {
- public:
-  explicit StackFactors(const std::vector<Mat>& stack);
-
-  [[nodiscard]] Index dim() const override { return n_; }
-  [[nodiscard]] Index length() const override { return static_cast<Index>(factors_.size()); }
-  /// The exponent of ‖H_l‖_F (nullopt for a zero factor).
-  [[nodiscard]] std::optional<long> bound_exponent(Index l) const override;
-  [[nodiscard]] long apply_normalised(Index l, const Vec& x, Vec& y) const override;
-  void apply(Index l, long k, const Vec& x, Vec& y) const override;
-  void apply_transpose(Index l, long k, const Vec& x, Vec& y) const override;
-
- private:
-  Index n_ = 0;
-  std::vector<long> pre_;            ///< the power of two taken out of a factor beyond 2^±500 (else 0)
-  std::vector<const Mat*> factors_;  ///< H_l, or its scaled copy H_l/2^{pre_l} in scaled_
-  std::vector<Mat> scaled_;          ///< copies of the factors beyond 2^±500 (rare)
-  std::vector<std::optional<long>> bound_;
-};
-
-/// The calibration probe x_0 of the product chain (unit 2-norm, every entry positive; see the top of the file).
-[[nodiscard]] Vec product_probe(Index n);
 
 /// Top-k eigenvalues (largest modulus) and/or singular values of M = H_L ··· H_1, matrix-free (dense
 /// fallback as documented). Throws InputError for an empty/invalid stack or invalid options (k names --topk).

@@ -3,7 +3,8 @@
 //
 //   X_{l+1} = H_l X_l + H_post_lᵀ F_l(H_pre_l X_l),   X_l ∈ R^{n×C} (row i = stream i)
 //   F(h) = g·φ(W N(h)),  φ ∈ {linear, tanh, relu} (Branch),  N = RMSNorm with ε = 0 or the identity (BranchNorm)
-//   pre = G(a_pre), post = 2·G(a_post), G = σ (GateStyle::Sigmoid, the mHC family) or the identity (Linear: hc, resnet)
+//   pre = σ(a_pre), post = 2σ(a_post) (GateStyle::Sigmoid, the mHC family) or pre = a_pre, post = a_post (Linear:
+//   hc, resnet)
 //   static init (mHC Eq. 8): a_pre = a_post = −1 except +1 at stream k = l mod n (sigmoid); a_pre = e_k, a_post = 1_n
 //   (linear, HC's static init = Pre-Norm).
 //
@@ -49,9 +50,15 @@ struct PrePost {
   Vec post;  ///< n, H_post (row vector); the layer adds H_postᵀ F = post ⊗ F
 };
 
-/// The static init logits (a_pre, a_post) of layer `layer` (mHC Eq. 8 / HC's init, see the top of the file). Throws
-/// InputError for n < 1 or layer < 0.
-[[nodiscard]] PrePost static_gate_logits(GateStyle style, Index n, Index layer);
+/// The logits a_pre, a_post ∈ R^n of one layer's gates (pre = gate_value(a_pre, 1), post = gate_value(a_post, 2)).
+struct GateLogits {
+  Vec pre;
+  Vec post;
+};
+
+/// The static init logits of layer `layer` (mHC Eq. 8 / HC's init, see the top of the file). Throws InputError for
+/// n < 1 or layer < 0.
+[[nodiscard]] GateLogits static_gate_logits(GateStyle style, Index n, Index layer);
 
 /// SPEC §5 (mHC paper Eq. 8, static init), by the method's registry trait `gates`: the gates of
 /// static_gate_logits, i.e. sigmoid: pre = σ(b), post = 2σ(b), b = −1 except b_k = +1; linear (hc, and resnet with
