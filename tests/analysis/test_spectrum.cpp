@@ -154,7 +154,7 @@ TEST_CASE("spectrum: a conjugate pair is listed +im first; options select the pa
 }
 
 TEST_CASE("spectrum: CSV headers and row format") {
-  // H = diag(2, −3): M̂ = H/4, log_scale = 2 ln 2, so every linear cell is exact (2^2 is applied exactly).
+  // H = diag(2, −3): M̂ = H/4, K = 2, so every linear cell is exact (2^2 is applied exactly).
   Mat H = Mat::Zero(2, 2);
   H(0, 0) = 2.0;
   H(1, 1) = -3.0;
@@ -176,7 +176,7 @@ TEST_CASE("spectrum: CSV headers and row format") {
   CHECK(e1[3] == "-3");
   CHECK(e1[4] == "0");  // never "-0"
   CHECK(e1[5] == "3");
-  // log10 cell: %.17g of log10(3/4) + 2·ln2·log10(e): 2 roundings of O(1) values → 4e-16 absolute.
+  // log10 cell: %.17g of log10(3/4) + 2·log10(2): 2 roundings of O(1) values → 4e-16 absolute.
   MHCLAB_CHECK_NEAR(std::stod(e1[6]), std::log10(3.0), 4e-16, 0.0);
   CHECK(split(ev[2], ',')[3] == "2");
   // Suffix at depth 1 is H·H = diag(4, 9): rows come after the layer table, depths in stored order (1, 2).
@@ -202,7 +202,7 @@ TEST_CASE("spectrum: zero product writes 0 and -inf; rank-deficient values are r
   const std::vector<Mat> stack{Mat::Zero(3, 3)};
   const auto d = depth_spectra(stack, ProductKind::Prefix);
   REQUIRE(d.size() == 1);
-  CHECK(d[0].log_scale == -kInf);
+  CHECK(d[0].exponent == 0);  // M̂ = 0: every hat value is 0
   CHECK(d[0].log10_singular_value(0) == -kInf);
   CHECK(d[0].singular_value(0) == 0.0);
   const auto rows = lines(singular_value_csv({{ProductKind::Prefix, d}}));

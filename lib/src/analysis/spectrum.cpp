@@ -5,7 +5,6 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
-#include <numbers>
 #include <numeric>
 
 #include <Eigen/Eigenvalues>
@@ -14,23 +13,23 @@
 #include "mhclab/analysis/format_scaled.hpp"
 #include "mhclab/core/error.hpp"
 #include "mhclab/core/format.hpp"
+#include "mhclab/core/pow2.hpp"
 
 namespace mhclab {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kLog10e = std::numbers::log10e;
 
-/// log10|x̂| + t (t = log10 of the scale); −inf for x̂ = 0 or t = −inf (never NaN from 0·inf).
+/// log10|x̂| + t (t = K·log10 2, the log10 of the scale); −inf for x̂ = 0.
 double log10_scaled(double xhat_abs, double t) {
-  if (xhat_abs == 0.0 || t == -kInf) return -kInf;
+  if (xhat_abs == 0.0) return -kInf;
   return std::log10(xhat_abs) + t;
 }
 
-/// The linear cell of x = x̂·e^{s}: %.17g when representable, the log form beyond the double range.
-std::string linear_cell(double xhat, double s, double t) {
+/// The linear cell of x = x̂·2^K: %.17g when representable, the log form beyond the double range.
+std::string linear_cell(double xhat, long K, double t) {
   xhat += 0.0;  // −0 → +0: a zero imaginary part is written "0"
-  return format_metric(scaled_value(xhat, s), log10_scaled(std::fabs(xhat), t));
+  return format_metric(times_pow2(xhat, K), log10_scaled(std::fabs(xhat), t));
 }
 
 }  // namespace
@@ -50,21 +49,21 @@ void validate_square_stack(const std::vector<Mat>& stack, std::string_view what)
   }
 }
 
-double DepthSpectrum::log10_scale() const { return log_scale == -kInf ? -kInf : log_scale * kLog10e; }
+double DepthSpectrum::log10_scale() const { return static_cast<double>(exponent) * kLog10Of2; }
 
 double DepthSpectrum::log10_abs_eigenvalue(Index i) const {
   return log10_scaled(std::abs(eigenvalues[i]), log10_scale());
 }
 
 std::complex<double> DepthSpectrum::eigenvalue(Index i) const {
-  return {scaled_value(eigenvalues[i].real(), log_scale), scaled_value(eigenvalues[i].imag(), log_scale)};
+  return {times_pow2(eigenvalues[i].real(), exponent), times_pow2(eigenvalues[i].imag(), exponent)};
 }
 
 double DepthSpectrum::log10_singular_value(Index i) const {
   return log10_scaled(singular_values[i], log10_scale());
 }
 
-double DepthSpectrum::singular_value(Index i) const { return scaled_value(singular_values[i], log_scale); }
+double DepthSpectrum::singular_value(Index i) const { return times_pow2(singular_values[i], exponent); }
 
 double DepthSpectrum::resolution_floor() const {
   if (singular_values.size() == 0) return 0.0;
@@ -109,7 +108,7 @@ DepthSpectrum product_spectrum(const ScaledMatrix& product, const SpectrumOption
   const Index n = product.n();
   if (n < 1 || product.M.cols() != n) throw InputError("spectra: product must be n×n with n ≥ 1");
   DepthSpectrum out;
-  out.log_scale = product.log_scale();
+  out.exponent = product.exponent;  // 0 for the zero product
   if (options.eigenvalues) {
     const Eigen::VectorXcd ev = eigenvalues_robust(product.M, "spectra");
     const std::vector<Index> order = eigenvalue_order(ev);
@@ -183,11 +182,11 @@ std::string eigenvalue_csv(const std::vector<SpectrumTable>& tables) {
         s += prefix;
         s += std::to_string(i + 1);
         s += ',';
-        s += linear_cell(z.real(), d.log_scale, t10);
+        s += linear_cell(z.real(), d.exponent, t10);
         s += ',';
-        s += linear_cell(z.imag(), d.log_scale, t10);
+        s += linear_cell(z.imag(), d.exponent, t10);
         s += ',';
-        s += linear_cell(a, d.log_scale, t10);
+        s += linear_cell(a, d.exponent, t10);
         s += ',';
         s += format_double(log10_scaled(a, t10));
         s += '\n';
@@ -210,7 +209,7 @@ std::string singular_value_csv(const std::vector<SpectrumTable>& tables) {
         s += prefix;
         s += std::to_string(i + 1);
         s += ',';
-        s += linear_cell(v, d.log_scale, t10);
+        s += linear_cell(v, d.exponent, t10);
         s += ',';
         s += format_double(log10_scaled(v, t10));
         s += '\n';

@@ -125,15 +125,15 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
     }
   }
   if (!krylov_eigen && !krylov_singular) {
-    // Both parts dense (or none requested: log_scale stays 0).
-    if (dense_eigen_part || dense_singular_part) r.spectrum.log_scale = P.log_scale();
+    // Both parts dense (or none requested: the exponent stays 0).
+    if (dense_eigen_part || dense_singular_part) r.spectrum.exponent = P.exponent;
     return r;
   }
 
   // ---- matrix-free ----
   const StackFactors factors(stack);
   NormalisedChain op(factors, product_probe(n));  // non-const: Spectra takes OpType&
-  r.spectrum.log_scale = op.log_scale();
+  r.spectrum.exponent = static_cast<long>(op.exponent_sum());
   if (dense_eigen_part || dense_singular_part) {
     // Re-express the dense hat values in the operator's scale: factor 2^{K_dense − K_op}, exact (P is not zero
     // here: a zero factor makes both parts dense).

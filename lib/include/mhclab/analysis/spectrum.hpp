@@ -4,12 +4,12 @@
 //   layer   H_l;   prefix  M_l = H_l ··· H_1 (newest on the left);   suffix  S_l = H_L ··· H_l.
 // Every H_l is n×n in the paper orientation (H[i, j] = weight from stream j into stream i); H_1 = stack[0].
 //
-// Products are kept as ScaledMatrix (analysis/scaled_matrix.hpp), value = M̂·2^K with max|M̂| ∈ [1/2, 1)
-// (log_scale = fl(K·ln 2) below), and updated incrementally exactly like depth_metrics (prefix forwards with
-// left_multiply, suffix backwards from l = L with right_multiply: L products per kind). The spectrum of the
-// value is that of M̂ scaled by e^{log_scale}, so a DepthSpectrum stores the eigenvalues λ̂ and singular values
-// σ̂ of M̂ plus log_scale: nothing overflows or underflows at any depth; log10|λ| = log10|λ̂| + log_scale·log10(e)
-// is finite whenever λ̂ ≠ 0.
+// Products are kept as ScaledMatrix (analysis/scaled_matrix.hpp), value = M̂·2^K with max|M̂| ∈ [1/2, 1), and
+// updated incrementally exactly like depth_metrics (prefix forwards with left_multiply, suffix backwards from l = L
+// with right_multiply: L products per kind). The spectrum of the value is that of M̂ scaled by 2^K, so a
+// DepthSpectrum stores the eigenvalues λ̂ and singular values σ̂ of M̂ plus the integer exponent K: nothing
+// overflows or underflows at any depth; λ = λ̂·2^K exactly (one rounding, core/pow2.hpp), and
+// log10|λ| = log10|λ̂| + K·log10 2 is finite whenever λ̂ ≠ 0.
 //
 // Solvers: eigenvalues by Eigen::EigenSolver (real Schur / Francis QR) on M̂; singular values by
 // Eigen::JacobiSVD for n ≤ 16 (most accurate), Eigen::BDCSVD above (the same choice as depth_metrics).
@@ -47,16 +47,16 @@ struct SpectrumOptions {
   bool singular_values = true;  ///< all n singular values of every product
 };
 
-/// The spectrum of one product value = M̂·e^{log_scale} (M̂ n×n): λ_i = λ̂_i·e^{log_scale}, σ_i = σ̂_i·e^{log_scale}.
+/// The spectrum of one product value = M̂·2^K (M̂ n×n): λ_i = λ̂_i·2^K, σ_i = σ̂_i·2^K.
 struct DepthSpectrum {
   Index depth = 0;                ///< l (1-based) of the product; for the end-to-end top-k (topk.hpp) L
-  double log_scale = 0.0;         ///< natural log of the scale (−inf for the exactly zero product)
+  long exponent = 0;              ///< K (the exactly zero product: M̂ = 0, so λ̂ = σ̂ = 0, and K = 0)
   Eigen::VectorXcd eigenvalues;   ///< λ̂_i of M̂, sorted (eigenvalue_order); empty when not computed
   Vec singular_values;            ///< σ̂_i of M̂, descending; empty when not computed
 
-  /// log_scale·log10(e) (−inf for the zero product).
+  /// K·log10 2.
   [[nodiscard]] double log10_scale() const;
-  /// log10|λ_i| = log10|λ̂_i| + log10_scale() (−inf iff λ̂_i = 0 or the product is zero). i 0-based.
+  /// log10|λ_i| = log10|λ̂_i| + K·log10 2 (−inf iff λ̂_i = 0, e.g. the zero product). i 0-based.
   [[nodiscard]] double log10_abs_eigenvalue(Index i) const;
   /// λ_i as a complex double (components ±inf / 0 beyond the double range). i 0-based.
   [[nodiscard]] std::complex<double> eigenvalue(Index i) const;

@@ -46,7 +46,7 @@
 // version, where a full solve is the dense one anyway), and for a stack with an exactly zero factor (M = 0), the part is
 // computed DENSELY instead: M̂ is accumulated as a ScaledMatrix (O(L·n³), which is cheap exactly when n is this
 // small), solved with Eigen (EigenSolver; JacobiSVD ≤ 16 < BDCSVD), and the status is `dense` (iterations =
-// applications = 0; the log scale is then the ScaledMatrix's).
+// applications = 0; the exponent is then the ScaledMatrix's).
 //
 // Not thread-safe: the chain operator holds mutable work vectors and counters (one solve at a time per operator).
 #include <complex>
@@ -95,10 +95,10 @@ struct TopkSolve {
 struct TopkResult {
   Index n = 0;                  ///< matrix size
   Index depth = 0;              ///< L, the number of factors
-  /// λ̂_i, σ̂_i of M̂ (sorted; `converged` entries each) and log_scale = Σ ln s_l, depth = L. Linear values,
-  /// log10 values and the CSV rows (kind prefix at depth L is the end-to-end product) come from spectrum.hpp:
+  /// λ̂_i, σ̂_i of M̂ (sorted; `converged` entries each) and the exponent K = Σ k_l (M = 2^K·M̂), depth = L. Linear
+  /// values, log10 values and the CSV rows (kind prefix at depth L is the end-to-end product) come from spectrum.hpp:
   /// eigenvalue_csv({{ProductKind::Prefix, {result.spectrum}}}). When one part was computed densely and the
-  /// other matrix-free, both hat vectors are re-expressed in the one log_scale stored here.
+  /// other matrix-free, both hat vectors are re-expressed in the one exponent stored here (exactly: a power of two).
   DepthSpectrum spectrum;
   TopkSolve eigen;              ///< the eigenvalue solve
   TopkSolve singular;           ///< the singular value solve
