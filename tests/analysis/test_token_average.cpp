@@ -83,7 +83,7 @@ TEST_SUITE("analysis_token_average") {
   TEST_CASE("composite: products with different exponents are averaged with exact powers of two") {
     // Token 0: H_l = 2I; token 1: H_1 = 6I, then 2I (n = 2). The prefix products are 2^l·I and 3·2^l·I, whose binary
     // exponents differ by one, and their mean is exactly 2^{l+1}·I. The terms must be brought to the common exponent
-    // by powers of two: with exp(Δ of the rounded log scales) the mean is off by ≈ ulp(l·ln 2), ~100 ulps at l = 1000.
+    // by powers of two: exp(Δ of the rounded log scales) puts an error of ≈ ulp(l·ln 2) into the mean, tens of ulps.
     const Index L = 1000;
     std::vector<std::vector<Mat>> tokens{std::vector<Mat>(L, 2.0 * Mat::Identity(2, 2)),
                                          std::vector<Mat>(L, 2.0 * Mat::Identity(2, 2))};
