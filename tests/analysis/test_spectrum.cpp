@@ -210,6 +210,10 @@ TEST_CASE("spectrum: zero product writes 0 and -inf; rank-deficient values are r
   CHECK(rows[1] == "1,prefix,1,0,-inf");
   const auto erows = lines(eigenvalue_csv({{ProductKind::Prefix, d}}));
   CHECK(erows[1] == "1,prefix,1,0,0,0,-inf");
+  // n = 17 (BDCSVD's range): exact zeros too, every value.
+  const auto d17 = depth_spectra({Mat::Zero(17, 17)}, ProductKind::Prefix);
+  CHECK(d17[0].singular_values == Vec::Zero(17));
+  CHECK(d17[0].eigenvalues == Eigen::VectorXcd::Zero(17));
 }
 
 TEST_CASE("spectrum: 1.1·I for L = 100000 (n = 4): log10 of every value is l·log10 1.1 at every depth") {

@@ -109,6 +109,11 @@ DepthSpectrum product_spectrum(const ScaledMatrix& product, const SpectrumOption
   if (n < 1 || product.M.cols() != n) throw InputError("spectra: product must be n×n with n ≥ 1");
   DepthSpectrum out;
   out.exponent = product.exponent;  // 0 for the zero product
+  if (product.is_zero()) {  // exact zeros whatever the solvers return for M = 0
+    if (options.eigenvalues) out.eigenvalues = Eigen::VectorXcd::Zero(n);
+    if (options.singular_values) out.singular_values = Vec::Zero(n);
+    return out;
+  }
   if (options.eigenvalues) {
     const Eigen::VectorXcd ev = eigenvalues_robust(product.M, "spectra");
     const std::vector<Index> order = eigenvalue_order(ev);

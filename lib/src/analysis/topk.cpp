@@ -135,8 +135,8 @@ TopkResult topk_spectrum(const std::vector<Mat>& stack, const TopkOptions& optio
   NormalisedChain op(factors, product_probe(n));  // non-const: Spectra takes OpType&
   r.spectrum.exponent = static_cast<long>(op.exponent_sum());
   if (dense_eigen_part || dense_singular_part) {
-    // Re-express the dense hat values in the operator's scale: factor 2^{K_dense − K_op}, exact (P is not zero
-    // here: a zero factor makes both parts dense).
+    // Re-express the dense hat values in the operator's scale: factor 2^{K_dense − K_op}, exact (a zero product —
+    // non-zero factors can still multiply to 0 — has zero hats, which stay 0).
     const long shift = P.exponent - static_cast<long>(op.exponent_sum());
     if (dense_eigen_part) {
       Eigen::VectorXd re = r.spectrum.eigenvalues.real(), im = r.spectrum.eigenvalues.imag();

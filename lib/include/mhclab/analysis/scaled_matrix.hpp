@@ -11,7 +11,8 @@
 // no rounding to M: a product's M equals, bit for bit up to the scale, the plain double product (when the latter
 // does not over/underflow), and the exponent is an exact integer at any depth. So the only error of a deep product
 // is that of the multiplications themselves (≲ L·n·u relative for well-conditioned factors). The natural-log form
-// log_scale() = fl(exponent·ln 2) (one rounding) is what the spectra and the depth metrics combine with log|M|.
+// log_scale() = fl(exponent·ln 2) (one rounding) is what the depth metrics combine with log|M| (their log10 columns'
+// bytes are pinned by the experiments); the spectra use the exponent itself.
 //
 // Products (SPEC §1):
 //   prefix  M_l = H_l ··· H_1:  start from identity(n), then left_multiply(H_l) for l = 1..L;
@@ -54,7 +55,7 @@ struct ScaledMatrix {
 
 /// m · e^{log_scale} as a double without spurious overflow or underflow on the way (splits log_scale into
 /// k·ln 2 + f, |f| ≤ ln 2 / 2, and applies 2^k exactly): ±inf / 0 only when the result itself is beyond the double
-/// range. A binary scale log_scale = fl(k·ln 2) (ScaledMatrix::log_scale(), the spectra's scales) gives m·2^k
+/// range. A binary scale log_scale = fl(k·ln 2) (ScaledMatrix::log_scale()) gives m·2^k
 /// exactly. m = 0 or log_scale = −inf give 0.
 [[nodiscard]] double scaled_value(double m, double log_scale);
 

@@ -82,7 +82,7 @@ struct TopkOptions {
   [[nodiscard]] Index ncv_for(Index n) const;
 };
 
-/// One solve's figures. Values live in TopkResult::spectrum (hat values + log scale).
+/// One solve's figures. Values live in TopkResult::spectrum (hat values + exponent K).
 struct TopkSolve {
   SolveStatus status = SolveStatus::NotComputed;
   Index requested = 0;          ///< k
