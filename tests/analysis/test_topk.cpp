@@ -267,7 +267,7 @@ TEST_CASE("topk: the product chain applies Π H_l/2^{k_l} with O(1) norm") {
   const double s1 = Eigen::JacobiSVD<Mat>(Mhat).singularValues()[0];
   CHECK(test::max_abs_diff(A, Mhat) <= 1e-13 * s1);
   CHECK(test::max_abs_diff(At, Mhat.transpose()) <= 1e-13 * s1);
-  // ‖M̂‖₂ ≥ ‖M̂x̂_0‖₂/‖x̂_0‖₂ ≥ max|M̂x̂_0|/‖x̂_0‖₂ ≥ (1/2)/√n by construction (x̂_0 in normal form, max < 1)
+  // ‖M̂‖₂ ≥ ‖M̂x̂_0‖₂/‖x̂_0‖₂ ≥ (1/2)/√n by construction (‖M̂x̂_0‖₂ ≥ 1/2; x̂_0 in max-norm normal form, ‖x̂_0‖₂ < √n)
   CHECK(s1 >= 0.5 / std::sqrt(static_cast<double>(n)));
   CHECK(s1 <= 2.0 * std::sqrt(static_cast<double>(n)));  // O(1): x_0 is generic for this stack
 }

@@ -128,7 +128,7 @@ std::optional<long> StackFactors::bound_exponent(Index l) const { return bound_[
 long StackFactors::apply_normalised(Index l, const Vec& x, Vec& y) const {
   const auto i = static_cast<std::size_t>(l);
   y.noalias() = *factors_[i] * x;
-  const double m = y.cwiseAbs().maxCoeff();
+  const double m = y.stableNorm();  // the 2-norm, in which the Krylov and subspace vectors are normalised
   if (m == 0.0) return 0;
   const long e = binary_exponent(m);
   scale_by_pow2(y, -e);

@@ -10,8 +10,8 @@
 // (analysis/normalised_chain.hpp: NormalisedChain over StackFactors) and the k_l follow its one calibration rule, run
 // on a deterministic probe x_0 (product_probe: x_0,i ∝ 1 + w_i/2, w_i = 2·frac((i+1)·φ) − 1 the Weyl sequence of the
 // golden ratio φ = (√5−1)/2; all entries positive, so x_0 is never orthogonal to a Perron vector):
-// k_l = the binary exponent of max|H_l x_{l−1}| (kept ≥ the exponent of ‖H_l‖_F minus kChainBoundSlack), x_l = the
-// normalised H_l x_{l−1}. Hence max|M̂ x̂_0| ∈ [1/2, 1) for generic stacks and the operator's norm is O(1) at any
+// k_l = the binary exponent of ‖H_l x_{l−1}‖₂ (kept ≥ the exponent of ‖H_l‖_F minus kChainBoundSlack), x_l = the
+// normalised H_l x_{l−1}. Hence ‖M̂ x̂_0‖₂ ∈ [1/2, 1) for generic stacks and the operator's norm is O(1) at any
 // depth, however fast the product grows or decays; the Krylov vectors (which align with the top singular/Schur
 // directions, as x_l does) neither overflow nor underflow. Why not s_l = ‖H_l‖_max (or ‖H_l‖_2): per-factor norms
 // do not track the product's growth (1.5·Q, Q orthogonal, n = 16: ‖H‖_max ≈ 1.05 → s = 2, and M̂ = (0.75 Q)^L
